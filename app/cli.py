@@ -1,0 +1,45 @@
+"""The `dydx-bot` command line: no arguments = the TUI replaying the bundled recording with a paper
+account; `--no-ui` runs the same graph headless; subcommands record, serve and inspect."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from typing import Sequence
+
+# subcommand -> module in app.commands exposing `add_parser(subparsers)` and `run(args) -> int`
+COMMANDS = ("record", "serve", "recording", "margin")
+
+
+class UsageError(Exception):
+    """A bad argument or input: printed as one line, exit status 2."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from app.commands import run as run_command
+
+    parser = argparse.ArgumentParser(prog="dydx-bot", description=__doc__)
+    run_command.add_arguments(parser)
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        importlib.import_module(f"app.commands.{name}").add_parser(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    module = importlib.import_module(f"app.commands.{args.command or 'run'}")
+    from streams.sources.recording import RecordingError
+
+    try:
+        return module.run(args)
+    except UsageError as exc:
+        print(f"dydx-bot: {exc}", file=sys.stderr)
+        return 2
+    except RecordingError as exc:
+        print(f"dydx-bot: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,171 @@
+"""Frames -> typed events. Never raises: anything malformed becomes a `ParseError` that says what was
+wrong and where, and the stream goes on."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Callable
+
+import msgspec
+from reactivex import Observable
+from reactivex import operators as ops
+
+from streams.market import events as ev
+from streams.sources.frames import Frame
+
+
+class _Envelope(msgspec.Struct):
+    type: str
+    connection_id: str | None = None
+    message_id: int | None = None
+    channel: str | None = None
+    id: str | None = None
+    version: str = ""
+    subaccountNumber: int | None = None
+    message: str | None = None
+    contents: msgspec.Raw = msgspec.Raw()
+
+
+_envelope = msgspec.json.Decoder(_Envelope)
+
+# channel -> (snapshot decoder, update decoder, batch decoder)
+_CHANNELS: dict[str, tuple[msgspec.json.Decoder, msgspec.json.Decoder, msgspec.json.Decoder]] = {
+    channel: (
+        msgspec.json.Decoder(snapshot),
+        msgspec.json.Decoder(update),
+        msgspec.json.Decoder(list[update]),
+    )
+    for channel, snapshot, update in [
+        ("v4_markets", ev.MarketsSnapshot, ev.MarketsUpdate),
+        ("v4_orderbook", ev.OrderbookSnapshot, ev.OrderbookUpdate),
+        ("v4_trades", ev.TradesSnapshot, ev.TradesUpdate),
+        ("v4_candles", ev.CandlesSnapshot, ev.Candle),
+        ("v4_subaccounts", ev.SubaccountSnapshot, ev.SubaccountUpdate),
+        ("v4_parent_subaccounts", ev.SubaccountSnapshot, ev.SubaccountUpdate),
+        ("v4_block_height", ev.BlockHeightSnapshot, ev.BlockHeightUpdate),
+    ]
+}
+CHANNELS = frozenset(_CHANNELS)
+
+# REST path (without query) -> decoder of its body
+_REST: list[tuple[re.Pattern[str], msgspec.json.Decoder]] = [
+    (re.compile(pattern), msgspec.json.Decoder(body))
+    for pattern, body in [
+        (r"/v4/perpetualMarkets$", ev.PerpetualMarketsResponse),
+        (r"/v4/candles/perpetualMarkets/[^/]+$", ev.CandlesResponse),
+        (r"/v4/orderbooks/perpetualMarket/[^/]+$", ev.OrderbookResponse),
+        (r"/v4/trades/perpetualMarket/[^/]+$", ev.TradesResponse),
+        (r"/v4/historicalFunding/[^/]+$", ev.HistoricalFundingResponse),
+        (r"/v4/addresses/[^/]+/subaccountNumber/\d+$", ev.SubaccountResponse),
+        (r"/v4/addresses/[^/]+$", ev.AddressResponse),
+        (r"/v4/fills$", ev.FillsResponse),
+        (r"/v4/orders$", list[ev.Order]),
+        (r"/v4/orders/[^/]+$", ev.Order),
+        (r"/v4/assetPositions$", ev.AssetPositionsResponse),
+        (r"/v4/perpetualPositions$", ev.PerpetualPositionsResponse),
+        (r"/v4/height$", ev.HeightResponse),
+        (r"/v4/time$", ev.TimeResponse),
+    ]
+]
+
+
+def _error(frame: Frame, where: str, what: str) -> ev.ParseError:
+    sample = frame.data[:120].decode("utf-8", "replace")
+    return ev.ParseError(where=where, what=what, size=len(frame.data), sample=sample, t=frame.t,
+                         conn=frame.conn)
+
+
+def _ws_where(frame: Frame, env: _Envelope | None = None) -> str:
+    where = f"ws conn {frame.conn} frame at t={frame.t:.3f}"
+    if env is not None:
+        where += f" ({env.type} {env.channel or ''}{'/' + env.id if env.id else ''}"
+        where += f" message_id {env.message_id})"
+    return where
+
+
+def _require(env: _Envelope, *names: str) -> str | None:
+    missing = [name for name in names if getattr(env, name) is None]
+    return f"Object missing required field `{missing[0]}`" if missing else None
+
+
+def parse_ws(frame: Frame) -> ev.Event:
+    try:
+        env = _envelope.decode(frame.data)
+    except msgspec.DecodeError as exc:
+        return _error(frame, _ws_where(frame), str(exc))
+    kind = env.type
+    if kind == "error":
+        return ev.IndexerError(message=env.message or "", connection_id=env.connection_id,
+                               message_id=env.message_id, channel=env.channel, id=env.id,
+                               t=frame.t, conn=frame.conn)
+    if kind == "connected":
+        if missing := _require(env, "connection_id", "message_id"):
+            return _error(frame, _ws_where(frame, env), missing)
+        return ev.Connected(connection_id=env.connection_id, message_id=env.message_id, t=frame.t,
+                            conn=frame.conn)
+    if kind not in ("subscribed", "channel_data", "channel_batch_data", "unsubscribed"):
+        return _error(frame, _ws_where(frame, env), f"unknown message type {kind!r}")
+    if missing := _require(env, "connection_id", "message_id", "channel"):
+        return _error(frame, _ws_where(frame, env), missing)
+    decoders = _CHANNELS.get(env.channel)
+    if decoders is None:
+        return _error(frame, _ws_where(frame, env), f"unknown channel {env.channel!r}")
+    if kind == "unsubscribed":
+        return ev.Unsubscribed(connection_id=env.connection_id, message_id=env.message_id,
+                               channel=env.channel, id=env.id, t=frame.t, conn=frame.conn)
+    if not env.contents:
+        return _error(frame, _ws_where(frame, env), "Object missing required field `contents`")
+    snapshot, update, batch = decoders
+    try:
+        if kind == "subscribed":
+            return ev.Subscribed(connection_id=env.connection_id, message_id=env.message_id,
+                                 channel=env.channel, id=env.id, contents=snapshot.decode(env.contents),
+                                 t=frame.t, conn=frame.conn)
+        cls, decoder = (ev.ChannelData, update) if kind == "channel_data" else (ev.ChannelBatchData, batch)
+        return cls(connection_id=env.connection_id, message_id=env.message_id, channel=env.channel,
+                   id=env.id, version=env.version, subaccountNumber=env.subaccountNumber,
+                   contents=decoder.decode(env.contents), t=frame.t, conn=frame.conn)
+    except msgspec.DecodeError as exc:
+        # msgspec says `$...`: make it point into the frame's contents
+        return _error(frame, _ws_where(frame, env), str(exc).replace("`$", "`$.contents"))
+
+
+def parse_rest(frame: Frame) -> ev.Event | None:
+    """A REST answer becomes a `RestResponse`; paths the bot does not use give None."""
+    path = frame.path.split("?", 1)[0]
+    for pattern, decoder in _REST:
+        if pattern.search(path):
+            break
+    else:
+        return None
+    where = f"rest {frame.path} (HTTP {frame.status}) at t={frame.t:.3f}"
+    if frame.status != 200:
+        return _error(frame, where, f"HTTP status {frame.status}")
+    try:
+        body = decoder.decode(frame.data)
+    except msgspec.DecodeError as exc:
+        return _error(frame, where, str(exc))
+    return ev.RestResponse(path=frame.path, status=frame.status, body=body, t=frame.t)
+
+
+def parse_frame(frame: Frame) -> ev.Event | None:
+    if frame.kind == "ws":
+        return parse_ws(frame)
+    if frame.kind == "rest":
+        return parse_rest(frame)
+    return None
+
+
+def parse() -> Callable[[Observable[Frame]], Observable[ev.Event]]:
+    """The operator: frames in, typed events out (status frames and unused REST paths dropped)."""
+    return ops.compose(ops.map(parse_frame), ops.filter(lambda event: event is not None))
+
+
+def channel(name: str, id: str | None = None) -> Callable[[Observable[Any]], Observable[Any]]:
+    """Keep one channel's messages (and one subscription id, when given)."""
+    kinds = (ev.Subscribed, ev.ChannelData, ev.ChannelBatchData, ev.Unsubscribed)
+
+    def wanted(event: Any) -> bool:
+        return isinstance(event, kinds) and event.channel == name and (id is None or event.id == id)
+
+    return ops.filter(wanted)

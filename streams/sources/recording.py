@@ -1,0 +1,443 @@
+"""The recording format: a mitmproxy flow file plus a message journal and a manifest.
+
+A recording is a directory:
+
+- `flows.mitm`: a mitmproxy flow file (the contract other tools read). It holds every REST exchange
+  and the handshake of every WebSocket connection, each written and flushed as soon as it exists.
+- `messages.jsonl`: the WebSocket journal, one JSON object per line, flushed per message. mitmproxy
+  would write a WebSocket flow only when it closes and holds it whole in memory, so the messages live
+  here instead and an hours-long recording neither grows memory nor loses more than its last message
+  to a crash. Lines: `{"t","conn","ev":"open","path"}`, `{"t","conn","ev":"msg","from_client",
+  "text"|"b64"}`, `{"t","conn","ev":"close","code","by_client"}`.
+- `manifest.json`: written when the recording is closed: markets, channels, time span, counts,
+  sha256 of both files, the mitmproxy flow-format version and the provenance. Its counts and hashes
+  detect damage the flow format cannot (a file cut exactly at a record boundary reads cleanly).
+
+A plain flow file written by mitmproxy's own tools (`mitmdump -w`, reverse mode in front of the
+indexer) is a recording too: its WebSocket flows carry their messages.
+
+Reading is lazy where the format allows and never raises anything but `RecordingError`, whose
+message names the file and how far it read.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import heapq
+import json
+import os
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, Iterable, Iterator, Union
+
+from streams.sources.frames import Frame
+
+FLOWS = "flows.mitm"
+JOURNAL = "messages.jsonl"
+MANIFEST = "manifest.json"
+FORMAT = "dydx-bot-recording"
+FORMAT_VERSION = 1
+
+
+class RecordingError(Exception):
+    """A recording that cannot be read as asked; the message names the file and what was read."""
+
+
+# ---------------------------------------------------------------------------------------------------
+# What a recording holds, in time order
+
+
+@dataclass(frozen=True, slots=True)
+class RestExchange:
+    t: float  # when the response arrived
+    method: str
+    path: str  # path with query
+    status: int
+    body: bytes
+    content_type: str = "application/json"
+    t_request: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class WsOpen:
+    t: float
+    conn: int
+    path: str
+
+
+@dataclass(frozen=True, slots=True)
+class WsMessage:
+    t: float
+    conn: int
+    from_client: bool
+    data: bytes
+    is_text: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class WsClose:
+    t: float
+    conn: int
+    code: int | None
+    by_client: bool
+
+
+Entry = Union[RestExchange, WsOpen, WsMessage, WsClose]
+
+
+def entry_frame(entry: Entry) -> Frame | None:
+    """What a client would have received: server messages and REST answers (None for the rest)."""
+    if isinstance(entry, WsMessage):
+        return None if entry.from_client else Frame(t=entry.t, kind="ws", data=entry.data, conn=entry.conn)
+    if isinstance(entry, RestExchange):
+        return Frame(t=entry.t, kind="rest", data=entry.body, path=entry.path, status=entry.status)
+    return None
+
+
+# ---------------------------------------------------------------------------------------------------
+# Journal lines
+
+
+def journal_line(entry: WsOpen | WsMessage | WsClose) -> bytes:
+    if isinstance(entry, WsMessage):
+        line: dict[str, Any] = {"t": entry.t, "conn": entry.conn, "ev": "msg", "from_client": entry.from_client}
+        if entry.is_text:
+            line["text"] = entry.data.decode("utf-8", "surrogateescape")
+        else:
+            line["b64"] = base64.b64encode(entry.data).decode()
+    elif isinstance(entry, WsOpen):
+        line = {"t": entry.t, "conn": entry.conn, "ev": "open", "path": entry.path}
+    else:
+        line = {"t": entry.t, "conn": entry.conn, "ev": "close", "code": entry.code, "by_client": entry.by_client}
+    return json.dumps(line, separators=(",", ":"), ensure_ascii=False).encode() + b"\n"
+
+
+def _journal_entry(line: bytes) -> WsOpen | WsMessage | WsClose:
+    d = json.loads(line)
+    ev = d["ev"]
+    if ev == "msg":
+        if "text" in d:
+            return WsMessage(float(d["t"]), int(d["conn"]), bool(d["from_client"]),
+                             d["text"].encode("utf-8", "surrogateescape"))
+        return WsMessage(float(d["t"]), int(d["conn"]), bool(d["from_client"]), base64.b64decode(d["b64"]),
+                         is_text=False)
+    if ev == "open":
+        return WsOpen(float(d["t"]), int(d["conn"]), str(d["path"]))
+    if ev == "close":
+        return WsClose(float(d["t"]), int(d["conn"]), d["code"], bool(d["by_client"]))
+    raise ValueError(f"unknown journal event {ev!r}")
+
+
+class JournalWriter:
+    """Appends journal lines durably: each line is written and flushed at once (a killed process loses at
+    most the line being written); fsync runs at most every `fsync_every` seconds and on close."""
+
+    def __init__(self, path: Path, fsync_every: float = 0.25) -> None:
+        self.path = path
+        self._file: IO[bytes] = open(path, "ab", buffering=0)
+        self._fsync_every = fsync_every
+        self._last_sync = time.monotonic()
+        self.lines = 0
+
+    def append(self, entry: WsOpen | WsMessage | WsClose) -> None:
+        self._file.write(journal_line(entry))
+        self.lines += 1
+        now = time.monotonic()
+        if now - self._last_sync >= self._fsync_every:
+            os.fsync(self._file.fileno())
+            self._last_sync = now
+
+    def close(self) -> None:
+        if not self._file.closed:
+            os.fsync(self._file.fileno())
+            self._file.close()
+
+
+# ---------------------------------------------------------------------------------------------------
+# Reading
+
+
+@dataclass
+class Recording:
+    """An opened recording: `entries()` yields everything in time order, `frames()` what a client got."""
+
+    path: Path
+    flows_path: Path
+    journal_path: Path | None
+    manifest: dict[str, Any] | None
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @property
+    def plain_flow_file(self) -> bool:
+        return self.journal_path is None
+
+    def entries(self) -> Iterator[Entry]:
+        if self.journal_path is None:
+            return iter(sorted(_read_flows(self.flows_path, with_ws=True, warnings=self.warnings),
+                               key=_sort_key))
+        rest = _read_flows(self.flows_path, with_ws=False, warnings=self.warnings,
+                           tolerate_tail=self.manifest is None)
+        return heapq.merge(rest, _read_journal(self.journal_path, self.warnings,
+                                               tolerate_tail=self.manifest is None), key=_sort_key)
+
+    def frames(self) -> Iterator[Frame]:
+        for entry in self.entries():
+            frame = entry_frame(entry)
+            if frame is not None:
+                yield frame
+
+    def summary(self) -> dict[str, Any]:
+        """Read the whole recording once and describe it (what `dydx-bot recording info` prints)."""
+        counts: Counter[str] = Counter()
+        channels: set[str] = set()
+        markets: set[str] = set()
+        rest_paths: Counter[str] = Counter()
+        first = last = None
+        for entry in self.entries():
+            first = entry.t if first is None else first
+            last = entry.t
+            if isinstance(entry, RestExchange):
+                counts["rest"] += 1
+                rest_paths[entry.path.split("?", 1)[0]] += 1
+            elif isinstance(entry, WsOpen):
+                counts["ws_connections"] += 1
+            elif isinstance(entry, WsMessage):
+                counts["ws_from_client" if entry.from_client else "ws_from_server"] += 1
+                if entry.from_client:
+                    channel, ident = subscription_of(entry.data)
+                    if channel:
+                        channels.add(f"{channel}:{ident}" if ident else channel)
+                        if ident and channel in ("v4_orderbook", "v4_trades", "v4_candles"):
+                            markets.add(ident.split("/", 1)[0])
+        return {
+            "path": str(self.path),
+            "kind": "plain mitmproxy flow file" if self.plain_flow_file else FORMAT,
+            "complete": self.manifest is not None or self.plain_flow_file,
+            "markets": sorted(markets),
+            "channels": sorted(channels),
+            "start": first,
+            "end": last,
+            "duration_s": round(last - first, 3) if first is not None else 0.0,
+            "counts": dict(sorted(counts.items())),
+            "rest_paths": dict(sorted(rest_paths.items())),
+            "manifest": self.manifest,
+            "warnings": list(self.warnings),
+        }
+
+
+def subscription_of(data: bytes) -> tuple[str | None, str | None]:
+    """(channel, id) of a client subscribe message, else (None, None)."""
+    try:
+        msg = json.loads(data)
+    except ValueError:
+        return None, None
+    if not isinstance(msg, dict) or msg.get("type") != "subscribe":
+        return None, None
+    return msg.get("channel"), msg.get("id")
+
+
+def _sort_key(entry: Entry) -> float:
+    return entry.t
+
+
+def open_recording(path: str | os.PathLike[str]) -> Recording:
+    """Open and check a recording directory or a plain mitmproxy flow file."""
+    path = Path(path)
+    if not path.exists():
+        raise RecordingError(f"{path}: no such recording")
+    if path.is_file():
+        _check_flow_file_head(path)
+        return Recording(path=path, flows_path=path, journal_path=None, manifest=None)
+    flows, journal, manifest_path = path / FLOWS, path / JOURNAL, path / MANIFEST
+    if not flows.exists() and not journal.exists():
+        raise RecordingError(f"{path}: not a recording (neither {FLOWS} nor {JOURNAL} is there)")
+    warnings: list[str] = []
+    manifest = None
+    if manifest_path.exists():
+        manifest = _load_manifest(manifest_path)
+        _verify_against_manifest(path, manifest)
+    else:
+        warnings.append(f"{path}: no {MANIFEST}: the recorder did not close this recording; "
+                        "reading what was written before it stopped")
+    if flows.exists():
+        if flows.stat().st_size:
+            _check_flow_file_head(flows)
+    else:
+        warnings.append(f"{flows}: missing; only WebSocket messages are available")
+    return Recording(path=path, flows_path=flows, journal_path=journal if journal.exists() else None,
+                     manifest=manifest, warnings=warnings)
+
+
+def _load_manifest(path: Path) -> dict[str, Any]:
+    try:
+        manifest = json.loads(path.read_bytes())
+    except (ValueError, OSError) as exc:
+        raise RecordingError(f"{path}: unreadable manifest ({exc})") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise RecordingError(f"{path}: not a {FORMAT} manifest")
+    if manifest.get("format_version", 0) > FORMAT_VERSION:
+        raise RecordingError(f"{path}: format version {manifest.get('format_version')} is newer than "
+                             f"this dydx-bot reads ({FORMAT_VERSION})")
+    return manifest
+
+
+def file_digest(path: Path) -> tuple[int, str]:
+    """(bytes, sha256 hex) of a file, read in chunks."""
+    h = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+            size += len(chunk)
+    return size, h.hexdigest()
+
+
+def _verify_against_manifest(path: Path, manifest: dict[str, Any]) -> None:
+    for name, expected in (manifest.get("files") or {}).items():
+        file = path / name
+        if not file.exists():
+            raise RecordingError(f"{file}: missing (the manifest lists it)")
+        size, digest = file_digest(file)
+        if size != expected.get("bytes"):
+            raise RecordingError(f"{file}: {size} bytes but the manifest says {expected.get('bytes')} "
+                                 "(truncated or appended to)")
+        if digest != expected.get("sha256"):
+            raise RecordingError(f"{file}: sha256 {digest[:12]}... does not match the manifest "
+                                 f"({str(expected.get('sha256'))[:12]}...): the file was changed or damaged")
+
+
+def _check_flow_file_head(path: Path) -> None:
+    with open(path, "rb") as f:
+        head = f.read(64)
+    if not head:
+        raise RecordingError(f"{path}: empty file (no flows)")
+    if head.lstrip(b"\xef\xbb\xbf").startswith(b"{"):
+        raise RecordingError(f"{path}: looks like JSON/HAR, not a mitmproxy flow file")
+    # a tnetstring starts with its decimal length and a colon
+    colon = head.find(b":")
+    if colon <= 0 or not head[:colon].isdigit():
+        raise RecordingError(f"{path}: not a mitmproxy flow file (starts with {head[:16]!r})")
+
+
+def _read_flows(path: Path, *, with_ws: bool, warnings: list[str], tolerate_tail: bool = False
+                ) -> Iterator[Entry]:
+    """REST exchanges (and, for plain flow files, WebSocket sessions) from a mitmproxy flow file."""
+    if not path.exists() or path.stat().st_size == 0:
+        return
+    from mitmproxy import exceptions, http, io  # heavy import, only where flows are read
+
+    count = 0
+    conn = 0
+    with open(path, "rb") as f:
+        reader = io.FlowReader(f)
+        stream = reader.stream()
+        while True:
+            try:
+                flow = next(stream)
+            except StopIteration:
+                break
+            except (exceptions.FlowReadException, KeyError, TypeError, ValueError, AttributeError) as exc:
+                where = f"{path}: damaged after {count} flows (byte {f.tell()} of {path.stat().st_size})"
+                reason = str(exc) or type(exc).__name__
+                if "newer" in reason.lower() or "version" in reason.lower():
+                    raise RecordingError(f"{path}: {reason} (read {count} flows)") from None
+                if tolerate_tail:
+                    warnings.append(f"{where}: {reason}; the rest is ignored")
+                    return
+                raise RecordingError(f"{where}: {reason}") from None
+            count += 1
+            if not isinstance(flow, http.HTTPFlow) or flow.response is None:
+                continue
+            if flow.websocket is not None:
+                if not with_ws:
+                    continue
+                conn += 1
+                yield from _ws_entries(flow, conn)
+                continue
+            req, resp = flow.request, flow.response
+            yield RestExchange(t=resp.timestamp_end or resp.timestamp_start, method=req.method,
+                               path=req.path, status=resp.status_code, body=resp.content or b"",
+                               content_type=resp.headers.get("content-type", ""),
+                               t_request=req.timestamp_start)
+
+
+def _ws_entries(flow: Any, conn: int) -> Iterator[Entry]:
+    yield WsOpen(t=flow.response.timestamp_end or flow.response.timestamp_start, conn=conn,
+                 path=flow.request.path)
+    last = flow.response.timestamp_start
+    for message in flow.websocket.messages:
+        last = message.timestamp
+        yield WsMessage(t=message.timestamp, conn=conn, from_client=message.from_client,
+                        data=message.content, is_text=message.is_text)
+    yield WsClose(t=flow.websocket.timestamp_end or last, conn=conn, code=flow.websocket.close_code,
+                  by_client=bool(flow.websocket.closed_by_client))
+
+
+def _read_journal(path: Path, warnings: list[str], *, tolerate_tail: bool) -> Iterator[Entry]:
+    with open(path, "rb") as f:
+        number = 0
+        for number, line in enumerate(f, 1):
+            if not line.endswith(b"\n"):
+                # the recorder was stopped while writing this line: only it is lost
+                message = f"{path}: line {number} is incomplete ({len(line)} bytes, no newline)"
+                if tolerate_tail:
+                    warnings.append(message + "; ignored")
+                    return
+                raise RecordingError(message)
+            try:
+                yield _journal_entry(line)
+            except (ValueError, KeyError, TypeError) as exc:
+                raise RecordingError(f"{path}: line {number} is not a journal entry "
+                                     f"({type(exc).__name__}: {exc}); {number - 1} lines read") from None
+        if number == 0 and not tolerate_tail:
+            warnings.append(f"{path}: no WebSocket messages")
+
+
+# ---------------------------------------------------------------------------------------------------
+# Manifest
+
+
+def write_manifest(path: Path, *, markets: Iterable[str], channels: Iterable[str], network: str,
+                   upstream: str, provenance: dict[str, Any], extra: dict[str, Any] | None = None
+                   ) -> dict[str, Any]:
+    """Write `manifest.json` for a closed recording directory (after both files are complete)."""
+    from mitmproxy import version
+
+    recording = Recording(path=path, flows_path=path / FLOWS,
+                          journal_path=path / JOURNAL if (path / JOURNAL).exists() else None,
+                          manifest={"format": FORMAT})
+    summary = recording.summary() if recording.journal_path else {"counts": {}, "start": None, "end": None}
+    files = {}
+    for name in (FLOWS, JOURNAL):
+        if (path / name).exists():
+            size, digest = file_digest(path / name)
+            files[name] = {"bytes": size, "sha256": digest}
+    manifest = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "created_by": "dydx-bot",
+        "mitmproxy_version": version.VERSION,
+        "flow_format_version": version.FLOW_FORMAT_VERSION,
+        "network": network,
+        "upstream": upstream,
+        "markets": sorted(set(markets)),
+        "channels": sorted(set(channels)),
+        "start": summary["start"],
+        "end": summary["end"],
+        "counts": summary["counts"],
+        "files": files,
+        "provenance": provenance,
+        **(extra or {}),
+    }
+    tmp = path / (MANIFEST + ".tmp")
+    tmp.write_text(json.dumps(manifest, indent=2, sort_keys=False) + "\n")
+    os.replace(tmp, path / MANIFEST)  # never a half-written manifest
+    return manifest
+

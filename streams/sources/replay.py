@@ -1,0 +1,214 @@
+"""In-process replay: a recording becomes the same frame stream the live source gives.
+
+Frames keep their recorded timestamps (the only clock above layer 2), so what the graph computes does
+not depend on replay speed. The scheduler is injected: `HistoricalScheduler` in tests (an hour of
+traffic in a fraction of a second, identical every run), a thread or event-loop scheduler in the app.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+from typing import Iterable, Iterator
+
+import reactivex
+from reactivex import Observable, abc
+from reactivex.disposable import SerialDisposable
+from reactivex.subject import BehaviorSubject, Subject
+from msgspec import Struct
+
+from streams.sources.frames import Frame
+
+MAX = None
+"""Speed `None` means as fast as possible."""
+
+CHUNK = 512
+"""Frames emitted per scheduled step at max speed, so pause and the host loop get a turn."""
+
+
+def parse_speed(text: str) -> float | None:
+    """`--speed 1`, `--speed 10`, `--speed 0.5` or `--speed max`."""
+    if text.strip().lower() == "max":
+        return MAX
+    try:
+        speed = float(text)
+    except ValueError:
+        raise ValueError(f"speed must be a positive number or 'max', not {text!r}") from None
+    if not speed > 0:
+        raise ValueError(f"speed must be a positive number or 'max', not {text!r}")
+    return speed
+
+
+def replay(frames: Iterable[Frame]) -> Observable[Frame]:
+    """As fast as possible on the subscriber's thread: the simplest, fully deterministic replay."""
+    return reactivex.from_iterable(frames)
+
+
+class ReplayStatus(Struct, frozen=True):
+    t: float | None  # time of the last frame emitted
+    emitted: int
+    speed: float | None
+    paused: bool
+    done: bool
+
+
+class Replayer:
+    """Plays frames on a scheduler at a speed factor or as fast as possible, with pause, step and seek.
+
+    `frames` is hot: subscribe before `start()`. Frame i is due at `anchor + (t_i - t_anchor) / speed`,
+    re-anchored on start, resume and speed changes, so there is no drift and no catch-up burst.
+    Control methods may be called from any thread.
+    """
+
+    def __init__(self, frames: Iterable[Frame], scheduler: abc.SchedulerBase, speed: float | None = 1.0
+                 ) -> None:
+        self._source: Iterator[Frame] = iter(frames)
+        self._scheduler = scheduler
+        self._speed = speed
+        self._lock = threading.RLock()
+        self._pending: Frame | None = None
+        self._last_t: float | None = None
+        self._emitted = 0
+        self._paused = True
+        self._done = False
+        self._anchor_wall = scheduler.now
+        self._anchor_t = 0.0
+        self._timer = SerialDisposable()
+        self.frames: Subject[Frame] = Subject()
+        self.status: BehaviorSubject[ReplayStatus] = BehaviorSubject(self._status())
+
+    # -- control ------------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self.resume()
+
+    def resume(self) -> None:
+        with self._lock:
+            if self._done or not self._paused:
+                return
+            self._paused = False
+            self._reanchor()
+        self._publish()
+        self._schedule_next()
+
+    def pause(self) -> None:
+        with self._lock:
+            self._paused = True
+            self._timer.disposable = None
+        self._publish()
+
+    def set_speed(self, speed: float | None) -> None:
+        with self._lock:
+            self._speed = speed
+            self._reanchor()
+            running = not self._paused
+        self._publish()
+        if running:
+            self._schedule_next()
+
+    def step(self, count: int = 1) -> None:
+        """Emit the next `count` frames now (typically while paused)."""
+        for _ in range(count):
+            if not self._emit_one():
+                break
+        self._publish()
+
+    def seek(self, t: float) -> None:
+        """Emit every frame up to time `t` at once (forward only: the past has been applied)."""
+        with self._lock:
+            while (frame := self._peek()) is not None and frame.t <= t:
+                self._emit_one()
+            self._reanchor()
+            running = not self._paused
+        self._publish()
+        if running:
+            self._schedule_next()
+
+    def stop(self) -> None:
+        with self._lock:
+            self._paused = True
+            self._timer.dispose()
+        self._publish()
+
+    @property
+    def speed(self) -> float | None:
+        return self._speed
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    @property
+    def position(self) -> float | None:
+        return self._last_t
+
+    # -- internals ----------------------------------------------------------------------------------
+
+    def _peek(self) -> Frame | None:
+        if self._pending is None and not self._done:
+            self._pending = next(self._source, None)
+            if self._pending is None:
+                self._finish()
+        return self._pending
+
+    def _emit_one(self) -> bool:
+        with self._lock:
+            frame = self._peek()
+            if frame is None:
+                return False
+            self._pending = None
+            self._last_t = frame.t
+            self._emitted += 1
+        self.frames.on_next(frame)
+        return True
+
+    def _finish(self) -> None:
+        if not self._done:
+            self._done = True
+            self._paused = True
+            self._publish()
+            self.frames.on_completed()
+
+    def _reanchor(self) -> None:
+        self._anchor_wall = self._scheduler.now
+        frame = self._peek()
+        self._anchor_t = self._last_t if self._last_t is not None else (frame.t if frame else 0.0)
+
+    def _due(self, frame: Frame):
+        return self._anchor_wall + timedelta(seconds=max(0.0, frame.t - self._anchor_t) / self._speed)
+
+    def _schedule_next(self) -> None:
+        with self._lock:
+            if self._paused:
+                return
+            frame = self._peek()
+            if frame is None:
+                return
+            if self._speed is MAX:
+                self._timer.disposable = self._scheduler.schedule(self._run_chunk)
+            else:
+                self._timer.disposable = self._scheduler.schedule_absolute(self._due(frame), self._run_due)
+
+    def _run_chunk(self, _scheduler: abc.SchedulerBase, _state: object = None) -> None:
+        for _ in range(CHUNK):
+            if self._paused or self._speed is not MAX or not self._emit_one():
+                break
+        self._publish()
+        self._schedule_next()
+
+    def _run_due(self, scheduler: abc.SchedulerBase, _state: object = None) -> None:
+        now = scheduler.now
+        while not self._paused and self._speed is not MAX:
+            frame = self._peek()
+            if frame is None or self._due(frame) > now:
+                break
+            self._emit_one()
+        self._publish()
+        self._schedule_next()
+
+    def _status(self) -> ReplayStatus:
+        return ReplayStatus(t=self._last_t, emitted=self._emitted, speed=self._speed, paused=self._paused,
+                            done=self._done)
+
+    def _publish(self) -> None:
+        self.status.on_next(self._status())
