@@ -1,0 +1,275 @@
+"""v4_subaccounts -> the broker's view of orders, fills and positions, reconciled with what it sent.
+
+The indexer is the truth in live mode. Its orders are matched to what this broker sent by client id
+(plus market and order flags, which complete the chain's order id); an order it shows that the broker did
+not send is reported as such, and a sent order it never shows is reported once the chain can no longer
+hold it (a short-term order past its good-til-block) or after `confirm_within_blocks` blocks (long-term).
+Fills of the liquidation engine and of deleveraging become `Fill(kind="LIQUIDATION"/"DELEVERAGING")`, and
+the position they hit is reported with that reason. Pure: no I/O, no clock (heights come from the data).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from dydx_v4_client import OrderFlags
+from msgspec import Struct
+
+from streams.execution.order_builder import ChainOrder
+from streams.execution.orders import Fill, FillKind, OrderStatus, OrderUpdate
+from streams.market import events as ev
+
+FORGET_AFTER_BLOCKS = 1000  # a finished order's late updates still match it for this long (~20 min)
+
+_FORCED: dict[str, FillKind] = {"LIQUIDATED": "LIQUIDATION", "DELEVERAGED": "DELEVERAGING"}
+_CLOSED_BY = {"LIQUIDATION": "LIQUIDATED", "DELEVERAGING": "DELEVERAGED"}
+_FINISHED = {"FILLED", "CANCELED", "EXPIRED"}
+_NOT_OURS = "not sent by this broker"
+
+
+class VenuePosition(Struct, frozen=True):
+    """The account's position in one market, as the indexer reports it (fills applied in between).
+
+    `size` is signed (negative = short) and 0 once closed; `status` is OPEN, CLOSED, LIQUIDATED or
+    DELEVERAGED; `reason` says "liquidation" or "deleveraging" when such a fill moved the position.
+    """
+
+    t: float
+    market: str
+    size: Decimal
+    status: str
+    entry_price: Decimal | None = None
+    reason: str = ""
+
+
+@dataclass
+class _Expected:
+    order: ChainOrder
+    placed: bool = False  # the node took it (or may have): from then on the indexer should show it
+    since: int | None = None  # indexer height when placed (None until one is known)
+    report: bool = True  # False when its send was already reported as failed
+
+
+@dataclass
+class _Tracked:
+    order: ChainOrder
+    ours: bool
+    size: Decimal | None = None
+    status: OrderStatus | None = None
+    filled: Decimal = Decimal(0)
+    finished_at: int | None = None
+    reported: tuple[OrderStatus, Decimal] | None = None
+
+
+Event = OrderUpdate | Fill | VenuePosition
+
+
+class Reconciler:
+    """Turns the account's indexer messages into `OrderUpdate`s, `Fill`s and `VenuePosition`s, knowing
+    which orders the broker has in flight (`expect`), sent (`placed`) or failed to send (`withdraw`)."""
+
+    def __init__(self, confirm_within_blocks: int = 20) -> None:
+        self.confirm_within_blocks = confirm_within_blocks
+        self.height: int | None = None
+        self._expected: dict[int, _Expected] = {}
+        self._orders: dict[str, _Tracked] = {}  # by indexer order id
+        self._positions: dict[str, VenuePosition] = {}
+
+    def expect(self, order: ChainOrder) -> None:
+        """`order` is being sent: its client id is taken and the indexer may show it any moment."""
+        self._expected[order.client_id] = _Expected(order)
+
+    def placed(self, order: ChainOrder, *, report: bool = True) -> bool:
+        """The node took `order` (now with its good-til-block). `report=False`: its send failed in a way
+        that may still have reached the chain, so it is attributed if it shows up, and not reported
+        again if it does not. False when the indexer already showed it."""
+        expected = self._expected.get(order.client_id)
+        if expected is None:
+            return False
+        expected.order, expected.placed, expected.since, expected.report = order, True, self.height, report
+        return True
+
+    def withdraw(self, client_id: int) -> None:
+        """The order never reached the chain."""
+        self._expected.pop(client_id, None)
+
+    def find(self, client_id: int) -> tuple[ChainOrder, OrderStatus] | None:
+        """The open (or expected) order with this client id, and its last reported status."""
+        if client_id in self._expected:
+            return self._expected[client_id].order, "PLACED"
+        return next(((o.order, o.status) for o in self._orders.values()
+                     if o.order.client_id == client_id and o.status not in _FINISHED), None)
+
+    def open_orders(self, market: str | None = None) -> list[ChainOrder]:
+        orders = [e.order for e in self._expected.values()]
+        orders += [o.order for o in self._orders.values() if o.status not in _FINISHED]
+        return [o for o in orders if market is None or o.market == market]
+
+    def on_message(self, message: Any) -> list[Event]:
+        """Everything a v4_subaccounts (or v4_block_height) message changes; other messages give []."""
+        contents = getattr(message, "contents", None)
+        out: list[Event] = []
+        for update in contents if isinstance(contents, list) else [contents]:
+            match update:
+                case ev.SubaccountSnapshot():
+                    self._note_height(update.blockHeight)
+                    out += self._on_snapshot(update, message.t)
+                case ev.SubaccountUpdate():
+                    self._note_height(update.blockHeight)
+                    out += self._on_update(update, message.t)
+                case ev.BlockHeightSnapshot(height=height) | ev.BlockHeightUpdate(blockHeight=height):
+                    self._note_height(height)
+                case _:
+                    continue
+            out += self._expire(message.t)
+        return out
+
+    # ---------------------------------------------------------------------------------------------
+
+    def _note_height(self, height: str | None) -> None:
+        if height is not None:
+            self.height = max(int(height), self.height or 0)
+
+    def _on_snapshot(self, snapshot: ev.SubaccountSnapshot, t: float) -> list[Event]:
+        out: list[Event] = [u for o in snapshot.orders if (u := self._on_order(o, t))]
+        held = snapshot.subaccount.openPerpetualPositions
+        for market in sorted(self._positions.keys() - held.keys()):  # closed while we were not listening
+            out.append(self._set_position(t, market, Decimal(0), "CLOSED"))
+        for market, position in sorted(held.items()):
+            out.append(self._set_position(t, market, _signed(position), "OPEN", position.entryPrice))
+        return out
+
+    def _on_update(self, update: ev.SubaccountUpdate, t: float) -> list[Event]:
+        # orders first: they teach the indexer order id -> client id that the fills refer to
+        out: list[Event] = [u for o in update.orders if (u := self._on_order(o, t))]
+        moved: dict[str, Decimal] = {}
+        forced: dict[str, FillKind] = {}
+        for fill in [self._fill(f, t) for f in update.fills]:
+            out.append(fill)
+            moved[fill.market] = moved.get(fill.market, Decimal(0)) + (fill.size if fill.side == "BUY" else -fill.size)
+            if fill.kind != "TRADE":
+                forced[fill.market] = fill.kind
+        reported = {p.market: p for p in update.perpetualPositions}
+        for market in sorted(moved.keys() | reported.keys()):
+            if (p := reported.get(market)) is not None:  # the indexer's word wins over our sum of fills
+                size, status, entry = (_signed(p) if p.status == "OPEN" else Decimal(0)), p.status, p.entryPrice
+            else:
+                held = self._positions.get(market)
+                size = (held.size if held else Decimal(0)) + moved[market]
+                status, entry = "OPEN", held.entry_price if held else None
+            kind = forced.get(market)
+            if kind and not size:
+                status = _CLOSED_BY[kind]
+            out.append(self._set_position(t, market, size, status, entry, kind.lower() if kind else ""))
+        return out
+
+    def _on_order(self, order: ev.Order, t: float) -> OrderUpdate | None:
+        tracked = self._orders.get(order.id)
+        if order.clientId is not None:
+            client_id = int(order.clientId)
+        elif tracked is not None:
+            client_id = tracked.order.client_id
+        else:  # a partial update of an order never listed: nothing to attribute it to
+            return None
+        expected = self._expected.get(client_id)
+        if expected is not None and _same_order(expected.order, order):
+            del self._expected[client_id]
+            tracked = self._orders[order.id] = _Tracked(expected.order, ours=True)
+        elif tracked is None:
+            tracked = self._orders[order.id] = _Tracked(_chain_order(client_id, order), ours=False)
+        tracked.size = order.size if order.size is not None else tracked.size
+        tracked.filled = order.totalFilled if order.totalFilled is not None else tracked.filled
+        status = _status(order, tracked)
+        if (status, tracked.filled) == tracked.reported:
+            return None
+        tracked.status, tracked.reported = status, (status, tracked.filled)
+        if status in _FINISHED:
+            tracked.finished_at = self.height
+        reason = (order.removalReason or "").removeprefix("ORDER_REMOVAL_REASON_")
+        if order.status.startswith("BEST_EFFORT") and status in ("OPEN", "CANCELED"):
+            reason = " ".join(filter(None, ["best effort", reason]))
+        if not tracked.ours:
+            reason = "; ".join(filter(None, [_NOT_OURS, reason]))
+        return OrderUpdate(t, client_id, tracked.order.market, status, tracked.filled, reason)
+
+    def _fill(self, fill: ev.Fill, t: float) -> Fill:
+        tracked = self._orders.get(fill.orderId) if fill.orderId else None
+        return Fill(
+            t=t, market=fill.ticker or fill.market or (tracked.order.market if tracked else ""),
+            side="BUY" if fill.side == "BUY" else "SELL", size=fill.size, price=fill.price,
+            fee=fill.fee or Decimal(0), liquidity="MAKER" if fill.liquidity == "MAKER" else "TAKER",
+            client_id=tracked.order.client_id if tracked else None, kind=_FORCED.get(fill.type, "TRADE"),
+        )
+
+    def _set_position(self, t: float, market: str, size: Decimal, status: str, entry: Decimal | None = None,
+                      reason: str = "") -> VenuePosition:
+        if status == "OPEN" and not size:
+            status = "CLOSED"
+        position = VenuePosition(t, market, size, status, entry, reason)
+        if size:
+            self._positions[market] = position
+        else:
+            self._positions.pop(market, None)
+        return position
+
+    def _expire(self, t: float) -> list[Event]:
+        """Report sent orders the chain can no longer hold unseen; forget long-finished orders."""
+        if self.height is None:
+            return []
+        out: list[Event] = []
+        for client_id, expected in list(self._expected.items()):
+            order = expected.order
+            if not expected.placed:
+                continue
+            if expected.since is None:
+                expected.since = self.height
+            if order.short_term and order.good_til_block is not None and self.height > order.good_til_block:
+                status: OrderStatus = "EXPIRED"
+                reason = f"the indexer never showed it before its good-til-block {order.good_til_block}"
+            elif not order.short_term and self.height > expected.since + self.confirm_within_blocks:
+                status = "REJECTED"
+                reason = f"the indexer did not confirm it within {self.confirm_within_blocks} blocks"
+            else:
+                continue
+            del self._expected[client_id]
+            if expected.report:
+                out.append(OrderUpdate(t, client_id, order.market, status, reason=reason))
+        horizon = self.height - FORGET_AFTER_BLOCKS
+        for key in [k for k, o in self._orders.items() if o.finished_at is not None and o.finished_at < horizon]:
+            del self._orders[key]
+        return out
+
+
+def _signed(position: ev.PerpetualPosition) -> Decimal:
+    """REST sends shorts negative, some WS versions unsigned with side SHORT: accept both."""
+    return abs(position.size) * (-1 if position.side == "SHORT" else 1)
+
+
+def _same_order(sent: ChainOrder, order: ev.Order) -> bool:
+    return ((order.clobPairId is None or int(order.clobPairId) == sent.clob_pair_id)
+            and (order.orderFlags is None or int(order.orderFlags) == sent.order_flags))
+
+
+def _chain_order(client_id: int, order: ev.Order) -> ChainOrder:
+    """What a cancel needs of an order the indexer shows (placed elsewhere or in an earlier session)."""
+    expiry = order.goodTilBlockTime and int(datetime.fromisoformat(order.goodTilBlockTime).timestamp())
+    return ChainOrder(
+        client_id, order.ticker or "", int(order.clobPairId or 0),
+        int(order.orderFlags) if order.orderFlags is not None else OrderFlags.SHORT_TERM,
+        int(order.goodTilBlock) if order.goodTilBlock else None, expiry or None,
+    )
+
+
+def _status(order: ev.Order, tracked: _Tracked) -> OrderStatus:
+    """The indexer's status in the broker's words. A removed order that filled completely is FILLED
+    (the indexer lists fully filled IOC orders as BEST_EFFORT_CANCELED)."""
+    if order.status == "FILLED" or (tracked.size is not None and tracked.filled >= tracked.size > 0):
+        return "FILLED"
+    if order.removalReason == "ORDER_REMOVAL_REASON_EXPIRED":
+        return "EXPIRED"
+    if order.status in ("CANCELED", "BEST_EFFORT_CANCELED"):
+        return "CANCELED"
+    return "PARTIALLY_FILLED" if tracked.filled else "OPEN"  # OPEN, BEST_EFFORT_OPENED, UNTRIGGERED

@@ -1,0 +1,62 @@
+"""Where the wallet mnemonic comes from: the environment or the OS keyring, nowhere else.
+
+The mnemonic travels as a `Secret` whose repr and str are redacted, so no log line, recording, traceback
+or exception message can carry it by accident; only `reveal()` hands out the words, at the one place that
+derives the key.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+
+import keyring
+from keyring.errors import KeyringError
+
+ENV_VAR = "DYDX_MNEMONIC"
+KEYRING_SERVICE = "dydx-bot"
+KEYRING_DEFAULT_USER = "default"
+
+
+class Secret:
+    """A string that never shows itself: `str`, `repr` and f-strings print a placeholder."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('<redacted>')"
+
+    __str__ = __repr__
+
+    def __reduce__(self) -> None:
+        raise TypeError("a Secret cannot be pickled (it would end up on disk in clear)")
+
+
+class MnemonicUnavailable(Exception):
+    """No mnemonic in the environment nor in the keyring; the message says how to provide one."""
+
+
+def load_mnemonic(
+    address: str | None = None,
+    *,
+    environ: Mapping[str, str] = os.environ,
+    get_password: Callable[[str, str], str | None] = keyring.get_password,
+) -> Secret:
+    """`$DYDX_MNEMONIC`, else the keyring entry (service `dydx-bot`, user = `address` or "default")."""
+    if words := environ.get(ENV_VAR, "").strip():
+        return Secret(words)
+    user = address or KEYRING_DEFAULT_USER
+    how = (f"set {ENV_VAR} in the environment or store it with `keyring set {KEYRING_SERVICE} {user}`")
+    try:
+        words = get_password(KEYRING_SERVICE, user)
+    except KeyringError as exc:
+        raise MnemonicUnavailable(f"no wallet mnemonic: the OS keyring is unavailable ({exc}); {how}") from None
+    if not words or not words.strip():
+        raise MnemonicUnavailable(f"no wallet mnemonic: {how}")
+    return Secret(words.strip())
