@@ -5,9 +5,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import pytest
+import reactivex
+from reactivex import Observable
+
+from streams.market.parse import parse
+from streams.sources.frames import Frame
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT.parent / "shared" / "dydx-samples"
@@ -26,3 +31,19 @@ def load_sample(samples_dir: Path, relative: str) -> Any:
     if isinstance(data, dict) and "requestId" in data and "result" in data:
         return data["result"]
     return data
+
+
+def ws_frame(message: dict[str, Any], t: float, conn: int = 0, **envelope: Any) -> Frame:
+    """A WebSocket frame at time `t` carrying `message` (e.g. a sample) with `envelope` fields replaced."""
+    return Frame(t=t, kind="ws", data=json.dumps({**message, **envelope}).encode(), conn=conn)
+
+
+def rest_frame(body: Any, path: str, t: float, status: int = 200) -> Frame:
+    return Frame(t=t, kind="rest", data=json.dumps(body).encode(), path=path, status=status)
+
+
+def run_frames(frames: list[Frame], *operators: Callable[[Observable], Observable]) -> list[Any]:
+    """Frames -> parse() -> `operators`, synchronously (event time only): everything that came out."""
+    out: list[Any] = []
+    reactivex.from_iterable(frames).pipe(parse(), *operators).subscribe(out.append)
+    return out
