@@ -1,0 +1,54 @@
+"""Moving averages, bar by bar. `update(x)` takes a closed bar's value and returns the average (None
+while warming up); `peek(x)` returns what `update(x)` would without changing the state."""
+
+from __future__ import annotations
+
+from streams.signals.indicators.rolling import RollingSum
+
+
+class Sma:
+    """Simple moving average of the last `period` values; first value at the `period`-th input."""
+
+    __slots__ = ("period", "_sum")
+
+    def __init__(self, period: int) -> None:
+        self.period = period
+        self._sum = RollingSum(period)
+
+    def update(self, x: float) -> float | None:
+        self._sum.push(x)
+        return self._sum.sum / self.period if self._sum.full else None
+
+    def peek(self, x: float) -> float | None:
+        if self._sum.count + 1 < self.period:
+            return None
+        return self._sum.peek(x) / self.period
+
+
+class Ema:
+    """Exponential moving average as TA-Lib computes it: the first value (at the `period`-th input) is
+    the SMA of the first `period` inputs, then each input moves it by k = 2 / (period + 1). The
+    operations are TA-Lib's, in its order, so the values are the same to the last bit."""
+
+    __slots__ = ("period", "_k", "_count", "_seed", "value")
+
+    def __init__(self, period: int) -> None:
+        self.period = period
+        self._k = 2.0 / (period + 1)
+        self._count = 0
+        self._seed = 0.0
+        self.value: float | None = None
+
+    def update(self, x: float) -> float | None:
+        self.value, self._seed = self._next(x)
+        self._count += 1
+        return self.value
+
+    def peek(self, x: float) -> float | None:
+        return self._next(x)[0]
+
+    def _next(self, x: float) -> tuple[float | None, float]:
+        if self.value is not None:
+            return ((x - self.value) * self._k) + self.value, self._seed
+        seed = self._seed + x
+        return (seed / self.period if self._count + 1 == self.period else None), seed
