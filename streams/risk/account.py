@@ -96,6 +96,14 @@ class TradeFill(Struct, frozen=True):
     fee: Decimal = ZERO
 
 
+class AccountSnapshot(Struct, frozen=True):
+    """A whole account at event time `t`, replacing the tracked one: the paper broker publishes its
+    subaccount this way after every change (fills, funding, liquidation)."""
+
+    t: float
+    account: Account
+
+
 def _usdc(asset: ev.AssetPosition) -> Decimal:
     return -asset.size if asset.side == "SHORT" else asset.size
 

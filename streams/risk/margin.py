@@ -20,8 +20,8 @@ from reactivex import operators as ops
 
 from streams.market import events as ev
 from streams.market.state import MarketInfo
-from streams.risk.account import (ZERO, Account, MarginError, Market, TradeFill, account_from_subaccount,
-                                  apply_trade, apply_update, isolation_conflict)
+from streams.risk.account import (ZERO, Account, AccountSnapshot, MarginError, Market, TradeFill,
+                                  account_from_subaccount, apply_trade, apply_update, isolation_conflict)
 
 ONE = Decimal(1)
 HUNDRED = Decimal(100)
@@ -234,10 +234,13 @@ class MarginTracker:
         return self._state_if_held(market, self._t) if changed else None
 
     def on_account_event(self, event: Any) -> AccountState | None:
-        """Takes a v4_subaccounts snapshot or update event, or a `TradeFill`; ignores anything else."""
+        """Takes a v4_subaccounts snapshot or update event, a `TradeFill` or an `AccountSnapshot`;
+        ignores anything else."""
         self._t = getattr(event, "t", self._t)
         account = self._account
-        if isinstance(event, TradeFill):
+        if isinstance(event, AccountSnapshot):
+            account = event.account
+        elif isinstance(event, TradeFill):
             if account is not None:
                 account = apply_trade(account, event.market, event.size, event.price, event.fee)
         elif isinstance(event, ev.Subscribed) and isinstance(event.contents, ev.SubaccountSnapshot):
