@@ -1,32 +1,60 @@
 """The one stream graph: frames in (live or replayed), every layer's output out. The dashboard and the
-headless runner both build it with `build_graph` and only subscribe to its outputs; neither knows where
-the frames come from.
+headless runner both build it with `build_graph`, subscribe to the outputs they show, then `connect()`;
+neither knows where the frames come from.
 
-    frames -> parse -> market state (books, candles, markets, health) -> indicators -> scores
-                                  \\-> paper broker -> account -> margin -> risk ladder <- kill switch
-                                                                             strategy -> intents -> broker
+    frames -> parse -> market state: books, candles, markets, health -> indicators -> scores
+                            |                                                          |
+                            +-> paper broker -> account -> margin -> risk engine <- strategy
+                                     ^                                  |   ^ kill switch
+                                     +------ gated intents, cancels ----+
+
+Everything runs on the thread that delivers the frames. The loop back into the broker goes through the
+current thread's trampoline (see `PaperBroker`), so an order is acted on only after the frame that caused
+it has reached every subscriber, and the same frames always give the same events in the same order.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
+import reactivex
 from reactivex import Observable
+from reactivex import operators as ops
+from reactivex.abc import DisposableBase
+from reactivex.scheduler import CurrentThreadScheduler
+from reactivex.subject import Subject
 
-from streams.execution.orders import Fill, OrderIntent, OrderUpdate
-from streams.market.books import ResyncRequest
+from streams.execution.orders import CancelIntent, Fill, OrderIntent, OrderUpdate
+from streams.execution.paper_broker import PaperBroker
+from streams.market.books import ResyncRequest, order_books
+from streams.market.candles import candles
 from streams.market.events import Event
+from streams.market.health import health
+from streams.market.markets import markets
+from streams.market.parse import parse
 from streams.market.state import BookTop, CandleUpdate, MarketInfo, StreamHealth
+from streams.risk.derisk import IntentBlocked, risk_engine
 from streams.risk.kill_switch import KillSwitch
 from streams.risk.ladder import RiskState
-from streams.risk.margin import AccountState
-from streams.signals.indicators.market import IndicatorSnapshot
-from streams.signals.scoring import SignalScore
+from streams.risk.margin import AccountState, margin_states
+from streams.signals.config import Config
+from streams.signals.indicators.market import IndicatorSnapshot, indicators
+from streams.signals.scoring import SignalScore, scores
+from streams.sources.frames import Frame
+from streams.strategy.targets import Target, targets
+
+BOOK_DEPTH = 10
+
+
+def _of(*kinds: type) -> Any:
+    return ops.filter(lambda value: isinstance(value, kinds))
 
 
 @dataclass
 class Graph:
-    """Hot observables, one per layer output; `kill_switch` is the one input besides the frames."""
+    """Hot observables, one per layer output; `kill_switch` is the one input besides the frames.
+    Nothing flows until `connect()`: subscribe first, so no subscriber misses the start."""
 
     events: Observable[Event]
     markets: Observable[MarketInfo]
@@ -35,8 +63,57 @@ class Graph:
     health: Observable[StreamHealth]
     indicators: Observable[IndicatorSnapshot]
     scores: Observable[SignalScore]
+    targets: Observable[Target]
     account: Observable[AccountState]
     risk: Observable[RiskState]
-    orders: Observable[OrderIntent | OrderUpdate | Fill]
+    orders: Observable[OrderIntent | CancelIntent | IntentBlocked | OrderUpdate | Fill]
     resyncs: Observable[ResyncRequest]
     kill_switch: KillSwitch
+    _connect: Any
+
+    def connect(self) -> DisposableBase:
+        return self._connect()
+
+
+def build_graph(frames: Observable[Frame], config: Config = Config()) -> Graph:
+    """The whole graph over `frames`, with the paper broker (the only broker in replay)."""
+    trampoline = CurrentThreadScheduler.singleton()
+    published = frames.pipe(ops.observe_on(trampoline), ops.publish())
+    source = published.pipe(ops.share())
+    events = source.pipe(parse(), ops.share())
+    book_out = events.pipe(order_books(BOOK_DEPTH), ops.share())
+    books = book_out.pipe(_of(BookTop), ops.share())
+    market_infos = events.pipe(markets(), ops.share())
+    candle_updates = events.pipe(candles(), ops.share())
+    data_health = reactivex.merge(events, book_out).pipe(health(), ops.share())
+    snapshots = reactivex.merge(candle_updates, books, market_infos).pipe(
+        indicators(config.signals), ops.share())
+    signal_scores = snapshots.pipe(scores(config.signals), ops.share())
+
+    broker = PaperBroker(reactivex.merge(events, books, market_infos), config.paper)
+    account = margin_states(market_infos, broker.accounts).pipe(ops.share())
+    kill_switch = KillSwitch()
+    risk_states: Subject[RiskState] = Subject()
+    decisions = reactivex.merge(signal_scores, snapshots, account, market_infos, books, risk_states).pipe(
+        targets(config.strategy, config.risk), ops.share())
+    risk_out = reactivex.merge(
+        account, data_health, source.pipe(ops.filter(lambda f: f.kind == "status")), broker.events,
+        kill_switch.commands, market_infos, decisions.pipe(_of(OrderIntent)),
+    ).pipe(risk_engine(config.risk), ops.share())
+    risk = risk_out.pipe(_of(RiskState), ops.share())
+
+    def connect() -> DisposableBase:
+        wiring = [
+            risk.subscribe(risk_states),
+            risk_out.pipe(_of(OrderIntent)).subscribe(broker.submit),
+            risk_out.pipe(_of(CancelIntent)).subscribe(broker.cancel),
+        ]
+        return reactivex.disposable.CompositeDisposable(*wiring, published.connect())
+
+    orders = reactivex.merge(risk_out.pipe(_of(OrderIntent, CancelIntent, IntentBlocked)), broker.events)
+    return Graph(
+        events=events, markets=market_infos, books=books, candles=candle_updates, health=data_health,
+        indicators=snapshots, scores=signal_scores, targets=decisions.pipe(_of(Target)), account=account,
+        risk=risk, orders=orders.pipe(ops.share()), resyncs=book_out.pipe(_of(ResyncRequest)),
+        kill_switch=kill_switch, _connect=connect,
+    )

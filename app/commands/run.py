@@ -1,22 +1,61 @@
-"""The main job: the TUI (default) or `--no-ui` headless JSON lines, on a replay or the live indexer."""
+"""The main job: the dashboard (default) or `--no-ui` JSON lines, on a replay or the live indexer."""
 
 from __future__ import annotations
 
 import argparse
 
+from app.cli import UsageError
+
+DEFAULT_MARKETS = "BTC-USD,ETH-USD"
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     source = parser.add_mutually_exclusive_group()
-    source.add_argument("--replay", metavar="PATH", help="recording to replay (default: the bundled one)")
+    source.add_argument("--replay", metavar="PATH",
+                        help="recording to replay: a recording directory or a mitmproxy flow file "
+                             "(default: the bundled recordings/default)")
     source.add_argument("--live", action="store_true", help="connect to the live dYdX indexer")
-    parser.add_argument("--no-ui", action="store_true", help="run headless: JSON lines on stdout")
-    parser.add_argument("--speed", default="1", help="replay speed factor, or 'max' (default 1)")
-    parser.add_argument("--markets", help="comma-separated markets for --live (default BTC-USD,ETH-USD)")
-    parser.add_argument("--network", choices=("mainnet", "testnet"), default="mainnet")
+    parser.add_argument("--no-ui", action="store_true",
+                        help="run headless: JSON lines on stdout, progress on stderr")
+    parser.add_argument("--speed", default="1", help="replay speed: a factor (1, 10, 0.5) or 'max' (default 1)")
+    parser.add_argument("--markets", help=f"comma-separated markets for --live (default {DEFAULT_MARKETS})")
+    parser.add_argument("--network", choices=("mainnet", "testnet"), default="mainnet",
+                        help="indexer network for --live (default mainnet)")
     parser.add_argument("--rest-url", help="indexer REST URL (overrides --network)")
     parser.add_argument("--ws-url", help="indexer WebSocket URL (overrides --network)")
-    parser.add_argument("--config", metavar="FILE", help="strategy/risk config (TOML)")
+    parser.add_argument("--config", metavar="FILE", help="configuration (TOML; see app/default_config.toml)")
 
 
 def run(args: argparse.Namespace) -> int:
-    raise SystemExit("dydx-bot: the dashboard and headless runner are being built (issue 5)")
+    from streams.signals.config import ConfigError, load_config
+    from streams.sources.replay import parse_speed
+
+    try:
+        config = load_config(args.config)
+        speed = parse_speed(args.speed)
+    except (ConfigError, ValueError) as exc:
+        raise UsageError(str(exc)) from None
+    live = _live_config(args) if args.live else None
+    if args.live is False and (args.markets or args.rest_url or args.ws_url):
+        raise UsageError("--markets, --rest-url and --ws-url need --live")
+    from app.sources import ReplaySource
+
+    replay = None if live else ReplaySource.open(args.replay, speed)
+    if args.no_ui:
+        from app.headless import HeadlessOptions, run_headless
+
+        return run_headless(HeadlessOptions(config=config, replay=replay, live=live))
+    from app.tui import run_tui
+
+    return run_tui(config=config, replay=replay, live=live)
+
+
+def _live_config(args: argparse.Namespace):
+    from streams.sources.endpoints import resolve_endpoints
+    from streams.sources.live import LiveConfig, parse_markets
+
+    try:
+        return LiveConfig(resolve_endpoints(args.network, args.rest_url, args.ws_url),
+                          parse_markets(args.markets or DEFAULT_MARKETS))
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None

@@ -193,7 +193,7 @@ def market_updates(tape: MarketTape, start_minute: int = 0) -> Iterator[Update]:
         times = sorted(t0 + rng.uniform(0.0, 59.9) for _ in range(count))
         running: dict[str, Any] | None = None
         last_price = Decimal(candle["open"])
-        book_times = [t0 + k + rng.uniform(0.0, 0.9) for k in range(0, 60, 1)]
+        book_times = [t0 + k + rng.uniform(0.0, 1.9) for k in range(0, 60, 2)]
         oracle_times = [t0 + k + rng.uniform(0.0, 2.0) for k in range(0, 60, 3)]
         events: list[tuple[float, int, Any]] = (
             [(t, 0, i) for i, t in enumerate(times)] + [(t, 1, None) for t in book_times]
@@ -345,14 +345,6 @@ class Session:
         message["version"] = "2.1.0" if channel == "v4_trades" else "1.0.0"
         message["contents"] = contents
         return _dump(message)
-
-
-def subscribe_message(channel: str, ident: str | None, batched: bool = True) -> bytes:
-    message: dict[str, Any] = {"type": "subscribe", "channel": channel}
-    if ident is not None:
-        message["id"] = ident
-    message["batched"] = batched
-    return _dump(message)
 
 
 def _dump(message: dict[str, Any]) -> bytes:

@@ -1,0 +1,173 @@
+"""`dydx-bot --no-ui`: the same graph as the dashboard, printed as JSON lines.
+
+stdout gets one object per line, each with `t` (event time) and `kind`: closed candles, signal scores on
+closed candles, risk state changes, order intents, order updates, fills and data-health changes, then one
+`summary` line. stderr gets human progress. SIGINT/SIGTERM stop cleanly: the summary is still printed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import IO, Any, Callable
+
+from reactivex import operators as ops
+from reactivex.scheduler import EventLoopScheduler
+from reactivex.subject import Subject
+
+from app.jsonl import line
+from app.sources import ReplaySource
+from streams.execution.orders import Fill, OrderIntent, OrderUpdate
+from streams.graph import Graph, build_graph
+from streams.market.state import StreamHealth
+from streams.risk.derisk import IntentBlocked
+from streams.signals.config import Config
+from streams.sources.frames import Frame
+from streams.sources.live import LiveConfig, LiveSource
+
+PROGRESS_EVERY = 1.0  # seconds of wall time between progress lines
+
+
+@dataclass
+class Printer:
+    """Turns the graph's outputs into lines; counts what it printed for the summary."""
+
+    out: IO[bytes]
+    counts: Counter[str] = field(default_factory=Counter)
+    last_t: float | None = None
+    _health: dict[str, tuple[Any, ...]] = field(default_factory=dict)
+
+    def attach(self, graph: Graph) -> list[Any]:
+        def emit(kind: str) -> Callable[[Any], None]:
+            def write(event: Any) -> None:
+                self.out.write(line(kind, event))
+                self.counts[kind] += 1
+                self.last_t = event.t
+
+            return write
+
+        return [
+            graph.candles.pipe(ops.filter(lambda c: c.closed)).subscribe(emit("candle")),
+            graph.scores.pipe(ops.filter(lambda s: s.closed)).subscribe(emit("score")),
+            graph.risk.subscribe(emit("risk")),
+            graph.orders.pipe(ops.filter(lambda o: isinstance(o, OrderIntent))).subscribe(emit("intent")),
+            graph.orders.pipe(ops.filter(lambda o: isinstance(o, IntentBlocked))).subscribe(emit("blocked")),
+            graph.orders.pipe(ops.filter(lambda o: isinstance(o, OrderUpdate))).subscribe(emit("order")),
+            graph.orders.pipe(ops.filter(lambda o: isinstance(o, Fill))).subscribe(emit("fill")),
+            graph.health.pipe(ops.filter(self._health_changed)).subscribe(emit("health")),
+        ]
+
+    def _health_changed(self, health: StreamHealth) -> bool:
+        """A data-health change: the state or a fault counter moved (rates and ages are not changes)."""
+        key = (health.state, health.gaps, health.resyncs, health.crossed, health.errors)
+        if self._health.get(health.stream) == key:
+            return False
+        self._health[health.stream] = key
+        return True
+
+    def summary(self, frames: int, reason: str) -> None:
+        self.out.write(line("summary", {"t": self.last_t, "frames": frames, "stopped": reason,
+                                        "printed": dict(sorted(self.counts.items()))}))
+        self.out.flush()
+
+
+@dataclass
+class HeadlessOptions:
+    config: Config
+    replay: ReplaySource | None = None
+    live: LiveConfig | None = None
+    out: IO[bytes] = field(default_factory=lambda: sys.stdout.buffer)
+    err: IO[str] = field(default_factory=lambda: sys.stderr)
+
+
+def run_headless(options: HeadlessOptions) -> int:
+    if options.live is not None:
+        return asyncio.run(_run_live(options))
+    return _run_replay(options)
+
+
+def _progress(err: IO[str], frames: int, t: float | None, started: float) -> None:
+    elapsed = max(time.monotonic() - started, 1e-9)
+    at = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(t)) if t else "-"
+    err.write(f"\r{frames} frames, event time {at} UTC, {frames / elapsed:,.0f} frames/s")
+    err.flush()
+
+
+def _run_replay(options: HeadlessOptions) -> int:
+    source = options.replay
+    assert source is not None
+    frames: Subject[Frame] = Subject()
+    graph = build_graph(frames, options.config)
+    printer = Printer(options.out)
+    printer.attach(graph)
+    count = [0]
+    frames.subscribe(lambda _f: count.__setitem__(0, count[0] + 1))
+    stop = threading.Event()
+    reason = ["end of recording"]
+
+    def interrupt(signum: int, _frame: Any) -> None:
+        reason[0] = signal.Signals(signum).name
+        stop.set()
+
+    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
+    started = time.monotonic()
+    options.err.write(f"replaying {source.name} at {source.speed_text}\n")
+    scheduler = EventLoopScheduler()
+    replayer = source.replayer(scheduler)
+    replayer.frames.subscribe(frames.on_next, on_completed=stop.set)
+    graph.connect()
+    try:
+        replayer.start()
+        while not stop.wait(PROGRESS_EVERY):
+            _progress(options.err, count[0], replayer.position, started)
+    finally:
+        replayer.stop()
+        scheduler.dispose()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    _progress(options.err, count[0], replayer.position, started)
+    options.err.write(f"\nstopped: {reason[0]}\n")
+    printer.summary(count[0], reason[0])
+    return 0
+
+
+async def _run_live(options: HeadlessOptions) -> int:
+    assert options.live is not None
+    source = LiveSource(options.live)
+    graph = build_graph(source.frames, options.config)
+    printer = Printer(options.out)
+    printer.attach(graph)
+    count = [0]
+    source.frames.subscribe(lambda _f: count.__setitem__(0, count[0] + 1))
+    graph.resyncs.subscribe(lambda r: source.resync(r.channel, r.id, r.reason))
+    stop = asyncio.Event()
+    reason = ["stopped"]
+    loop = asyncio.get_running_loop()
+
+    def interrupt(sig: signal.Signals) -> None:
+        reason[0] = sig.name
+        stop.set()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, interrupt, sig)
+    started = time.monotonic()
+    options.err.write(f"live: {options.live.endpoints.rest} {', '.join(options.live.markets)}\n")
+    graph.connect()
+    await source.start()
+    try:
+        while True:
+            try:
+                await asyncio.wait_for(stop.wait(), PROGRESS_EVERY)
+                break
+            except asyncio.TimeoutError:
+                _progress(options.err, count[0], printer.last_t, started)
+    finally:
+        await source.stop()
+    options.err.write(f"\nstopped: {reason[0]}\n")
+    printer.summary(count[0], reason[0])
+    return 0

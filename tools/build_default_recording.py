@@ -1,0 +1,177 @@
+"""Build `recordings/default`, the recording the app opens with, from the real Indexer captures.
+
+    python tools/build_default_recording.py [--samples ../shared/dydx-samples] [--minutes 120] [--out recordings/default]
+
+1. seed: a recording written directly from the real payloads - the 125-market mainnet snapshot (July 2024),
+   the 1000 real ETH-USD 1-minute mainnet candles (the last `--minutes` replayed live, the earlier ones
+   served as REST history), the real ETH-USD order book's level structure - with the traffic between the
+   real figures reconstructed by `streams.sources.synthetic`, plus a BTC-USD market whose candles are
+   SYNTHETIC (ETH's real returns scaled, with noise, from BTC's real oracle price in that snapshot);
+2. round trip: the seed is served by the project's replay server (`dydx-bot serve`) at full speed, the
+   project's live source connects to it through the project's mitmproxy recorder, and the recorder
+   writes a new recording;
+3. check + restamp: the new recording must carry exactly the seed's messages in the seed's order; since
+   it ran at full speed, its timestamps are replaced by the seed's reconstructed schedule and the
+   manifest says so, together with which figures are real and which are reconstructed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from streams.sources.live import LiveConfig  # noqa: E402
+from streams.sources.recording_writer import RecordingWriter  # noqa: E402
+from streams.sources.subscriptions import Request  # noqa: E402
+from streams.sources.synthetic import (  # noqa: E402
+    PROVENANCE_RECONSTRUCTED, BookShape, MarketTape, Session, batched, epoch, initial_book, iso, merge_markets,
+    synthetic_candles, text,
+)
+
+MARKETS = ("ETH-USD", "BTC-USD")
+REST_URL = "https://indexer.dydx.trade"
+SEED = 20240726
+
+
+def _load(samples: Path, relative: str) -> Any:
+    return json.loads((samples / relative).read_text())
+
+
+def tapes(samples: Path, snapshot: dict[str, Any], rng: random.Random) -> list[MarketTape]:
+    eth_candles = _load(samples, "nautilus-2024/ws/v4_candles.json")["contents"]["candles"][::-1]
+    book = _load(samples, "nautilus-2024/ws/v4_orderbook_snapshot.json")["contents"]
+    eth, btc = snapshot["ETH-USD"], snapshot["BTC-USD"]
+    eth_tick, btc_tick = Decimal(eth["tickSize"]), Decimal(btc["tickSize"])
+    closes = [float(c["close"]) for c in eth_candles]
+    returns = [0.8 * (b / a - 1.0) for a, b in zip(closes, closes[1:])]
+    btc_price = Decimal(btc["oraclePrice"])
+    btc_candles = synthetic_candles("BTC-USD", epoch(eth_candles[0]["startedAt"]), len(eth_candles),
+                                    Decimal(round(btc_price)), btc_tick, Decimal(btc["stepSize"]),
+                                    random.Random(rng.getrandbits(32)), returns=returns, base_volume=Decimal(2))
+    # BTC's book: ETH's real level structure, sizes scaled to the same notional
+    scale = Decimal(book["bids"][0]["price"]) / btc_price
+    return [
+        MarketTape("ETH-USD", eth_candles, eth_tick, Decimal(eth["stepSize"]),
+                   BookShape.from_snapshot(book, eth_tick), Decimal(eth["nextFundingRate"]),
+                   rng=random.Random(rng.getrandbits(32))),
+        MarketTape("BTC-USD", btc_candles, btc_tick, Decimal(btc["stepSize"]),
+                   BookShape.from_snapshot(book, eth_tick, scale, Decimal(btc["stepSize"])),
+                   Decimal(btc["nextFundingRate"]), real_candles=False, rng=random.Random(rng.getrandbits(32))),
+    ]
+
+
+def write_seed(samples: Path, out: Path, minutes: int) -> dict[str, Any]:
+    """The seed recording (step 1); returns its manifest."""
+    rng = random.Random(SEED)
+    markets = _load(samples, "nautilus-2024/rest/list_perpetual_markets.json")["markets"]
+    all_tapes = tapes(samples, markets, rng)
+    start_minute = len(all_tapes[0].candles) - minutes
+    t0 = epoch(all_tapes[0].candles[start_minute]["startedAt"])
+    for tape in all_tapes:  # the snapshot's oracle price where the tape starts (the capture is from another day)
+        markets[tape.ticker] = {**markets[tape.ticker], "oraclePrice": tape.candles[start_minute]["open"]}
+    markets_body = json.dumps({"markets": markets}, separators=(",", ":")).encode()
+    history = {tape.ticker: tape.candles[:start_minute][::-1] for tape in all_tapes}  # newest first
+
+    config = LiveConfig(markets=MARKETS)
+    writer = RecordingWriter(out)
+    t = t0 - 5.0
+    for call in config.rest_calls():
+        t += 0.2
+        if call.path == "/v4/perpetualMarkets":
+            body = markets_body
+        else:
+            market = call.path.rsplit("/", 1)[1]
+            body = json.dumps({"candles": history[market][: dict(call.params)["limit"]]},
+                              separators=(",", ":")).encode()
+        writer.add_rest(REST_URL + call.target, 200, body, t - 0.1, t)
+
+    session = Session(rng)
+    t = t0 - 3.0
+    writer.ws_open(1, t, "/v4/ws")
+    writer.ws_message(1, t + 0.05, False, session.connected())
+    subscriptions = config.subscriptions()
+    for i, sub in enumerate(subscriptions):  # the live source paces 2 subscribe requests per second
+        writer.ws_message(1, t + 0.1 + 0.5 * i, True, Request("subscribe", sub).payload.encode())
+    t += 0.2 + 0.5 * len(subscriptions)
+    by_market = {tape.ticker: tape for tape in all_tapes}
+    for sub in subscriptions:
+        t += 0.05
+        tape = by_market.get((sub.id or "").split("/")[0])
+        if sub.channel == "v4_markets":
+            contents: dict[str, Any] = {"markets": markets}
+        elif sub.channel == "v4_orderbook":
+            contents = initial_book(tape, Decimal(tape.candles[start_minute]["open"]))
+        elif sub.channel == "v4_trades":
+            contents = {"trades": _recent_trades(tape, start_minute, rng)}
+        else:
+            contents = {"candles": history[tape.ticker][:100]}
+        writer.ws_message(1, t, False, session.subscribed(sub.channel, sub.id, contents))
+    end = t0
+    for t, channel, ident, contents in batched(merge_markets(all_tapes, start_minute)):
+        writer.ws_message(1, t, False, session.batch(channel, ident, contents))
+        end = t
+    writer.ws_close(1, end + 1.0, 1000, True)
+    return writer.close(network="mainnet", upstream=REST_URL, markets=MARKETS,
+                        provenance=provenance(samples, minutes, t0))
+
+
+def _recent_trades(tape: MarketTape, minute: int, rng: random.Random) -> list[dict[str, Any]]:
+    """The trades snapshot: trades of the minute before the start, consistent with its candle, newest first."""
+    candle = tape.candles[minute - 1]
+    t0 = epoch(candle["startedAt"])
+    price = Decimal(candle["close"])
+    trades = []
+    for i in range(min(int(candle["trades"]), 50)):
+        at = t0 + 59.0 - i
+        trades.append({"id": f"{int(at * 1000):016x}{i:08x}", "size": text(tape.step * rng.randint(1, 200)),
+                       "price": text(price), "side": rng.choice(("BUY", "SELL")), "createdAt": iso(at),
+                       "type": "LIMIT"})
+    return trades
+
+
+def provenance(samples: Path, minutes: int, t0: float) -> dict[str, Any]:
+    return {
+        "built_by": "tools/build_default_recording.py",
+        "real": {
+            "markets": "nautilus-2024/rest/list_perpetual_markets.json: 125 mainnet markets, July 2024 "
+                       "(ETH-USD and BTC-USD oraclePrice set to where the replay starts)",
+            "ETH-USD candles": f"nautilus-2024/ws/v4_candles.json: 1000 mainnet 1MIN candles 2024-07-26; the last "
+                               f"{minutes} are replayed live (each minute ends on the real candle), the earlier "
+                               "ones are the REST history",
+            "order book structure": "nautilus-2024/ws/v4_orderbook_snapshot.json: level spacing and sizes of the "
+                                    "real ETH-USD mainnet book (2024-07-24), re-centred on the traded price",
+        },
+        "synthetic": {
+            "BTC-USD candles": "SYNTHETIC: ETH-USD's real 1-minute returns x 0.8 plus noise, from BTC's real "
+                               "oracle price in the markets snapshot; its book is ETH's structure scaled",
+        },
+        "reconstructed": PROVENANCE_RECONSTRUCTED,
+        "samples": str(samples),
+        "start": iso(t0),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--samples", type=Path, default=ROOT.parent / "shared" / "dydx-samples")
+    parser.add_argument("--minutes", type=int, default=60)
+    parser.add_argument("--out", type=Path, default=ROOT / "recordings" / "default")
+    parser.add_argument("--seed-only", action="store_true", help="stop after step 1 (write the seed to --out)")
+    args = parser.parse_args(argv)
+    if args.seed_only:
+        manifest = write_seed(args.samples, args.out, args.minutes)
+        print(json.dumps(manifest["counts"]))
+        return 0
+    raise SystemExit("the round trip (steps 2-3) needs the recorder: see build()")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
