@@ -4,12 +4,23 @@ read in place (never copied) and tests that need them skip with a reason when th
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any, Callable
 
 import pytest
+from hypothesis import settings
+
+# The suite is deterministic: hypothesis derives its examples from each test, so CI and a developer see the
+# same cases. `HYPOTHESIS_PROFILE=explore` draws fresh random examples to hunt for new failures.
+settings.register_profile("deterministic", derandomize=True, deadline=None, database=None)
+settings.register_profile("explore", deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "deterministic"))
+import pytest_textual_snapshot
 import reactivex
+from pytest_textual_snapshot import SVGImageExtension
 from reactivex import Observable
+from syrupy.location import PyTestLocation
 
 from streams.market.parse import parse
 from streams.sources.frames import Frame
@@ -47,3 +58,28 @@ def run_frames(frames: list[Frame], *operators: Callable[[Observable], Observabl
     out: list[Any] = []
     reactivex.from_iterable(frames).pipe(parse(), *operators).subscribe(out.append)
     return out
+
+
+# ---------------------------------------------------------------------------------------------------
+# Textual snapshots (pytest-textual-snapshot 1.1.0, pinned: this reaches into its extension class)
+
+SNAPSHOTS = ROOT / "snapshots"
+
+
+class TopLevelSnapshots(SVGImageExtension):
+    """SVG snapshots in the top-level `snapshots/<test module>/` instead of beside each test."""
+
+    @classmethod
+    def dirname(cls, *, test_location: PyTestLocation) -> str:
+        return str(SNAPSHOTS / test_location.basename)
+
+
+@pytest.fixture
+def _snapshots_at_top_level(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the plugin's `snap_compare` picks its extension class up when it is set up, which is next
+    monkeypatch.setattr(pytest_textual_snapshot, "SVGImageExtension", TopLevelSnapshots)
+
+
+@pytest.fixture
+def snap_compare(_snapshots_at_top_level: None, snap_compare: Callable[..., bool]) -> Callable[..., bool]:
+    return snap_compare

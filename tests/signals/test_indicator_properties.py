@@ -99,7 +99,10 @@ def test_rolling_moments_are_those_of_the_window(values, size):
         assert math.isclose(moments.m2, ((window - window.mean()) ** 2).sum(), rel_tol=1e-6, abs_tol=1e-6)
 
 
-@given(st.lists(st.floats(min_value=-0.01, max_value=0.01), min_size=15, max_size=60),
+# moves below 1e-6 are left out: a difference of two nearly equal prices keeps only ~1e-16/|move| of its
+# relative precision, so scaling alone would move RSI by more than the tolerance (rounding, not the rule)
+@given(st.lists(st.floats(min_value=-0.01, max_value=0.01).filter(lambda m: m == 0 or abs(m) > 1e-6),
+                min_size=15, max_size=60),
        st.floats(min_value=1e-9, max_value=1e6))
 def test_rsi_does_not_depend_on_the_price_scale(moves, scale):
     """TA-Lib reads avg gain + avg loss below 1e-8 as zero and reports 0; sub-cent markets exist."""
