@@ -10,12 +10,6 @@ from typing import Any, Callable
 
 import pytest
 from hypothesis import settings
-
-# The suite is deterministic: hypothesis derives its examples from each test, so CI and a developer see the
-# same cases. `HYPOTHESIS_PROFILE=explore` draws fresh random examples to hunt for new failures.
-settings.register_profile("deterministic", derandomize=True, deadline=None, database=None)
-settings.register_profile("explore", deadline=None)
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "deterministic"))
 import pytest_textual_snapshot
 import reactivex
 from pytest_textual_snapshot import SVGImageExtension
@@ -27,6 +21,12 @@ from streams.sources.frames import Frame
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT.parent / "shared" / "dydx-samples"
+
+# The suite is deterministic: hypothesis derives its examples from each test, so CI and a developer see the
+# same cases. `HYPOTHESIS_PROFILE=explore` draws fresh random examples to hunt for new failures.
+settings.register_profile("deterministic", derandomize=True, deadline=None, database=None)
+settings.register_profile("explore", deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "deterministic"))
 
 
 @pytest.fixture(scope="session")
