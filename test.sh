@@ -3,5 +3,5 @@
 set -e
 cd "$(dirname "$0")"
 . tools/venv.sh
-.venv/bin/python -m pytest --cov --cov-report= "$@"
+.venv/bin/python -m pytest -q --cov --cov-report= "$@"
 .venv/bin/python tools/coverage_layers.py --fail-under 90
