@@ -326,6 +326,19 @@ def _check_flow_file_head(path: Path) -> None:
         raise RecordingError(f"{path}: not a mitmproxy flow file (starts with {head[:16]!r})")
 
 
+def flow_format_version(path: Path) -> int | None:
+    """The mitmproxy flow-format version of the first flow in a flow file (None when there is none)."""
+    from mitmproxy.io import tnetstring
+
+    try:
+        with open(path, "rb") as f:
+            state = tnetstring.load(f)
+    except (OSError, ValueError, IndexError):
+        return None
+    version = state.get("version") if isinstance(state, dict) else None
+    return version if isinstance(version, int) else None
+
+
 def _read_flows(path: Path, *, with_ws: bool, warnings: list[str], tolerate_tail: bool = False
                 ) -> Iterator[Entry]:
     """REST exchanges (and, for plain flow files, WebSocket sessions) from a mitmproxy flow file."""
@@ -345,7 +358,9 @@ def _read_flows(path: Path, *, with_ws: bool, warnings: list[str], tolerate_tail
                 break
             except (exceptions.FlowReadException, KeyError, TypeError, ValueError, AttributeError) as exc:
                 where = f"{path}: damaged after {count} flows (byte {f.tell()} of {path.stat().st_size})"
-                reason = str(exc) or type(exc).__name__
+                # a well-formed record without a field mitmproxy needs raises a bare KeyError
+                reason = (f"a flow lacks the field {exc}" if isinstance(exc, KeyError)
+                          else str(exc) or type(exc).__name__)
                 if "newer" in reason.lower() or "version" in reason.lower():
                     raise RecordingError(f"{path}: {reason} (read {count} flows)") from None
                 if tolerate_tail:
