@@ -18,9 +18,12 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import random
+import shutil
 import sys
+import tempfile
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -28,8 +31,14 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from streams.sources.live import LiveConfig  # noqa: E402
+from streams.sources.endpoints import Endpoints  # noqa: E402
+from streams.sources.live import LiveConfig, LiveSource  # noqa: E402
+from streams.sources.recorder import Recorder  # noqa: E402
+from streams.sources.recording import (  # noqa: E402
+    FLOWS, RestExchange, WsClose, WsMessage, WsOpen, open_recording, subscription_of,
+)
 from streams.sources.recording_writer import RecordingWriter  # noqa: E402
+from streams.sources.replay_server import ReplayServer  # noqa: E402
 from streams.sources.subscriptions import Request  # noqa: E402
 from streams.sources.synthetic import (  # noqa: E402
     PROVENANCE_RECONSTRUCTED, BookShape, MarketTape, Session, batched, epoch, initial_book, iso, merge_markets,
@@ -120,7 +129,7 @@ def write_seed(samples: Path, out: Path, minutes: int) -> dict[str, Any]:
         end = t
     writer.ws_close(1, end + 1.0, 1000, True)
     return writer.close(network="mainnet", upstream=REST_URL, markets=MARKETS,
-                        provenance=provenance(samples, minutes, t0))
+                        provenance=provenance(minutes, t0))
 
 
 def _recent_trades(tape: MarketTape, minute: int, rng: random.Random) -> list[dict[str, Any]]:
@@ -137,7 +146,7 @@ def _recent_trades(tape: MarketTape, minute: int, rng: random.Random) -> list[di
     return trades
 
 
-def provenance(samples: Path, minutes: int, t0: float) -> dict[str, Any]:
+def provenance(minutes: int, t0: float) -> dict[str, Any]:
     return {
         "built_by": "tools/build_default_recording.py",
         "real": {
@@ -154,9 +163,105 @@ def provenance(samples: Path, minutes: int, t0: float) -> dict[str, Any]:
                                "oracle price in the markets snapshot; its book is ETH's structure scaled",
         },
         "reconstructed": PROVENANCE_RECONSTRUCTED,
-        "samples": str(samples),
+        "samples": "../shared/dydx-samples: real Indexer captures (see its SOURCES.md); not shipped",
         "start": iso(t0),
     }
+
+
+# ---------------------------------------------------------------------------------------------------
+# Steps 2 and 3
+
+
+async def record_through_proxy(seed: Path, out: Path, markets: tuple[str, ...], timeout: float = 600.0) -> None:
+    """Serve `seed` at full speed, connect the live source to it through the recorder, record into `out`,
+    and stop once every recorded server message arrived (the server idles at the end, so nothing more)."""
+    expected = open_recording(seed).summary()["counts"]["ws_from_server"]
+    async with ReplayServer(seed, speed=None, ping_interval=None, idle_at_end=True) as (rest_url, _ws_url):
+        with Recorder(out, rest_url, network="mainnet", markets=markets) as recorder:
+            source = LiveSource(LiveConfig(Endpoints(recorder.rest_url, recorder.ws_url), markets))
+            received = asyncio.Event()
+            count = [0]
+
+            def seen(frame: Any) -> None:
+                if frame.kind == "ws":
+                    count[0] += 1
+                    if count[0] == expected:
+                        received.set()
+
+            source.frames.subscribe(seen)
+            await source.start()
+            try:
+                await asyncio.wait_for(received.wait(), timeout)
+            finally:
+                await source.stop()
+
+
+def restamp(seed: Path, recorded: Path, out: Path, manifest: dict[str, Any]) -> dict[str, Any]:
+    """Write `out`: the recorded bytes on the seed's schedule, after checking they are the seed's messages
+    in the seed's order (the round trip lost, added and reordered nothing)."""
+    from mitmproxy import io
+
+    seed_entries = list(open_recording(seed).entries())
+    got = list(open_recording(recorded).entries())
+    want_server = [e for e in seed_entries if isinstance(e, WsMessage) and not e.from_client]
+    got_server = [e for e in got if isinstance(e, WsMessage) and not e.from_client]
+    if [e.data for e in got_server] != [e.data for e in want_server]:
+        raise SystemExit("round trip failed: the recorded server messages differ from the seed's")
+    want_rest = [e for e in seed_entries if isinstance(e, RestExchange)]
+    got_rest = [e for e in got if isinstance(e, RestExchange)]
+    if [(e.path, e.body) for e in got_rest] != [(e.path, e.body) for e in want_rest]:
+        raise SystemExit("round trip failed: the recorded REST exchanges differ from the seed's")
+    client_times = {subscription_of(e.data): e.t for e in seed_entries if isinstance(e, WsMessage) and e.from_client}
+    (opened,) = [e for e in seed_entries if isinstance(e, WsOpen)]
+    (closed,) = [e for e in seed_entries if isinstance(e, WsClose)]
+
+    writer = RecordingWriter(out)
+    rest_times = iter(want_rest)
+    with open(recorded / FLOWS, "rb") as f:
+        for flow in io.FlowReader(f).stream():
+            if flow.websocket is None:
+                seed_rest = next(rest_times)
+                _retime(flow, seed_rest.t_request, seed_rest.t)
+                writer.add_flow(flow)
+            else:
+                _retime(flow, opened.t, opened.t)
+                writer.ws_open(1, opened.t, flow.request.path, handshake=flow)
+    server_times = iter(want_server)
+    for entry in got:
+        if isinstance(entry, WsMessage):
+            t = client_times[subscription_of(entry.data)] if entry.from_client else next(server_times).t
+            writer.ws_message(1, t, entry.from_client, entry.data, entry.is_text)
+    writer.ws_close(1, closed.t, 1000, True)
+    return writer.close(**manifest)
+
+
+def _retime(flow: Any, t_request: float, t_response: float) -> None:
+    flow.client_conn.timestamp_start = flow.server_conn.timestamp_start = t_request
+    flow.request.timestamp_start = flow.request.timestamp_end = t_request
+    flow.response.timestamp_start = flow.response.timestamp_end = t_response
+    if flow.websocket is not None:
+        flow.websocket.timestamp_end = None
+
+
+def build(samples: Path, out: Path, minutes: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as tmp:
+        seed, recorded = Path(tmp) / "seed", Path(tmp) / "recorded"
+        seed_manifest = write_seed(samples, seed, minutes)
+        asyncio.run(record_through_proxy(seed, recorded, MARKETS))
+        recorder_manifest = open_recording(recorded).manifest or {}
+        provenance = {
+            **seed_manifest["provenance"],
+            "path": "seed written by this tool -> served by the replay server (streams/sources/replay_server.py) "
+                    "at full speed -> live source (streams/sources/live.py) through the mitmproxy recorder "
+                    "(streams/sources/recorder.py) -> checked message for message against the seed",
+            "timing": "the recorder ran at full speed, so every timestamp was replaced by the seed's reconstructed "
+                      "schedule (1:1, after the check); headers and bodies are the recorder's",
+            "recorder": recorder_manifest.get("provenance", {}),
+        }
+        if out.exists():
+            shutil.rmtree(out)
+        return restamp(seed, recorded, out, {"network": "mainnet", "upstream": REST_URL, "markets": MARKETS,
+                                             "provenance": provenance})
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -170,7 +275,9 @@ def main(argv: list[str] | None = None) -> int:
         manifest = write_seed(args.samples, args.out, args.minutes)
         print(json.dumps(manifest["counts"]))
         return 0
-    raise SystemExit("the round trip (steps 2-3) needs the recorder: see build()")
+    manifest = build(args.samples, args.out, args.minutes)
+    print(json.dumps(manifest["counts"]))
+    return 0
 
 
 if __name__ == "__main__":
