@@ -91,7 +91,7 @@ def write_seed(samples: Path, out: Path, minutes: int) -> dict[str, Any]:
 
     config = LiveConfig(markets=MARKETS)
     writer = RecordingWriter(out)
-    t = t0 - 5.0
+    t = t0 - 8.0  # REST first, then the socket; every snapshot is in before the first update at t0
     for call in config.rest_calls():
         t += 0.2
         if call.path == "/v4/perpetualMarkets":
@@ -103,7 +103,7 @@ def write_seed(samples: Path, out: Path, minutes: int) -> dict[str, Any]:
         writer.add_rest(REST_URL + call.target, 200, body, t - 0.1, t)
 
     session = Session(rng)
-    t = t0 - 3.0
+    t = t0 - 5.0
     writer.ws_open(1, t, "/v4/ws")
     writer.ws_message(1, t + 0.05, False, session.connected())
     subscriptions = config.subscriptions()

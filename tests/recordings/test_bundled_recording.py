@@ -26,6 +26,8 @@ def test_the_bundled_recording_verifies_against_its_manifest():
     summary = recording.summary()
     assert summary["counts"] == manifest["counts"]
     assert summary["counts"]["ws_from_server"] > 10_000 and summary["duration_s"] > 3600
+    times = [entry.t for entry in recording.entries()]
+    assert times == sorted(times), "snapshots come before the updates that follow them"
 
 
 def test_the_manifest_says_what_is_real_and_what_is_not():

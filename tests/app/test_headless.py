@@ -1,0 +1,119 @@
+"""`dydx-bot --no-ui`: the same graph as the dashboard as JSON lines - every line has `t` and `kind`,
+progress goes to stderr, a finite replay exits 0 with a summary, SIGINT/SIGTERM stop cleanly."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from app.cli import main
+from app.headless import HeadlessOptions, run_headless
+from app.sources import DEFAULT_RECORDING, ReplaySource
+from streams.signals.config import Config
+
+ROOT = Path(__file__).resolve().parents[2]
+KINDS = {"candle", "score", "risk", "intent", "blocked", "order", "fill", "health", "summary"}
+
+
+def headless(speed: float | None = None) -> tuple[list[dict], str]:
+    out, err = io.BytesIO(), io.StringIO()
+    code = run_headless(HeadlessOptions(config=Config(), replay=ReplaySource.open(None, speed), out=out, err=err))
+    assert code == 0
+    return [json.loads(line) for line in out.getvalue().splitlines()], err.getvalue()
+
+
+@pytest.fixture(scope="module")
+def bundled() -> tuple[list[dict], str]:
+    return headless()
+
+
+def test_every_line_is_an_event_with_time_and_kind(bundled):
+    lines, _ = bundled
+    assert lines and all(set(line) >= {"t", "kind"} for line in lines)
+    assert {line["kind"] for line in lines} <= KINDS
+    times = [line["t"] for line in lines if line["kind"] != "summary"]
+    assert times == sorted(times), "event time never goes backwards"
+
+
+def test_the_replay_trades_and_reports_why(bundled):
+    lines, _ = bundled
+    kinds = {line["kind"] for line in lines}
+    assert {"candle", "score", "risk", "intent", "order", "fill", "health"} <= kinds
+    score = next(line for line in lines if line["kind"] == "score" and line["score"] != 0)
+    assert -1 <= score["score"] <= 1
+    assert abs(sum(c["contribution"] for c in score["contributors"]) - score["score"]) < 1e-9
+    intent = next(line for line in lines if line["kind"] == "intent")
+    assert intent["what_if"]["margin_usage"] is not None and intent["reason"]
+    fill = next(line for line in lines if line["kind"] == "fill")
+    assert fill["fill_kind"] == "TRADE" and isinstance(fill["price"], str)  # decimals stay exact strings
+
+
+def test_a_finite_replay_ends_with_a_summary(bundled):
+    lines, err = bundled
+    summary = lines[-1]
+    assert summary["kind"] == "summary" and summary["stopped"] == "end of recording"
+    assert summary["frames"] == 13_273
+    counted = {kind: sum(1 for line in lines if line["kind"] == kind) for kind in summary["printed"]}
+    assert counted == summary["printed"]
+    assert "replaying default at max speed" in err and "stopped: end of recording" in err
+
+
+def test_the_same_replay_prints_the_same_bytes(bundled):
+    again, _ = headless()
+    assert again == bundled[0]
+
+
+def test_the_command_line_runs_headless_and_exits_0():
+    done = subprocess.run([sys.executable, "-m", "app", "--no-ui", "--speed", "max"], cwd=ROOT,
+                          capture_output=True, timeout=300)
+    assert done.returncode == 0, done.stderr.decode()
+    lines = done.stdout.decode().splitlines()
+    assert json.loads(lines[-1])["kind"] == "summary" and all(line.startswith('{"t":') for line in lines)
+    assert b"frames/s" in done.stderr
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_stops_cleanly_with_a_summary(sig):
+    # real time: the bundled hour would take an hour, so the signal always arrives mid-replay
+    process = subprocess.Popen([sys.executable, "-m", "app", "--no-ui", "--speed", "1"], cwd=ROOT,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert process.stderr.readline().startswith(b"replaying default")
+        process.send_signal(sig)
+        out, err = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 0, err.decode()
+    summary = json.loads(out.decode().splitlines()[-1])
+    assert summary["kind"] == "summary" and summary["stopped"] == sig.name
+    assert f"stopped: {sig.name}".encode() in err
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--no-ui", "--speed", "fast"], "speed must be a positive number or 'max'"),
+    (["--no-ui", "--replay", "/nonexistent/rec"], "/nonexistent/rec: no such recording"),
+    (["--no-ui", "--markets", "BTC-USD"], "--markets, --rest-url and --ws-url need --live"),
+    (["--no-ui", "--live", "--rest-url", "ftp://x"], "REST"),
+])
+def test_bad_arguments_are_one_clear_line(argv, message, capsys):
+    code = main(argv)
+    err = capsys.readouterr().err
+    assert code in (1, 2) and message in err and "Traceback" not in err
+
+
+def test_a_bad_config_names_the_key(tmp_path, capsys):
+    config = tmp_path / "bot.toml"
+    config.write_text("[signals.weights]\nrsi = -1\n")
+    assert main(["--no-ui", "--config", str(config)]) == 2
+    assert "signals.weights.rsi" in capsys.readouterr().err
+
+
+def test_the_default_recording_is_the_bundled_one():
+    assert ReplaySource.open().recording.path == DEFAULT_RECORDING and os.path.isdir(DEFAULT_RECORDING)
