@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import sys
 from typing import Sequence
 
@@ -28,6 +29,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # dydx-v4-client builds its LOCAL network at import and warns about its own URL; not the user's concern
+    logging.getLogger("dydx_v4_client.network").setLevel(logging.ERROR)
     parser = build_parser()
     args = parser.parse_args(argv)
     module = importlib.import_module(f"app.commands.{args.command or 'run'}")

@@ -8,6 +8,7 @@ closed candles, risk state changes, order intents, order updates, fills and data
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import signal
 import sys
 import threading
@@ -22,7 +23,10 @@ from reactivex.subject import Subject
 
 from app.jsonl import line
 from app.sources import ReplaySource
+from app.trading import LiveTrading
+from streams.execution.live_broker import BrokerSetupError
 from streams.execution.orders import Fill, OrderIntent, OrderUpdate
+from streams.execution.secrets import MnemonicUnavailable
 from streams.graph import Graph, build_graph
 from streams.market.state import StreamHealth
 from streams.risk.derisk import IntentBlocked
@@ -81,6 +85,7 @@ class HeadlessOptions:
     config: Config
     replay: ReplaySource | None = None
     live: LiveConfig | None = None
+    trading: LiveTrading | None = None
     out: IO[bytes] = field(default_factory=lambda: sys.stdout.buffer)
     err: IO[str] = field(default_factory=lambda: sys.stderr)
 
@@ -117,8 +122,14 @@ def _run_replay(options: HeadlessOptions) -> int:
     previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
     started = time.monotonic()
     options.err.write(f"replaying {source.name} at {source.speed_text}\n")
+    damage: list[str] = []
+
+    def damaged(exc: Exception) -> None:  # everything before the damage was replayed
+        damage.append(str(exc))
+        reason[0] = f"damaged recording: {exc}"
+
     scheduler = EventLoopScheduler()
-    replayer = source.replayer(scheduler)
+    replayer = source.replayer(scheduler, damaged)
     replayer.frames.subscribe(frames.on_next, on_completed=stop.set)
     graph.connect()
     try:
@@ -133,13 +144,22 @@ def _run_replay(options: HeadlessOptions) -> int:
     _progress(options.err, count[0], replayer.position, started)
     options.err.write(f"\nstopped: {reason[0]}\n")
     printer.summary(count[0], reason[0])
-    return 0
+    return 1 if damage else 0
 
 
 async def _run_live(options: HeadlessOptions) -> int:
     assert options.live is not None
-    source = LiveSource(options.live)
-    graph = build_graph(source.frames, options.config)
+    broker, live = None, options.live
+    if options.trading is not None:
+        try:
+            broker = await options.trading.connect()
+        except (BrokerSetupError, MnemonicUnavailable) as exc:
+            options.err.write(f"dydx-bot: live trading: {exc}\n")
+            return 1
+        options.err.write(f"live trading as {broker.address}/{broker.subaccount} on {broker.chain_id}\n")
+        live = dataclasses.replace(live, address=broker.address, subaccount_number=broker.subaccount)
+    source = LiveSource(live)
+    graph = build_graph(source.frames, options.config, broker, staleness=live.staleness)
     printer = Printer(options.out)
     printer.attach(graph)
     count = [0]
@@ -168,6 +188,8 @@ async def _run_live(options: HeadlessOptions) -> int:
                 _progress(options.err, count[0], printer.last_t, started)
     finally:
         await source.stop()
+        if broker is not None:
+            await broker.close()
     options.err.write(f"\nstopped: {reason[0]}\n")
     printer.summary(count[0], reason[0])
     return 0

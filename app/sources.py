@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable, Iterator
 
 from reactivex import abc
 
-from streams.sources.recording import Recording, open_recording
+from streams.sources.frames import Frame
+from streams.sources.recording import Recording, RecordingError, open_recording
 from streams.sources.replay import Replayer
 
 DEFAULT_RECORDING = Path(__file__).resolve().parent.parent / "recordings" / "default"
@@ -33,6 +35,14 @@ class ReplaySource:
     def speed_text(self) -> str:
         return "max speed" if self.speed is None else f"{self.speed:g}x"
 
-    def replayer(self, scheduler: abc.SchedulerBase) -> Replayer:
-        """A fresh replayer from the start of the recording (each call reads it anew)."""
-        return Replayer(self.recording.frames(), scheduler, speed=self.speed)
+    def replayer(self, scheduler: abc.SchedulerBase, on_damage: Callable[[RecordingError], None]) -> Replayer:
+        """A fresh replayer from the start of the recording (each call reads it anew). Damage is found only
+        where reading reaches it: the replay ends there, after every frame before it, and `on_damage` is told."""
+        return Replayer(_until_damaged(self.recording.frames(), on_damage), scheduler, speed=self.speed)
+
+
+def _until_damaged(frames: Iterator[Frame], on_damage: Callable[[RecordingError], None]) -> Iterator[Frame]:
+    try:
+        yield from frames
+    except RecordingError as exc:
+        on_damage(exc)

@@ -22,9 +22,11 @@ import reactivex
 from reactivex import Observable
 from reactivex import operators as ops
 from reactivex.abc import DisposableBase
+from reactivex.disposable import CompositeDisposable, Disposable
 from reactivex.scheduler import CurrentThreadScheduler
 from reactivex.subject import Subject
 
+from streams.execution.live_broker import LiveBroker
 from streams.execution.orders import CancelIntent, Fill, OrderIntent, OrderUpdate
 from streams.execution.paper_broker import PaperBroker
 from streams.market.books import ResyncRequest, order_books
@@ -32,6 +34,7 @@ from streams.market.candles import candles
 from streams.market.events import Event
 from streams.market.health import health
 from streams.market.markets import markets
+from streams.market.parse import channel as select_channel
 from streams.market.parse import parse
 from streams.market.state import BookTop, CandleUpdate, MarketInfo, StreamHealth
 from streams.risk.derisk import IntentBlocked, risk_engine
@@ -42,6 +45,7 @@ from streams.signals.config import Config
 from streams.signals.indicators.market import IndicatorSnapshot, indicators
 from streams.signals.scoring import SignalScore, scores
 from streams.sources.frames import Frame
+from streams.sources.subscriptions import Staleness
 from streams.strategy.targets import Target, targets
 
 BOOK_DEPTH = 10
@@ -75,29 +79,40 @@ class Graph:
         return self._connect()
 
 
-def build_graph(frames: Observable[Frame], config: Config = Config()) -> Graph:
-    """The whole graph over `frames`, with the paper broker (the only broker in replay)."""
+def build_graph(frames: Observable[Frame], config: Config = Config(), broker: LiveBroker | None = None,
+                staleness: Staleness = Staleness()) -> Graph:
+    """The whole graph over `frames`: with the paper broker (the default, and the only broker in replay),
+    or with a connected `LiveBroker`, whose account then comes from the frames' v4_subaccounts messages.
+    `staleness` is the silence data health calls stale (a live source's own, so that both agree)."""
     trampoline = CurrentThreadScheduler.singleton()
     published = frames.pipe(ops.observe_on(trampoline), ops.publish())
     source = published.pipe(ops.share())
     events = source.pipe(parse(), ops.share())
+    statuses = source.pipe(ops.filter(lambda frame: frame.kind == "status"), ops.share())
     book_out = events.pipe(order_books(BOOK_DEPTH), ops.share())
     books = book_out.pipe(_of(BookTop), ops.share())
     market_infos = events.pipe(markets(), ops.share())
     candle_updates = events.pipe(candles(), ops.share())
-    data_health = reactivex.merge(events, book_out).pipe(health(), ops.share())
+    data_health = reactivex.merge(events, book_out, statuses).pipe(health(staleness=staleness), ops.share())
     snapshots = reactivex.merge(candle_updates, books, market_infos).pipe(
         indicators(config.signals), ops.share())
     signal_scores = snapshots.pipe(scores(config.signals), ops.share())
 
-    broker = PaperBroker(reactivex.merge(events, books, market_infos), config.paper)
-    account = margin_states(market_infos, broker.accounts).pipe(ops.share())
+    if broker is None:
+        paper = PaperBroker(reactivex.merge(events, books, market_infos), config.paper)
+        broker_events, account_events, bind = paper.events, paper.accounts, lambda: Disposable()
+        submit, cancel = paper.submit, paper.cancel
+    else:
+        subaccount = events.pipe(select_channel("v4_subaccounts"), ops.share())
+        broker_events, account_events, submit, cancel = broker.events, subaccount, broker.submit, broker.cancel
+        bind = lambda: broker.bind(markets=market_infos, books=books, account=subaccount)  # noqa: E731
+    account = margin_states(market_infos, account_events).pipe(ops.share())
     kill_switch = KillSwitch()
     risk_states: Subject[RiskState] = Subject()
     decisions = reactivex.merge(signal_scores, snapshots, account, market_infos, books, risk_states).pipe(
         targets(config.strategy, config.risk), ops.share())
     risk_out = reactivex.merge(
-        account, data_health, source.pipe(ops.filter(lambda f: f.kind == "status")), broker.events,
+        account, data_health, statuses, broker_events,
         kill_switch.commands, market_infos, decisions.pipe(_of(OrderIntent)),
     ).pipe(risk_engine(config.risk), ops.share())
     risk = risk_out.pipe(_of(RiskState), ops.share())
@@ -105,12 +120,13 @@ def build_graph(frames: Observable[Frame], config: Config = Config()) -> Graph:
     def connect() -> DisposableBase:
         wiring = [
             risk.subscribe(risk_states),
-            risk_out.pipe(_of(OrderIntent)).subscribe(broker.submit),
-            risk_out.pipe(_of(CancelIntent)).subscribe(broker.cancel),
+            risk_out.pipe(_of(OrderIntent)).subscribe(submit),
+            risk_out.pipe(_of(CancelIntent)).subscribe(cancel),
+            bind(),
         ]
-        return reactivex.disposable.CompositeDisposable(*wiring, published.connect())
+        return CompositeDisposable(*wiring, published.connect())
 
-    orders = reactivex.merge(risk_out.pipe(_of(OrderIntent, CancelIntent, IntentBlocked)), broker.events)
+    orders = reactivex.merge(risk_out.pipe(_of(OrderIntent, CancelIntent, IntentBlocked)), broker_events)
     return Graph(
         events=events, markets=market_infos, books=books, candles=candle_updates, health=data_health,
         indicators=snapshots, scores=signal_scores, targets=decisions.pipe(_of(Target)), account=account,

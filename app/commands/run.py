@@ -24,6 +24,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rest-url", help="indexer REST URL (overrides --network)")
     parser.add_argument("--ws-url", help="indexer WebSocket URL (overrides --network)")
     parser.add_argument("--config", metavar="FILE", help="configuration (TOML; see app/default_config.toml)")
+    trading = parser.add_argument_group("live trading (opt-in; the paper broker is the default)")
+    trading.add_argument("--broker", choices=("paper", "live"), default="paper",
+                         help="'live' places real orders through a dYdX node; needs --live (default paper)")
+    trading.add_argument("--mainnet", action="store_true",
+                         help="trade on mainnet (asks for a typed confirmation); testnet otherwise")
+    trading.add_argument("--node-url", metavar="HOST:PORT", help="dYdX node gRPC endpoint (default: the network's)")
+    trading.add_argument("--subaccount", type=int, default=0, metavar="N", help="subaccount number (default 0)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -38,16 +45,35 @@ def run(args: argparse.Namespace) -> int:
     live = _live_config(args) if args.live else None
     if args.live is False and (args.markets or args.rest_url or args.ws_url):
         raise UsageError("--markets, --rest-url and --ws-url need --live")
+    trading = _live_trading(args, live) if args.broker == "live" else None
     from app.sources import ReplaySource
 
     replay = None if live else ReplaySource.open(args.replay, speed)
     if args.no_ui:
         from app.headless import HeadlessOptions, run_headless
 
-        return run_headless(HeadlessOptions(config=config, replay=replay, live=live))
+        return run_headless(HeadlessOptions(config=config, replay=replay, live=live, trading=trading))
+    if trading is not None:
+        raise UsageError("live trading runs headless for now: add --no-ui")
     from app.tui import run_tui
 
     return run_tui(config=config, replay=replay, live=live)
+
+
+def _live_trading(args: argparse.Namespace, live):
+    from app.trading import LiveTrading
+    from streams.execution.networks import NetworkRefused
+
+    if live is None:
+        raise UsageError("--broker live trades on live data only: add --live (replays always use the paper broker)")
+    local = bool(args.node_url) and args.node_url.split(":")[0] in ("127.0.0.1", "localhost", "[::1]")
+    if not local and args.mainnet != (args.network == "mainnet"):
+        raise UsageError("the broker and the data must be on one network: use --mainnet with --network mainnet, "
+                         "or --network testnet without --mainnet")
+    try:
+        return LiveTrading.choose(mainnet=args.mainnet, node_url=args.node_url, subaccount=args.subaccount)
+    except NetworkRefused as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _live_config(args: argparse.Namespace):

@@ -45,7 +45,7 @@ def test_every_line_is_an_event_with_time_and_kind(bundled):
 def test_the_replay_trades_and_reports_why(bundled):
     lines, _ = bundled
     kinds = {line["kind"] for line in lines}
-    assert {"candle", "score", "risk", "intent", "order", "fill", "health"} <= kinds
+    assert {"candle", "score", "intent", "order", "fill", "health"} <= kinds
     score = next(line for line in lines if line["kind"] == "score" and line["score"] != 0)
     assert -1 <= score["score"] <= 1
     assert abs(sum(c["contribution"] for c in score["contributors"]) - score["score"]) < 1e-9
