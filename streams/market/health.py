@@ -1,24 +1,29 @@
 """Data health of every stream, itself a stream of `StreamHealth`. A stream is one subscription
-("v4_orderbook:ETH-USD", "v4_markets"), one REST path ("rest:/v4/perpetualMarkets"), or where errors
-that name no stream land ("parse", "indexer").
+("v4_orderbook:ETH-USD", "v4_markets"), one REST path ("rest:/v4/perpetualMarkets"), the oracle price of
+a followed market ("oracle:ETH-USD"), or where errors that name no stream land ("parse", "indexer").
 
 Time is event time only. Every input moves the clock, whichever stream it belongs to, so a silent
-subscription ages while others talk; a `Tick` from the source moves it when everything is silent.
-Every `interval` seconds of event time a report of every stream goes out, computed before the input
-that crossed the boundary is applied (so a silence that just ended still shows); a stream's report
-also goes out at once when it gets an error or a resync request, and all of them at the end of a
-finite input.
+subscription ages while others talk; a `Tick`, or the source's own status frames (its heartbeat
+among them), move it when everything is silent. Every `interval` seconds of event time a report of
+every stream goes out, computed before the input that crossed the boundary is applied (so a silence
+that just ended still shows); a stream's report also goes out at once when it gets an error or a
+resync request and when it recovers from either, and all of them at the end of a finite input.
 
 Counted per stream:
 - messages (frames; a batch is one) and their rate over the last `window` seconds, in whole slots of
   a tenth of it (so the rate lags by up to one slot);
-- gaps: a `message_id` that does not increase on one connection, or data on a new connection with no
-  snapshot to start from;
-- resyncs: the books' requests, and resubscriptions nobody asked for (after a reconnect);
+- gaps: a `message_id` that does not increase on one connection, data on a new connection with no
+  snapshot to start from, or a frame the source dropped for either;
+- resyncs: the books' requests, the source's renewals (a silent subscription, a failed snapshot, a
+  request from above) and reconnects, each counted once however many parties ask for it;
 - crossed-book corrections;
-- errors: `IndexerError`s, and `ParseError`s counted to the stream their `where` names.
-State: "error" while nothing good came after the last error, "resyncing" from a resync request to the
-next snapshot, "stale" when a subscription said nothing for `stale_after` seconds, else "ok".
+- errors: `IndexerError`s, `ParseError`s counted to the stream their `where` names, and REST attempts
+  the source retries.
+State: "error" while nothing good came after the last error (for errors that name no stream: nothing
+good on any subscription), "resyncing" from a resync request or a lost connection to the next
+snapshot, "stale" when a subscription said nothing for longer than its channel's limit in `Staleness`
+(the limits the live source renews by), else "ok". A market is followed once it has a book, trades or
+candles subscription; its oracle stream counts the oracle price updates v4_markets carries for it.
 """
 
 from __future__ import annotations
@@ -31,8 +36,13 @@ from reactivex import Observable
 
 from streams.market import events as ev
 from streams.market.books import CHANNEL as BOOKS, ResyncRequest, Uncrossed
+from streams.market.candles import CANDLES, TRADES
+from streams.market.markets import CHANNEL as MARKETS
 from streams.market.stage import NOTHING, Stage, lift
 from streams.market.state import StreamHealth
+from streams.sources.frames import Frame
+from streams.sources.status import read_status
+from streams.sources.subscriptions import Staleness, Subscription
 
 
 class Tick(Struct, frozen=True):
@@ -41,7 +51,8 @@ class Tick(Struct, frozen=True):
     t: float
 
 
-HealthInput = Union[ev.Event, ResyncRequest, Uncrossed, Tick]
+HealthInput = Union[ev.Event, ResyncRequest, Uncrossed, Tick, Frame]
+"""Frames: the source's `kind="status"` frames (connections, resyncs, renewals, retries, heartbeats)."""
 
 SLOTS = 10
 """The rate window is this many whole slots, up to the newest complete one."""
@@ -50,6 +61,11 @@ _RING = SLOTS + 1  # and the current slot, still filling
 # where parse.py says a frame came from: "... (channel_data v4_candles/ETH-USD/1MIN message_id 3)"
 _WS_WHERE = re.compile(r"\(\w+ (\w+)(?:/(\S+))? message_id")
 _REST_WHERE = re.compile(r"rest (/[^ ?]*)")
+
+ORACLE = "oracle"
+PARSE = "parse"
+INDEXER = "indexer"
+_FOLLOWING = (BOOKS, TRADES, CANDLES)  # a subscription to any of these follows its market
 
 Key = tuple[str, Union[str, None]]
 
@@ -63,17 +79,18 @@ def _error_key(error: ev.ParseError) -> Key:
         return match.group(1), match.group(2)
     if match := _REST_WHERE.match(error.where):
         return "rest", match.group(1)
-    return "parse", None
+    return PARSE, None
 
 
 class _Stream:
-    __slots__ = ("name", "subscription", "messages", "gaps", "resyncs", "crossed", "errors", "first_t",
-                 "last_t", "error_t", "resync_pending", "subscribed", "conn", "connection_id",
+    __slots__ = ("name", "subscription", "stale_after", "messages", "gaps", "resyncs", "crossed", "errors",
+                 "first_t", "last_t", "error_t", "resync_pending", "subscribed", "conn", "connection_id",
                  "message_id", "counts", "slots")
 
-    def __init__(self, key: Key, t: float) -> None:
+    def __init__(self, key: Key, t: float, stale_after: float | None) -> None:
         self.name = _name(key)
         self.subscription = False  # a WebSocket feed, which is expected to keep talking
+        self.stale_after = stale_after  # seconds of silence that make it stale (None: never)
         self.messages = self.gaps = self.resyncs = self.crossed = self.errors = 0
         self.first_t = t
         self.last_t: float | None = None
@@ -90,12 +107,15 @@ class _Stream:
 class Health(Stage[HealthInput, StreamHealth]):
     """Every stream's counters and state (see the module's doc), reported in event time."""
 
-    def __init__(self, interval: float = 1.0, window: float = 10.0, stale_after: float = 30.0) -> None:
+    def __init__(self, interval: float = 1.0, window: float = 10.0, staleness: Staleness = Staleness()) -> None:
         self.interval = interval
         self.window = window
-        self.stale_after = stale_after
+        self.staleness = staleness
         self._width = window / SLOTS
         self._streams: dict[Key, _Stream] = {}
+        self._unnamed_errors: list[_Stream] = []  # "parse", "indexer" while in error
+        self._followed: set[str] = set()
+        self._oracle_t: dict[str, float] = {}  # last oracle price update of every market, followed or not
         self._now: float | None = None
         self._next_report = 0.0
 
@@ -111,8 +131,8 @@ class Health(Stage[HealthInput, StreamHealth]):
             out = self.report()
             self._next_report = (self._now // self.interval + 1) * self.interval
         urgent = self._apply(event)
-        if urgent is not None:
-            out = [*out, self._health(urgent)]
+        if urgent:
+            out = [*out, *(self._health(stream) for stream in urgent)]
         return out
 
     def on_end(self) -> Iterable[StreamHealth]:
@@ -122,41 +142,89 @@ class Health(Stage[HealthInput, StreamHealth]):
         """Every stream's health at the current event time."""
         return [self._health(stream) for stream in self._streams.values()]
 
-    def _apply(self, event: HealthInput) -> _Stream | None:
-        """Count one input; returns its stream when that stream must be reported at once."""
+    def _apply(self, event: HealthInput) -> Iterable[_Stream]:
+        """Count one input; returns the streams that must be reported at once."""
         kind = type(event)
         if kind is ev.ChannelData or kind is ev.ChannelBatchData or kind is ev.Subscribed:
-            stream = self._stream((event.channel, event.id), event.t)
-            self._count(stream, event.t)
-            self._sequence(stream, event, kind is ev.Subscribed)
-            return None
+            t = event.t
+            stream = self._stream((event.channel, event.id), t)
+            recovered = self._count(stream, t) | self._sequence(stream, event, kind is ev.Subscribed)
+            if event.channel == MARKETS:
+                self._oracles(_oracle_tickers(event), t)
+            if self._unnamed_errors:  # good data again: what went wrong unattributed is over
+                cleared, self._unnamed_errors = self._unnamed_errors, []
+                for unnamed in cleared:
+                    unnamed.error_t = None
+                return [*cleared, stream] if recovered else cleared
+            return (stream,) if recovered else NOTHING
         if kind is ev.RestResponse:
-            self._count(self._stream(("rest", event.path.split("?", 1)[0]), event.t), event.t)
-            return None
+            if type(event.body) is ev.PerpetualMarketsResponse:
+                self._oracles([ticker for ticker, market in event.body.markets.items()
+                               if market.oraclePrice is not None], event.t)
+            stream = self._stream(("rest", event.path.split("?", 1)[0]), event.t)
+            return (stream,) if self._count(stream, event.t) else NOTHING
+        if kind is Frame:
+            return self._source_status(event)
         if kind is Uncrossed:
             self._stream((BOOKS, event.market), event.t).crossed += 1
-            return None
+            return NOTHING
         if kind is ResyncRequest:
-            stream = self._stream((event.channel, event.id), event.t)
-            stream.resyncs += 1
-            stream.resync_pending = True
-            return stream
+            return (self._resync(self._stream((event.channel, event.id), event.t)),)
         if kind is ev.IndexerError:
-            key = (event.channel, event.id) if event.channel else ("indexer", None)
-            return self._error(self._stream(key, event.t), event.t)
+            key = (event.channel, event.id) if event.channel else (INDEXER, None)
+            return (self._error(self._stream(key, event.t), event.t),)
         if kind is ev.ParseError:
-            return self._error(self._stream(_error_key(event), event.t), event.t)
+            return (self._error(self._stream(_error_key(event), event.t), event.t),)
         if kind is ev.Unsubscribed:
             self._stream((event.channel, event.id), event.t).subscription = False
-        return None
+        return NOTHING
+
+    def _source_status(self, frame: Frame) -> Iterable[_Stream]:
+        """What the source says it did: every status moves the clock, and some change streams."""
+        status = read_status(frame)
+        event, t = status.event, frame.t
+        if event == "reconnecting":  # the connection's subscriptions wait for their new snapshots
+            return [self._resync(stream) for stream in self._streams.values()
+                    if stream.conn == status.conn and stream.subscribed and stream.subscription]
+        if event in ("resync", "stale") and status.channel is not None:
+            stream = self._stream((status.channel, status.id), t)
+            if status.message_id is not None:  # the frame that broke the sequence was dropped
+                stream.gaps += 1
+            return (self._resync(stream),)
+        if event == "retry" and status.path:
+            return (self._error(self._stream(("rest", status.path.split("?", 1)[0]), t), t),)
+        return NOTHING
 
     def _stream(self, key: Key, t: float) -> _Stream:
         stream = self._streams.get(key)
         if stream is None:
-            stream = self._streams[key] = _Stream(key, t)
+            stream = self._streams[key] = self._new_stream(key, t)
         return stream
 
-    def _count(self, stream: _Stream, t: float) -> None:
+    def _new_stream(self, key: Key, t: float) -> _Stream:
+        channel, ident = key
+        if channel == ORACLE:
+            stream = _Stream(key, t, self.staleness.oracle)
+            stream.subscription = True
+            return stream
+        stream = _Stream(key, t, self.staleness.limit(Subscription(channel, ident)))
+        if channel in _FOLLOWING and ident:
+            market = ident.split("/", 1)[0]
+            if market not in self._followed:
+                self._followed.add(market)
+                if (seen := self._oracle_t.get(market)) is not None:
+                    self._count(self._stream((ORACLE, market), seen), seen)
+        return stream
+
+    def _oracles(self, tickers: Iterable[str], t: float) -> None:
+        """Oracle price updates: remembered for every market, counted for the followed ones."""
+        for ticker in tickers:
+            self._oracle_t[ticker] = t
+            if ticker in self._followed:
+                self._count(self._stream((ORACLE, ticker), t), t)
+
+    def _count(self, stream: _Stream, t: float) -> bool:
+        """Count one message; True when it ends the stream's error state."""
         slot = int(t // self._width)
         i = slot % _RING
         if stream.slots[i] != slot:
@@ -164,10 +232,14 @@ class Health(Stage[HealthInput, StreamHealth]):
             stream.counts[i] = 0
         stream.counts[i] += 1
         stream.messages += 1
+        error_t = stream.error_t
+        recovered = error_t is not None and error_t < t and (stream.last_t is None or error_t >= stream.last_t)
         stream.last_t = t
+        return recovered
 
     def _sequence(self, stream: _Stream, event: ev.ChannelData | ev.ChannelBatchData | ev.Subscribed,
-                  snapshot: bool) -> None:
+                  snapshot: bool) -> bool:
+        """Check the message's place in its connection's sequence; True when a snapshot ends a resync."""
         stream.subscription = True
         if not snapshot:  # a snapshot starts the sequence afresh (its id is reserved early, so exempt)
             if event.conn == stream.conn and event.connection_id == stream.connection_id:
@@ -179,17 +251,28 @@ class Health(Stage[HealthInput, StreamHealth]):
         stream.conn = event.conn
         stream.connection_id = event.connection_id
         stream.message_id = event.message_id
-        if snapshot:
-            if stream.resync_pending:
-                stream.resync_pending = False
-            elif stream.subscribed:
-                stream.resyncs += 1  # resubscribed without a request: a reconnect
-            stream.subscribed = True
+        if not snapshot:
+            return False
+        ended = stream.resync_pending
+        if ended:
+            stream.resync_pending = False
+        elif stream.subscribed:
+            stream.resyncs += 1  # resubscribed without a request: a reconnect nobody reported
+        stream.subscribed = True
+        return ended
 
     @staticmethod
-    def _error(stream: _Stream, t: float) -> _Stream:
+    def _resync(stream: _Stream) -> _Stream:
+        if not stream.resync_pending:
+            stream.resyncs += 1
+            stream.resync_pending = True
+        return stream
+
+    def _error(self, stream: _Stream, t: float) -> _Stream:
         stream.errors += 1
         stream.error_t = t
+        if stream.name in (PARSE, INDEXER) and stream not in self._unnamed_errors:
+            self._unnamed_errors.append(stream)
         return stream
 
     def _health(self, stream: _Stream) -> StreamHealth:
@@ -200,7 +283,7 @@ class Health(Stage[HealthInput, StreamHealth]):
             state = "error"
         elif stream.resync_pending:
             state = "resyncing"
-        elif stream.subscription and age > self.stale_after:
+        elif stream.subscription and stream.stale_after is not None and age > stream.stale_after:
             state = "stale"
         else:
             state = "ok"
@@ -212,8 +295,16 @@ class Health(Stage[HealthInput, StreamHealth]):
                             crossed=stream.crossed, errors=stream.errors, state=state)
 
 
-def health(interval: float = 1.0, window: float = 10.0, stale_after: float = 30.0
+def health(interval: float = 1.0, window: float = 10.0, staleness: Staleness = Staleness()
            ) -> Callable[[Observable[HealthInput]], Observable[StreamHealth]]:
-    """The operator: typed events merged with the books' `ResyncRequest`/`Uncrossed` (and optional
-    `Tick`s) in, `StreamHealth` out (see `Health`)."""
-    return lift(lambda: Health(interval, window, stale_after))
+    """The operator: typed events merged with the books' `ResyncRequest`/`Uncrossed` and the source's
+    status frames (or `Tick`s) in, `StreamHealth` out (see `Health`)."""
+    return lift(lambda: Health(interval, window, staleness))
+
+
+def _oracle_tickers(event: ev.ChannelData | ev.ChannelBatchData | ev.Subscribed) -> list[str]:
+    """The markets whose oracle price a v4_markets message carries."""
+    if type(event) is ev.Subscribed:
+        return [ticker for ticker, market in event.contents.markets.items() if market.oraclePrice is not None]
+    updates = event.contents if type(event) is ev.ChannelBatchData else (event.contents,)
+    return [ticker for update in updates if update.oraclePrices for ticker in update.oraclePrices]

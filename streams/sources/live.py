@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random as _random
+import re
 import socket
 import ssl
 import threading
@@ -48,7 +49,7 @@ from streams.sources.message_ids import MessageIdCheck
 from streams.sources.pacing import Backoff, BackoffPolicy, Outbox, TokenBucket
 from streams.sources.status import SourceStatus, read_status, status_frame
 from streams.sources.subscriptions import (
-    Key, Request, Staleness, Subscription, SubscriptionTracker, plan_subscriptions, shard,
+    Key, Request, Staleness, State, Subscription, SubscriptionTracker, plan_subscriptions, shard,
 )
 
 MAX_CANDLES = 1000
@@ -142,6 +143,7 @@ class LiveSource:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._rest: asyncio.Task[None] | None = None
         self._checker: asyncio.TimerHandle | None = None
+        self._silent = False  # nothing emitted since the last check
         self._stopped = False
 
     @property
@@ -222,6 +224,7 @@ class LiveSource:
             self.loop.call_soon_threadsafe(callback, *args)
 
     def _emit(self, frame: Frame) -> None:
+        self._silent = False
         self._subject.on_next(frame)
 
     def _status(self, status: SourceStatus) -> None:
@@ -234,6 +237,9 @@ class LiveSource:
         now = self._now()
         for connection in self._connections:
             connection.check(now)
+        if self._silent:  # a heartbeat, so that layers above see time pass while nothing comes
+            self._status(SourceStatus("tick"))
+        self._silent = True
         self._checker = self.loop.call_later(self.config.check_every, self._check)
 
     async def _fetch_all(self) -> None:
@@ -307,9 +313,13 @@ class _Envelope(msgspec.Struct):
     message_id: int | None = None
     channel: str | None = None
     id: str | None = None
+    message: str | None = None
 
 
 _envelope = msgspec.json.Decoder(_Envelope)
+
+_FETCH_FAILED = re.compile(r"Internal error, could not fetch data for subscription: (\w+)")
+"""The indexer's error when a subscription's initial snapshot could not be fetched: nothing is subscribed."""
 
 
 class _Connection:
@@ -387,6 +397,8 @@ class _Connection:
             self._status("connected", connection_id=env.connection_id)
             self._outbox.clear()
             self._send(self.tracker.restart())
+        elif env.type == "error":
+            self._refetch(env)
         elif env.channel is not None:
             self.tracker.seen(env.type, (env.channel, env.id), self._source._now())
             if env.type == "subscribed":
@@ -401,6 +413,21 @@ class _Connection:
             self._reconnect(reason or self._last_error or "connection closed", code)
 
     # -- internals ----------------------------------------------------------------------------------
+
+    def _refetch(self, env: _Envelope) -> None:
+        """Subscribe again to what the server could not fetch a snapshot for (paced like every request).
+        Newer indexers name the subscription; older ones only its channel, in the message: then it is the
+        one subscription of that channel awaiting its snapshot, and if several are, the `answer` timeout
+        renews whichever never gets one (a second subscribe to one still being fetched would double it)."""
+        failed = _FETCH_FAILED.match(env.message or "")
+        if failed is None:
+            return
+        channel = env.channel or failed.group(1)
+        pending = [sub.key for sub in self.tracker.subscriptions
+                   if sub.channel == channel and (env.channel is None or sub.id == env.id)
+                   and self.tracker.state(sub.key) is State.PENDING]
+        if len(pending) == 1:
+            self.resync(pending[0], env.message)
 
     def _reconnect(self, reason: str, code: int | None = None) -> None:
         self.close()

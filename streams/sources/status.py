@@ -21,6 +21,7 @@ StatusEvent = Literal[
     "stale",  # a subscription is silent or unanswered and is renewed (channel, id, reason)
     "retry",  # a REST request failed and is retried after `delay` s (path, status, attempt, reason)
     "error",  # a REST request failed for good (path, status, reason)
+    "tick",  # a heartbeat when the source emitted nothing for a while: event time moves on in silence
 ]
 
 

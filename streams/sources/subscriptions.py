@@ -102,6 +102,11 @@ class Staleness:
     idle subaccount can be quiet for long, so they are not watched by default. Whatever the channel, a
     subscribe that gets no `subscribed` answer within `answer` seconds is sent again (the server gives
     up its initial fetch after 20 s), and a socket that says no `connected` within it is replaced.
+
+    `oracle` is for data health alone (no subscription is renewed for it): how long a followed market's
+    oracle price may go without an update. The chain moves an oracle price only when it changes by at
+    least the market's `min_price_change_ppm`, so a calm market's oracle can rest for minutes.
+    Data health reads these same limits, so what it calls stale is what the source renews.
     """
 
     markets: float | None = 30.0
@@ -110,12 +115,14 @@ class Staleness:
     candles_grace: float | None = 30.0
     subaccounts: float | None = None
     answer: float = 30.0
+    oracle: float | None = 300.0
 
     def limit(self, sub: Subscription) -> float | None:
         if sub.channel == "v4_candles":
-            if self.candles_grace is None:
+            seconds = RESOLUTION_SECONDS.get(str(sub.id).rsplit("/", 1)[-1])
+            if self.candles_grace is None or seconds is None:  # a resolution the plan never asks for
                 return None
-            return RESOLUTION_SECONDS[str(sub.id).rsplit("/", 1)[-1]] + self.candles_grace
+            return seconds + self.candles_grace
         return {"v4_markets": self.markets, "v4_orderbook": self.orderbook, "v4_trades": self.trades,
                 "v4_subaccounts": self.subaccounts, "v4_parent_subaccounts": self.subaccounts
                 }.get(sub.channel)

@@ -72,14 +72,14 @@ def test_a_silent_subscription_goes_stale_while_others_talk_and_ticks_age_everyt
     frames = [ws_frame(snapshot, T0)]
     frames += [ws_frame(oracle, T0 + s, message_id=10 + s) for s in range(1, 41)]
 
-    out = run_frames(frames, health(interval=10.0, stale_after=30.0))
+    out = run_frames(frames, health(interval=10.0))
 
     book = [(r.t - T0, r.state, r.last_age) for r in out if r.stream == BOOK]
     assert book == [(10.0, "ok", 10.0), (20.0, "ok", 20.0), (30.0, "ok", 30.0), (40.0, "stale", 40.0),
                     (40.0, "stale", 40.0)]
     assert final(out)["v4_markets"].state == "ok"
 
-    stage = Health(interval=10.0, stale_after=30.0)
+    stage = Health(interval=10.0)
     for frame in frames:
         stage.on_event(parse_frame(frame))
     quiet = stage.on_event(Tick(T0 + 75.0))  # nothing at all for 35 s: only the source's ticks
@@ -97,10 +97,10 @@ def test_a_message_id_regression_is_a_gap_a_resync_request_and_resyncing_until_t
 
     out = run_frames(frames, graph(interval=100.0))
 
-    urgent, *ends = out
+    urgent, resynced, end = out
     assert (urgent.t, urgent.stream) == (T0 + 2, BOOK)
     assert (urgent.state, urgent.gaps, urgent.resyncs) == ("resyncing", 1, 1)
-    [end] = ends
+    assert (resynced.t, resynced.state, resynced.resyncs) == (T0 + 3, "ok", 1)  # at once: the snapshot came
     assert (end.state, end.gaps, end.resyncs, end.messages) == ("ok", 1, 2, 5)
 
 
@@ -147,7 +147,8 @@ def test_errors_are_counted_to_the_stream_they_name(ws):
     end = final(out[5:])
     assert {name: (r.errors, r.state) for name, r in end.items()} == {
         BOOK: (1, "error"),  # nothing good came after the bad update
-        "indexer": (1, "error"), "parse": (1, "error"), "v4_trades:NOPE-USD": (1, "error"),
+        "indexer": (1, "ok"), "parse": (1, "ok"),  # naming no stream, they last until good data comes
+        "v4_trades:NOPE-USD": (1, "error"),
         "rest:" + CANDLES_PATH.split("?")[0]: (1, "ok"),  # a good answer came after the 429
         "v4_trades:ETH-USD": (0, "ok")}
 
@@ -156,7 +157,7 @@ def test_an_unsubscribed_stream_is_not_stale(ws):
     snapshot = ws("v4_orderbook_snapshot.json")
     unsubscribed = {"type": "unsubscribed", "connection_id": snapshot["connection_id"], "message_id": 9,
                     "channel": "v4_orderbook", "id": "ETH-USD"}
-    stage = Health(stale_after=30.0)
+    stage = Health()
     for frame in [ws_frame(snapshot, T0), ws_frame(unsubscribed, T0 + 1)]:
         stage.on_event(parse_frame(frame))
 
