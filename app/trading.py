@@ -14,10 +14,15 @@ from urllib.parse import urlsplit
 from dydx_v4_client.network import Network
 
 from streams.execution.live_broker import LiveBroker
-from streams.execution.networks import MAINNET_CONFIRMATION, local_network, select_network
+from streams.execution.networks import MAINNET_CONFIRMATION, NetworkRefused, local_network, select_network
 from streams.execution.secrets import load_mnemonic
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+def on_loopback(node_url: str | None) -> bool:
+    """Whether `--node-url` (host:port) names a node on this machine."""
+    return bool(node_url) and urlsplit(f"//{node_url}").hostname in LOOPBACK
 
 
 @dataclass(frozen=True)
@@ -30,7 +35,10 @@ class LiveTrading:
                ask: Callable[[str], str] | None = None) -> "LiveTrading":
         """The network the user asked for; mainnet asks for the typed confirmation (NetworkRefused if it
         does not match or cannot be asked)."""
-        if node_url and urlsplit(f"//{node_url}").hostname in LOOPBACK:
+        if on_loopback(node_url):
+            if mainnet:  # its chain id is the dev chain's: mainnet would refuse every signature
+                raise NetworkRefused(f"a node on the loopback ({node_url}) is taken for a local dev chain, "
+                                     "not mainnet: drop --mainnet, or --node-url to use the mainnet node")
             return cls(local_network(node_url), subaccount)
         confirmation = ""
         if mainnet:

@@ -32,17 +32,17 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from streams.sources.endpoints import Endpoints  # noqa: E402
-from streams.sources.live import LiveConfig, LiveSource  # noqa: E402
+from streams.sources.live import LiveConfig, LiveSource, RestCall  # noqa: E402
 from streams.sources.recorder import Recorder  # noqa: E402
 from streams.sources.recording import (  # noqa: E402
     FLOWS, RestExchange, WsClose, WsMessage, WsOpen, open_recording, subscription_of,
 )
 from streams.sources.recording_writer import RecordingWriter  # noqa: E402
 from streams.sources.replay_server import ReplayServer  # noqa: E402
-from streams.sources.subscriptions import Request  # noqa: E402
+from streams.sources.subscriptions import Subscription  # noqa: E402
 from streams.sources.synthetic import (  # noqa: E402
-    PROVENANCE_RECONSTRUCTED, BookShape, MarketTape, Session, batched, epoch, initial_book, iso, merge_markets,
-    synthetic_candles, text,
+    PROVENANCE_RECONSTRUCTED, BookShape, MarketTape, Session, epoch, initial_book, iso, merge_markets,
+    synthetic_candles, text, write_session,
 )
 
 MARKETS = ("ETH-USD", "BTC-USD")
@@ -89,45 +89,27 @@ def write_seed(samples: Path, out: Path, minutes: int) -> dict[str, Any]:
     markets_body = json.dumps({"markets": markets}, separators=(",", ":")).encode()
     history = {tape.ticker: tape.candles[:start_minute][::-1] for tape in all_tapes}  # newest first
 
-    config = LiveConfig(markets=MARKETS)
-    writer = RecordingWriter(out)
-    t = t0 - 8.0  # REST first, then the socket; every snapshot is in before the first update at t0
-    for call in config.rest_calls():
-        t += 0.2
+    def rest_body(call: RestCall) -> bytes:
         if call.path == "/v4/perpetualMarkets":
-            body = markets_body
-        else:
-            market = call.path.rsplit("/", 1)[1]
-            body = json.dumps({"candles": history[market][: dict(call.params)["limit"]]},
-                              separators=(",", ":")).encode()
-        writer.add_rest(REST_URL + call.target, 200, body, t - 0.1, t)
+            return markets_body
+        market = call.path.rsplit("/", 1)[1]
+        return json.dumps({"candles": history[market][: dict(call.params)["limit"]]}, separators=(",", ":")).encode()
 
-    session = Session(rng)
-    t = t0 - 5.0
-    writer.ws_open(1, t, "/v4/ws")
-    writer.ws_message(1, t + 0.05, False, session.connected())
-    subscriptions = config.subscriptions()
-    for i, sub in enumerate(subscriptions):  # the live source paces 2 subscribe requests per second
-        writer.ws_message(1, t + 0.1 + 0.5 * i, True, Request("subscribe", sub).payload.encode())
-    t += 0.2 + 0.5 * len(subscriptions)
     by_market = {tape.ticker: tape for tape in all_tapes}
-    for sub in subscriptions:
-        t += 0.05
+
+    def snapshot(sub: Subscription) -> dict[str, Any]:
         tape = by_market.get((sub.id or "").split("/")[0])
         if sub.channel == "v4_markets":
-            contents: dict[str, Any] = {"markets": markets}
-        elif sub.channel == "v4_orderbook":
-            contents = initial_book(tape, Decimal(tape.candles[start_minute]["open"]))
-        elif sub.channel == "v4_trades":
-            contents = {"trades": _recent_trades(tape, start_minute, rng)}
-        else:
-            contents = {"candles": history[tape.ticker][:100]}
-        writer.ws_message(1, t, False, session.subscribed(sub.channel, sub.id, contents))
-    end = t0
-    for t, channel, ident, contents in batched(merge_markets(all_tapes, start_minute)):
-        writer.ws_message(1, t, False, session.batch(channel, ident, contents))
-        end = t
-    writer.ws_close(1, end + 1.0, 1000, True)
+            return {"markets": markets}
+        if sub.channel == "v4_orderbook":
+            return initial_book(tape, Decimal(tape.candles[start_minute]["open"]))
+        if sub.channel == "v4_trades":
+            return {"trades": _recent_trades(tape, start_minute, rng)}
+        return {"candles": history[tape.ticker][:100]}
+
+    writer = RecordingWriter(out)
+    write_session(writer, LiveConfig(markets=MARKETS), Session(rng), t0, upstream=REST_URL, rest_body=rest_body,
+                  snapshot=snapshot, updates=merge_markets(all_tapes, start_minute))
     return writer.close(network="mainnet", upstream=REST_URL, markets=MARKETS,
                         provenance=provenance(minutes, t0))
 

@@ -61,13 +61,12 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _live_trading(args: argparse.Namespace, live):
-    from app.trading import LiveTrading
+    from app.trading import LiveTrading, on_loopback
     from streams.execution.networks import NetworkRefused
 
     if live is None:
         raise UsageError("--broker live trades on live data only: add --live (replays always use the paper broker)")
-    local = bool(args.node_url) and args.node_url.split(":")[0] in ("127.0.0.1", "localhost", "[::1]")
-    if not local and args.mainnet != (args.network == "mainnet"):
+    if not on_loopback(args.node_url) and args.mainnet != (args.network == "mainnet"):
         raise UsageError("the broker and the data must be on one network: use --mainnet with --network mainnet, "
                          "or --network testnet without --mainnet")
     try:

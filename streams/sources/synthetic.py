@@ -14,7 +14,9 @@ labelled), a market's traffic is rebuilt so that it agrees with each candle exac
   (open interest from `startingOpenInterest` where the candle has it).
 
 Updates are grouped the way the indexer's batched mode does: per channel and id every 250 ms. Everything
-is drawn from a seeded `random.Random`, so the same inputs always give the same bytes.
+is drawn from a seeded `random.Random`, so the same inputs always give the same bytes. `write_session`
+writes the whole of what one live source configuration asks for (REST calls, subscribes, snapshots,
+updates) as a recording the replay server plays to it.
 """
 
 from __future__ import annotations
@@ -26,9 +28,15 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Collection, Iterable, Iterator
+
+from streams.sources.frames import Frame
+from streams.sources.live import LiveConfig, RestCall
+from streams.sources.recording_writer import RecordingWriter
+from streams.sources.subscriptions import Request, Subscription
 
 BATCH_INTERVAL = 0.25  # seconds: the indexer flushes batched updates every 250 ms
+VERSIONS = {"v4_trades": "2.1.0", "v4_subaccounts": "3.0.0"}  # data frames' `version`; others "1.0.0"
 
 PROVENANCE_RECONSTRUCTED = (
     "trade times, prices between a candle's open/high/low/close and sizes within its volume; intermediate "
@@ -285,8 +293,10 @@ def _book_delta(bids: dict[Decimal, Decimal], asks: dict[Decimal, Decimal], tape
     return out
 
 
-def batched(updates: Iterable[Update]) -> Iterator[tuple[float, str, str | None, list[dict[str, Any]]]]:
-    """Group time-ordered updates per (channel, id) into 250 ms batches, flushed at the window's end."""
+def batched(updates: Iterable[Update], unbatched: Collection[tuple[str, str | None]] = ()
+            ) -> Iterator[tuple[float, str, str | None, list[dict[str, Any]]]]:
+    """Group time-ordered updates per (channel, id) into 250 ms batches, flushed at the window's end;
+    updates of the `unbatched` (channel, id)s go out alone, at their own time."""
     pending: dict[tuple[str, str | None], list[dict[str, Any]]] = {}
     window_end: float | None = None
     for update in updates:
@@ -299,6 +309,9 @@ def batched(updates: Iterable[Update]) -> Iterator[tuple[float, str, str | None,
             window_end += BATCH_INTERVAL
             if not pending and update.t >= window_end:
                 window_end = update.t + BATCH_INTERVAL
+        if (update.channel, update.id) in unbatched:
+            yield update.t, update.channel, update.id, [update.contents]
+            continue
         pending.setdefault((update.channel, update.id), []).append(update.contents)
     for (channel, ident), contents in pending.items():
         yield window_end or 0.0, channel, ident, contents
@@ -338,14 +351,81 @@ class Session:
         return _dump(message)
 
     def batch(self, channel: str, ident: str | None, contents: list[dict[str, Any]]) -> bytes:
-        message = {"type": "channel_batch_data", "connection_id": self.connection_id,
-                   "message_id": self._next(), "channel": channel}
+        return self._update("channel_batch_data", channel, ident, contents)
+
+    def data(self, channel: str, ident: str | None, contents: dict[str, Any]) -> bytes:
+        """One unbatched update (`channel_data`)."""
+        return self._update("channel_data", channel, ident, contents)
+
+    def _update(self, kind: str, channel: str, ident: str | None, contents: Any) -> bytes:
+        message = {"type": kind, "connection_id": self.connection_id, "message_id": self._next(),
+                   "channel": channel}
         if ident is not None:
             message["id"] = ident
-        message["version"] = "2.1.0" if channel == "v4_trades" else "1.0.0"
+        message["version"] = VERSIONS.get(channel, "1.0.0")
         message["contents"] = contents
         return _dump(message)
 
 
 def _dump(message: dict[str, Any]) -> bytes:
     return json.dumps(message, separators=(",", ":")).encode()
+
+
+# ---------------------------------------------------------------------------------------------------
+# A whole client session, as one live source asks for it
+
+REST_LEAD = 8.0  # seconds before `start` the REST calls begin; then the socket, so that every
+WS_LEAD = 5.0  # snapshot is in before the first update at `start`
+SUBSCRIBE_SPACING = 0.5  # the live source paces 2 subscribe requests per second
+WS_CONN = 1
+
+
+def write_session(writer: RecordingWriter, config: LiveConfig, session: Session, start: float, *,
+                  upstream: str, rest_body: Callable[[RestCall], bytes],
+                  snapshot: Callable[[Subscription], dict[str, Any]], updates: Iterable[Update],
+                  reply: Callable[[Frame], Iterable[Update]] = lambda _frame: ()) -> None:
+    """What a live source with `config` gets: its REST calls answered with `rest_body` (200), then one
+    WebSocket connection - `connected`, the planned subscribes, each subscription's `snapshot` in plan
+    order, the time-ordered `updates` from `start` on (batched like the indexer, except where the plan
+    asks for unbatched), and the client's close a second after the last message.
+
+    `reply` sees every frame the client will receive, in order, and returns updates to send straight
+    after it (at or after its time): a venue answering what those frames made the client do."""
+    unbatched = {sub.key for sub in config.subscriptions() if not sub.batched}
+    last = start
+
+    def send(t: float, data: bytes) -> None:
+        nonlocal last
+        writer.ws_message(WS_CONN, t, False, data)
+        last = t
+        answer(Frame(t, "ws", data, WS_CONN))
+
+    def answer(frame: Frame) -> None:
+        for update in reply(frame):
+            send(update.t, message(update.channel, update.id, [update.contents]))
+
+    def message(channel: str, ident: str | None, contents: list[dict[str, Any]]) -> bytes:
+        if (channel, ident) in unbatched:
+            return session.data(channel, ident, contents[0])  # `batched` gives those one at a time
+        return session.batch(channel, ident, contents)
+
+    t = start - REST_LEAD
+    for call in config.rest_calls():
+        t += 0.2
+        body = rest_body(call)
+        writer.add_rest(upstream + call.target, 200, body, t - 0.1, t)
+        answer(Frame(t, "rest", body, path=call.target, status=200))
+
+    t = start - WS_LEAD
+    writer.ws_open(WS_CONN, t, "/v4/ws")
+    send(t + 0.05, session.connected())
+    subscriptions = config.subscriptions()
+    for i, sub in enumerate(subscriptions):
+        writer.ws_message(WS_CONN, t + 0.1 + SUBSCRIBE_SPACING * i, True, Request("subscribe", sub).payload.encode())
+    t += 0.2 + SUBSCRIBE_SPACING * len(subscriptions)
+    for sub in subscriptions:
+        t += 0.05
+        send(t, session.subscribed(sub.channel, sub.id, snapshot(sub)))
+    for t, channel, ident, contents in batched(updates, unbatched):
+        send(t, message(channel, ident, contents))
+    writer.ws_close(WS_CONN, max(last, start) + 1.0, 1000, True)
