@@ -1,0 +1,415 @@
+"""The dashboard: every layer of the graph on one screen, fed by a recording or the live indexer, with the
+source switchable while it runs.
+
+Each source is a session of the backend with its own graph; the app binds a fresh `DashboardModel` to a
+session through the bridge (at most 10 batches a second, on this loop), shows the model of the current
+session, and renders a panel only when its state changed. Replay controls, market selection, the kill
+switch and opening recordings are keys; errors are notifications and the app carries on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, replace
+from functools import partial
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import psutil
+import reactivex
+from reactivex import Observable, abc
+from reactivex import operators as ops
+from reactivex.scheduler.eventloop import AsyncIOThreadSafeScheduler
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.widgets import Footer
+
+from app.backend import CONNECT_TIMEOUT, Backend, GraphFactory, ReplaySession, Session, Severity
+from app.screens.confirm import ConfirmScreen
+from app.screens.help import HelpScreen
+from app.screens.jump_to_time import JumpScreen
+from app.screens.open_recording import OpenRecordingScreen, bundled_recordings
+from app.sources import ReplaySource
+from app.ui_bridge import FrameMeter, UiBridge
+from app.view_model import (CHART, HEALTH, LOG, MARGIN, MARKETS, PANELS, POSITIONS, SIGNALS, DashboardModel,
+                            state_key)
+from streams.graph import Graph, build_graph
+from streams.signals.config import Config
+from streams.sources.endpoints import NETWORKS
+from streams.sources.live import LiveConfig
+from streams.sources.replay import ReplayStatus
+from widgets.candle_chart import CandleChartPanel
+from widgets.data_health import DataHealthPanel
+from widgets.event_log import MAX_LINES, EventLogPanel, LogEntry
+from widgets.margin_health import MarginHealthPanel
+from widgets.markets import MarketsPanel
+from widgets.positions import PositionsPanel
+from widgets.signals import SignalsPanel
+from widgets.status_bar import StatusBar, StatusState
+
+SPEEDS: tuple[float | None, ...] = (0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 25.0, 50.0, 100.0, None)
+"""Replay speeds `+` and `-` step through; None is as fast as possible."""
+
+NOTIFY_SECONDS = {"information": 4.0, "warning": 8.0, "error": 12.0}
+
+STATE_STREAMS = ("markets", "books", "health", "scores", "account", "risk")
+"""Graph outputs the panels show (the latest value of each thing)."""
+CHART_HZ = 2.0
+"""The candles (the chart's only input) come less often than the rest: a plotext chart costs 10-40 ms to
+draw, and the open candle changes with every trade."""
+LOG_STREAMS = ("orders", "risk", "resyncs")
+"""Graph outputs the event log shows (every value)."""
+
+PANEL_STATES: dict[str, tuple[type, Callable[[DashboardModel], Any]]] = {
+    MARKETS: (MarketsPanel, DashboardModel.markets_state),
+    SIGNALS: (SignalsPanel, DashboardModel.signals_state),
+    POSITIONS: (PositionsPanel, DashboardModel.positions_state),
+    MARGIN: (MarginHealthPanel, DashboardModel.margin_state),
+    CHART: (CandleChartPanel, DashboardModel.chart_state),
+    HEALTH: (DataHealthPanel, DashboardModel.health_state),
+    LOG: (EventLogPanel, DashboardModel.log_state),
+}
+"""Panel name -> the widget showing it and the model's state for it."""
+
+
+def resident_memory() -> int:
+    return psutil.Process().memory_info().rss
+
+
+def network_name(live: LiveConfig) -> str:
+    """`mainnet`, `testnet`, or the host of custom endpoints."""
+    named = next((name for name, endpoints in NETWORKS.items() if endpoints == live.endpoints), None)
+    return named or live.endpoints.rest.split("://", 1)[-1]
+
+
+@dataclass
+class View:
+    """What the app keeps per session: the model its streams fold into, and its replay status."""
+
+    session: Session
+    model: DashboardModel
+    replay_status: ReplayStatus | None = None
+
+
+@dataclass
+class Performance:
+    """The status bar's measurements, sampled once a `status_interval`."""
+
+    rate: float | None = None
+    latency: float | None = None
+    memory: int | None = None
+    meter: FrameMeter | None = None
+    """The meter counted at the last sample, its count then, and when (a new source restarts the rate)."""
+    count: int = 0
+    at: float = 0.0
+
+
+class DashboardApp(App[None]):
+    CSS_PATH = "tui.tcss"
+    TITLE = "dydx-bot"
+    ENABLE_COMMAND_PALETTE = False
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (36, "-tall")]
+    BINDINGS = [
+        Binding("l", "toggle_source", "live/replay", tooltip="live indexer <-> recording, while running"),
+        Binding("space", "pause", "pause", tooltip="pause or resume the replay"),
+        Binding("n", "step", "step", tooltip="play the next message of the replay (pauses it)"),
+        Binding("plus,equals_sign", "faster", "faster", key_display="+", tooltip="replay faster (up to max)"),
+        Binding("minus", "slower", "slower", key_display="-", tooltip="replay slower"),
+        Binding("g", "jump", "jump", tooltip="jump to a time of the recording"),
+        Binding("left_square_bracket", "select(-1)", "prev", key_display="[", tooltip="select the previous market"),
+        Binding("right_square_bracket", "select(1)", "next", key_display="]", tooltip="select the next market"),
+        Binding("k", "kill(False)", "kill", tooltip="cancel every order and halt (asks first)"),
+        Binding("K", "kill(True)", "kill+flatten", show=False,
+                tooltip="kill, and close every position (asks first)"),
+        Binding("r", "reset", "reset", show=False, tooltip="lift a halt so trading resumes (asks first)"),
+        Binding("o", "open", "open", tooltip="open a recording"),
+        Binding("question_mark", "help", "help", key_display="?", tooltip="this help"),
+        Binding("q", "quit", "quit", tooltip="quit"),
+    ]
+
+    def __init__(self, config: Config, *, start: ReplaySource | LiveConfig | None = None,
+                 live: LiveConfig = LiveConfig(), graph_factory: GraphFactory | None = None,
+                 replay_scheduler: abc.SchedulerBase | None = None,
+                 bridge_timer: abc.SchedulerBase | None = None, clock: Callable[[], float] = time.monotonic,
+                 memory: Callable[[], int] = resident_memory, status_interval: float | None = 1.0,
+                 connect_timeout: float = CONNECT_TIMEOUT) -> None:
+        """Starts on `start` (None: the bundled recording); `live` is where `l` connects. The rest is for
+        tests: `replay_scheduler` and `bridge_timer` put replay and conflation on virtual time, `clock`
+        and `memory` fix the status bar, `status_interval` None stops its periodic sampling."""
+        super().__init__()
+        self.theme = "textual-dark"
+        self.animation_level = "none"
+        self.config = config
+        self._first = start
+        self._live = live
+        self._graph_factory = graph_factory or partial(build_graph, config=config)
+        self._replay_scheduler = replay_scheduler
+        self._bridge_timer = bridge_timer
+        self._clock = clock
+        self._memory = memory
+        self._status_interval = status_interval
+        self._connect_timeout = connect_timeout
+        self.view: View | None = None
+        self.note = ""
+        self.performance = Performance()
+
+    def compose(self) -> ComposeResult:
+        yield MarketsPanel()
+        with Horizontal(id="middle"):
+            yield CandleChartPanel()
+            yield MarginHealthPanel(self.config.risk)
+        yield PositionsPanel(self.config.risk)
+        with Horizontal(id="bottom"):
+            yield SignalsPanel()
+            yield EventLogPanel()
+            yield DataHealthPanel()
+        yield StatusBar()
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self._ui = AsyncIOThreadSafeScheduler(asyncio.get_running_loop())
+        self.bridge = UiBridge(self._ui, timer=self._bridge_timer, clock=self._clock)
+        self.backend = Backend(self._graph_factory, self.report_from_anywhere, live=self._live,
+                               live_name=network_name(self._live), replay_scheduler=self._replay_scheduler,
+                               connect_timeout=self._connect_timeout)
+        self.render_status()
+        if self._status_interval is not None:
+            self.set_interval(self._status_interval, self.sample_performance)
+        if isinstance(self._first, LiveConfig):
+            self.run_worker(self._go_live(), group="source", exclusive=True)
+        else:
+            source = self._first
+            session = self.backend.open_replay(None) if source is None else self.backend.replay(source)
+            self.run_worker(self.switch_to(session), group="source", exclusive=True)
+
+    async def on_unmount(self) -> None:
+        await self.backend.close()
+
+    # -- sessions --------------------------------------------------------------------------------------
+
+    def attach(self, session: Session) -> View:
+        """Bind a fresh model to `session`'s streams (before it starts, so it sees everything)."""
+        view = View(session, DashboardModel(self.config.signals.resolution))
+        graph = session.graph
+        state = reactivex.merge(*(self._surviving(graph, name) for name in STATE_STREAMS))
+        log = reactivex.merge(*(self._surviving(graph, name) for name in LOG_STREAMS))
+        candles = self._surviving(graph, "candles")
+        session.attach(
+            self.bridge.bind(state, partial(self._on_state, view), key=state_key, meter=session.meter),
+            self.bridge.bind(candles, partial(self._on_state, view), key=state_key, hz=CHART_HZ),
+            self.bridge.bind(log, partial(self._on_log, view), limit=MAX_LINES),
+        )
+        if isinstance(session, ReplaySession):
+            session.attach(self.bridge.bind(session.status, partial(self._on_replay_status, view),
+                                            key=lambda _status: 0))
+        return view
+
+    def _surviving(self, graph: Graph, name: str) -> Observable[Any]:
+        """A graph output that, should its layer fail, is reported and ends alone: the panels fed by the
+        other outputs carry on."""
+
+        def failed(error: Exception, _source: Observable[Any]) -> Observable[Any]:
+            self.report_from_anywhere(f"the {name} stream failed: {error!r}", "error")
+            return reactivex.empty()
+
+        return getattr(graph, name).pipe(ops.catch(failed))
+
+    async def switch_to(self, session: Session | None, note: str = "") -> bool:
+        """Bind `session`, start it and show it; the current one stays if it does not start."""
+        if session is None:
+            return False
+        view = self.attach(session)
+        self.note = note
+        self.render_status()
+        switched = await self.backend.switch(session)
+        self.note = ""
+        if switched:
+            self.view = view
+            view.model.note(LogEntry(None, f"source: {session.kind} {session.name}"))
+            self.show_panels(PANELS)
+        self.render_status()
+        return switched
+
+    async def _go_live(self) -> None:
+        await self.switch_to(self.backend.open_live(), note=f"connecting to {network_name(self._live)}…")
+
+    def _replay(self) -> ReplaySession | None:
+        """The current replay session, or None (with a hint) when the source is live or missing."""
+        session = self.backend.session
+        if isinstance(session, ReplaySession):
+            return session
+        self.notify("replay controls need a recording: press l to go back to it, or o to open one",
+                    severity="warning")
+        return None
+
+    # -- from the streams ------------------------------------------------------------------------------
+
+    def _on_state(self, view: View, values: list[Any]) -> None:
+        changed = view.model.apply(values)
+        if view is self.view:
+            self.show_panels(changed)
+
+    def _on_log(self, view: View, values: list[Any]) -> None:
+        view.model.record(values)
+        if view is self.view:
+            self.show_panels({LOG})
+
+    def _on_replay_status(self, view: View, statuses: list[ReplayStatus]) -> None:
+        view.replay_status = statuses[-1]
+        if view is self.view:
+            self.render_status()
+
+    def report(self, message: str, severity: Severity) -> None:
+        """A notification, also kept in the event log of the source on screen."""
+        self.notify(message, severity=severity, timeout=NOTIFY_SECONDS[severity], markup=False)
+        if self.view is not None:
+            self.view.model.note(LogEntry(None, message, "info" if severity == "information" else severity))
+            self.show_panels({LOG})
+
+    def report_from_anywhere(self, message: str, severity: Severity) -> None:
+        self._ui.schedule(lambda _scheduler, _state=None: self.report(message, severity))
+
+    # -- rendering -------------------------------------------------------------------------------------
+
+    def show_panels(self, panels: Iterable[str]) -> None:
+        """Give each of `panels` its state from the model on screen (there is one: callers check)."""
+        model = self.view.model
+        for name in panels:
+            widget, state = PANEL_STATES[name]
+            self.query_one(widget).render_state(state(model))
+
+    def render_status(self) -> None:
+        perf, view = self.performance, self.view
+        if view is None:
+            state = StatusState(note=self.note, rate=perf.rate, latency=perf.latency, memory=perf.memory)
+        else:
+            session, replay = view.session, view.replay_status
+            position = replay.t if replay is not None and replay.t is not None else view.model.t
+            state = StatusState(
+                source=session.kind, name=session.name, position=position,
+                progress=session.progress(position) if isinstance(session, ReplaySession) else None,
+                speed=replay.speed if replay is not None else None,
+                paused=replay is not None and replay.paused, done=replay is not None and replay.done,
+                note=self.note, rate=perf.rate, latency=perf.latency, memory=perf.memory)
+        self.query_one(StatusBar).render_state(state)
+
+    def sample_performance(self) -> None:
+        """Message rate since the last sample, the worst latency since then, and memory now."""
+        perf, now = self.performance, self._clock()
+        meter = self.view.session.meter if self.view is not None else None
+        if meter is not None:
+            if meter is perf.meter and now > perf.at:
+                perf.rate = (meter.count - perf.count) / (now - perf.at)
+            perf.meter, perf.count, perf.at = meter, meter.count, now
+        perf.latency = self.bridge.latency.take()
+        perf.memory = self._memory()
+        self.render_status()
+
+    # -- keys ------------------------------------------------------------------------------------------
+
+    def action_toggle_source(self) -> None:
+        """Live <-> replay. Without a source (the first one failed to start), to the other kind."""
+        session = self.backend.session
+        live_now = session.kind == "live" if session is not None else isinstance(self._first, LiveConfig)
+        if not live_now:
+            self.run_worker(self._go_live(), group="source", exclusive=True)
+            return
+        last = self.backend.last_replay
+        session = self.backend.replay(last) if last is not None else self.backend.open_replay(None)
+        self.run_worker(self.switch_to(session), group="source", exclusive=True)
+
+    def action_pause(self) -> None:
+        if session := self._replay():
+            session.toggle_pause()
+
+    def action_step(self) -> None:
+        if session := self._replay():
+            session.step()
+
+    def _change_speed(self, step: int) -> None:
+        if not (session := self._replay()):
+            return
+        speed = session.speed
+        at = SPEEDS.index(speed) if speed in SPEEDS else SPEEDS.index(1.0)
+        session.set_speed(SPEEDS[min(len(SPEEDS) - 1, max(0, at + step))])
+
+    def action_faster(self) -> None:
+        self._change_speed(+1)
+
+    def action_slower(self) -> None:
+        self._change_speed(-1)
+
+    def action_jump(self) -> None:
+        if not (session := self._replay()):
+            return
+        now = session.replayer.position or (session.span[0] if session.span else None)
+        if now is None:
+            self.notify("nothing has played yet: jump once the replay has started", severity="warning")
+            return
+        self.push_screen(JumpScreen(now, session.span), partial(self._jump, session))
+
+    def _jump(self, session: ReplaySession, target: float | None) -> None:
+        if target is None or session is not self.backend.session:
+            return
+        position = session.replayer.position
+        if position is None or target >= position:
+            session.seek(target)
+        else:  # the graph only moves forward: replay the recording from its start up to `target`
+            source = replace(session.source, speed=session.speed)
+            again = self.backend.replay(source, at=target, paused=session.replayer.paused)
+            self.run_worker(self.switch_to(again), group="source", exclusive=True)
+
+    def action_select(self, step: int) -> None:
+        if self.view is not None and self.view.model.select_next(step):
+            self.show_panels({MARKETS, SIGNALS, CHART})
+
+    def on_markets_panel_selected(self, message: MarketsPanel.Selected) -> None:
+        if self.view is not None and self.view.model.select(message.market):
+            self.show_panels({MARKETS, SIGNALS, CHART})
+
+    def action_kill(self, flatten: bool) -> None:
+        question = ("Kill switch: cancel every order, close every position and halt trading until reset?"
+                    if flatten else "Kill switch: cancel every order and halt trading until reset?")
+        self.push_screen(ConfirmScreen(question, "Kill + flatten" if flatten else "Kill"),
+                         partial(self._kill, flatten))
+
+    def _kill(self, flatten: bool, confirmed: bool | None) -> None:
+        session = self.backend.session
+        if not confirmed or session is None:
+            return
+        session.run_on_source(lambda: session.graph.kill_switch.kill(flatten=flatten, source="ui"))
+        self.report("kill switch pulled" + (" (flatten)" if flatten else ""), "warning")
+
+    def action_reset(self) -> None:
+        self.push_screen(ConfirmScreen("Lift the halt and let the bot trade again?", "Reset"), self._reset)
+
+    def _reset(self, confirmed: bool | None) -> None:
+        session = self.backend.session
+        if not confirmed or session is None:
+            return
+        session.run_on_source(lambda: session.graph.kill_switch.reset(source="ui"))
+        self.report("kill switch reset", "information")
+
+    def action_open(self) -> None:
+        self.push_screen(OpenRecordingScreen(bundled_recordings()), self._open)
+
+    def _open(self, path: Path | None) -> None:
+        if path is None:
+            return
+        current = self.backend.session
+        session = self.backend.open_replay(path, current.speed if isinstance(current, ReplaySession) else 1.0)
+        if session is not None:
+            self.run_worker(self.switch_to(session), group="source", exclusive=True)
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen())
+
+
+def run_tui(*, config: Config, replay: ReplaySource | None = None, live: LiveConfig | None = None) -> int:
+    """The dashboard on `live` when given, else on `replay` (None: the bundled recording); returns the
+    exit status once the user quits."""
+    DashboardApp(config, start=live or replay, live=live or LiveConfig()).run()
+    return 0

@@ -1,0 +1,229 @@
+"""What the dashboard shows, folded from the graph's outputs: the latest value per market, stream and
+account, the recent candles of each market, and the event log. Plain Python on the UI thread: the bridge
+hands it batches, it says which panels changed and builds each panel's state on demand.
+
+One model per source: switching sources starts a new model, so nothing from the old source lingers.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from decimal import Decimal
+from itertools import count
+from typing import Any, Hashable, Iterable
+
+from streams.execution.orders import CancelIntent, Fill, OrderIntent, OrderUpdate
+from streams.market.books import ResyncRequest
+from streams.market.events import Candle
+from streams.market.state import BookTop, CandleUpdate, MarketInfo, StreamHealth
+from streams.risk.derisk import IntentBlocked
+from streams.risk.ladder import RiskState, severity
+from streams.risk.margin import AccountState
+from streams.signals.scoring import SignalScore
+from widgets.candle_chart import ChartState
+from widgets.data_health import DataHealthState
+from widgets.event_log import MAX_LINES, EventLogState, Kind, LogEntry
+from widgets.format import price, quantity
+from widgets.margin_health import MarginState
+from widgets.markets import MarketRow, MarketsState
+from widgets.positions import PositionsState
+from widgets.signals import SignalsState
+
+MARKETS, SIGNALS, POSITIONS, MARGIN, CHART, HEALTH, LOG = ("markets", "signals", "positions", "margin", "chart",
+                                                           "health", "log")
+PANELS = (MARKETS, SIGNALS, POSITIONS, MARGIN, CHART, HEALTH, LOG)
+
+CHART_CANDLES = 240
+"""Candles kept per market: more than the widest chart shows."""
+
+HEALTH_ORDER = ("ok", "stale", "resyncing", "error")
+"""Data health states, least to most severe: a market shows its worst stream's."""
+
+_logs = count(1)
+
+
+def state_key(value: Any) -> Hashable:
+    """What a newer value replaces: the same market's info, book or score, the same stream's health, the
+    same candle (each candle is kept, revisions of the open one replace each other), the account."""
+    if isinstance(value, StreamHealth):
+        return StreamHealth, value.stream
+    if isinstance(value, CandleUpdate):
+        return CandleUpdate, value.market, value.resolution, value.candle.startedAt
+    if isinstance(value, (AccountState, RiskState)):
+        return type(value)
+    return type(value), value.market
+
+
+def _stream_market(stream: str) -> str | None:
+    """`v4_orderbook:BTC-USD` and `v4_candles:BTC-USD/1MIN` -> BTC-USD; streams of no market -> None."""
+    _, _, ident = stream.partition(":")
+    return ident.split("/", 1)[0] or None
+
+
+def log_entry(value: Any) -> LogEntry | None:
+    """How an order, cancel, fill, blocked intent, risk change or resync reads in the event log."""
+    if isinstance(value, OrderIntent):
+        limit = "" if value.price is None else f" @ {price(value.price, None)}"
+        flags = "".join(f" {flag}" for flag, on in (("reduce-only", value.reduce_only), ("post-only", value.post_only))
+                        if on)
+        why = f" ({value.reason})" if value.reason else ""
+        return LogEntry(value.t, f"{value.side} {quantity(value.size)} {value.market} {value.kind}{limit}{flags}{why}",
+                        "order")
+    if isinstance(value, CancelIntent):
+        which = "all orders" if value.client_id is None else f"order {value.client_id}"
+        where = f" {value.market}" if value.market else ""
+        why = f" ({value.reason})" if value.reason else ""
+        return LogEntry(value.t, f"cancel {which}{where}{why}", "order")
+    if isinstance(value, OrderUpdate):
+        filled = f" filled {quantity(value.filled)}" if value.filled else ""
+        why = f": {value.reason}" if value.reason else ""
+        kind: Kind = "error" if value.status == "REJECTED" else "order"
+        return LogEntry(value.t, f"order {value.client_id} {value.market} {value.status}{filled}{why}", kind)
+    if isinstance(value, Fill):
+        kind = "fill" if value.kind == "TRADE" else "error"
+        what = "fill" if value.kind == "TRADE" else value.kind.lower()
+        return LogEntry(value.t, f"{what} {value.side} {quantity(value.size)} {value.market} @ "
+                                 f"{price(value.price, None)} {value.liquidity.lower()}, fee {value.fee:.2f}", kind)
+    if isinstance(value, IntentBlocked):
+        return LogEntry(value.t, f"blocked order {value.client_id} {value.market}: {value.reason}", "warning")
+    if isinstance(value, RiskState):
+        kind = "error" if severity(value.state) >= severity("FLATTEN") else "risk"
+        return LogEntry(value.t, f"risk {value.previous} → {value.state}: {value.reason}", kind)
+    if isinstance(value, ResyncRequest):
+        stream = value.channel if value.id is None else f"{value.channel}:{value.id}"
+        return LogEntry(value.t, f"resync {stream}: {value.reason}", "warning")
+    return None
+
+
+class DashboardModel:
+    def __init__(self, resolution: str = "1MIN") -> None:
+        self.resolution = resolution
+        self.markets: dict[str, MarketInfo] = {}
+        self.books: dict[str, BookTop] = {}
+        self.health: dict[str, StreamHealth] = {}
+        self.scores: dict[str, SignalScore] = {}
+        self.candles: dict[str, dict[str, Candle]] = {}
+        self.account: AccountState | None = None
+        self.risk: RiskState | None = None
+        self.followed: set[str] = set()
+        """Markets with a book, candles or a score (v4_markets lists every market; these are watched)."""
+        self.selected: str | None = None
+        self.t: float | None = None
+        self._log: deque[LogEntry] = deque(maxlen=MAX_LINES)
+        self._logged = 0
+        self._log_id = next(_logs)
+
+    # -- input -------------------------------------------------------------------------------------
+
+    def apply(self, values: Iterable[Any]) -> set[str]:
+        """Fold a batch of graph outputs in; returns the panels whose state changed."""
+        changed: set[str] = set()
+        for value in values:
+            self.t = value.t if self.t is None else max(self.t, value.t)
+            changed |= self._apply(value)
+        if self.selected is None and self.followed:
+            self.selected = min(self.followed)
+            changed |= {MARKETS, SIGNALS, CHART}
+        return changed
+
+    def _apply(self, value: Any) -> set[str]:
+        if isinstance(value, MarketInfo):
+            self.markets[value.market] = value
+            return {MARKETS, POSITIONS} if value.market in self.followed else set()
+        if isinstance(value, BookTop):
+            self.books[value.market] = value
+            return self._follow(value.market) | {MARKETS, POSITIONS}
+        if isinstance(value, StreamHealth):
+            self.health[value.stream] = value
+            return {HEALTH, MARKETS}
+        if isinstance(value, SignalScore):
+            self.scores[value.market] = value
+            return self._follow(value.market) | {SIGNALS}
+        if isinstance(value, CandleUpdate):
+            return self._candle(value)
+        if isinstance(value, AccountState):
+            self.account = value
+            return {POSITIONS, MARGIN}
+        if isinstance(value, RiskState):
+            self.risk = value
+            return {MARGIN}
+        return set()
+
+    def _follow(self, market: str) -> set[str]:
+        if market in self.followed:
+            return set()
+        self.followed.add(market)
+        return {MARKETS, SIGNALS}
+
+    def _candle(self, update: CandleUpdate) -> set[str]:
+        if update.resolution != self.resolution:
+            return set()
+        series = self.candles.setdefault(update.market, {})
+        series[update.candle.startedAt] = update.candle
+        if len(series) > CHART_CANDLES:
+            del series[min(series)]
+        return self._follow(update.market) | ({CHART} if update.market == self.selected else set())
+
+    def record(self, values: Iterable[Any]) -> None:
+        """Log what deserves a line (orders, fills, risk changes, resyncs)."""
+        for value in values:
+            if (entry := log_entry(value)) is not None:
+                self.note(entry)
+
+    def note(self, entry: LogEntry) -> None:
+        self._log.append(entry)
+        self._logged += 1
+
+    # -- selection ---------------------------------------------------------------------------------
+
+    def select(self, market: str) -> bool:
+        if market not in self.followed or market == self.selected:
+            return False
+        self.selected = market
+        return True
+
+    def select_next(self, step: int) -> bool:
+        """Select the market `step` rows down (up when negative), wrapping around."""
+        markets = sorted(self.followed)
+        if not markets:
+            return False
+        at = markets.index(self.selected) if self.selected in markets else -step
+        return self.select(markets[(at + step) % len(markets)])
+
+    # -- panel states ------------------------------------------------------------------------------
+
+    def _market_health(self) -> dict[str, str]:
+        worst: dict[str, str] = {}
+        for stream, health in self.health.items():
+            market = _stream_market(stream)
+            if market is not None and HEALTH_ORDER.index(health.state) >= HEALTH_ORDER.index(worst.get(market, "ok")):
+                worst[market] = health.state
+        return worst
+
+    def markets_state(self) -> MarketsState:
+        health = self._market_health()
+        rows = tuple(MarketRow(m, self.markets.get(m), self.books.get(m), health.get(m)) for m in sorted(self.followed))
+        return MarketsState(rows, self.selected, self.t)
+
+    def signals_state(self) -> SignalsState:
+        return SignalsState(tuple(self.scores[m] for m in sorted(self.scores)), self.selected)
+
+    def positions_state(self) -> PositionsState:
+        marks: dict[str, Decimal] = {m: b.mid for m, b in self.books.items() if b.mid is not None}
+        return PositionsState(self.account, marks, {m: info.tick_size for m, info in self.markets.items()})
+
+    def margin_state(self) -> MarginState:
+        # the risk engine reports changes only, and the model sees them all from the start: none yet means
+        # the ladder is where it starts
+        risk = self.risk or RiskState(self.t or 0.0, "NORMAL", "no change since the start", "NORMAL")
+        return MarginState(self.account, risk)
+
+    def chart_state(self) -> ChartState:
+        series = self.candles.get(self.selected or "", {})
+        return ChartState(self.selected, self.resolution, tuple(series[start] for start in sorted(series)))
+
+    def health_state(self) -> DataHealthState:
+        return DataHealthState(tuple(self.health[s] for s in sorted(self.health)))
+
+    def log_state(self) -> EventLogState:
+        return EventLogState(tuple(self._log), self._logged, self._log_id)

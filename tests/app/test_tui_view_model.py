@@ -1,0 +1,138 @@
+"""The dashboard model: graph outputs folded into panel states, which panels changed, market selection
+and how orders, fills and risk changes read in the log."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from msgspec import structs
+
+from app.view_model import (CHART, CHART_CANDLES, HEALTH, MARGIN, MARKETS, POSITIONS, SIGNALS, DashboardModel,
+                            log_entry, state_key)
+from streams.execution.orders import CancelIntent, Fill, OrderIntent, OrderUpdate
+from streams.market.books import ResyncRequest
+from streams.market.state import CandleUpdate
+from streams.risk.derisk import IntentBlocked
+from tests.support.dashboard import (T, book_top, candles, derisking_account, derisking_risk, health, market_info,
+                                     normal_account, scores)
+
+
+def updates(market: str = "BTC-USD", resolution: str = "1MIN") -> list[CandleUpdate]:
+    return [CandleUpdate(T, market, resolution, candle, True) for candle in candles(market)]
+
+
+def test_a_market_is_listed_once_it_has_a_book_candles_or_a_score() -> None:
+    model = DashboardModel()
+    assert model.apply([market_info("BTC-USD"), market_info("ETH-USD")]) == set()
+    assert model.markets_state().rows == ()
+    assert model.apply([book_top("ETH-USD")]) == {MARKETS, SIGNALS, POSITIONS, CHART}
+    assert model.apply([market_info("ETH-USD")]) == {MARKETS, POSITIONS}
+    assert [row.market for row in model.markets_state().rows] == ["ETH-USD"]
+    assert model.selected == "ETH-USD"  # the first market followed is selected
+    model.apply(updates("BTC-USD"))
+    assert [row.market for row in model.markets_state().rows] == ["BTC-USD", "ETH-USD"]
+    assert model.markets_state().rows[0].info == market_info("BTC-USD")
+
+
+def test_each_value_changes_only_the_panels_that_show_it() -> None:
+    model = DashboardModel()
+    model.apply([book_top("BTC-USD")])
+    assert (model.margin_state().risk.state, model.margin_state().risk.reason) == ("NORMAL",
+                                                                                   "no change since the start")
+    account = derisking_account()
+    assert model.apply([health("v4_trades:BTC-USD")]) == {HEALTH, MARKETS}
+    assert model.apply(scores()[:1]) == {SIGNALS}
+    assert model.apply([account]) == {POSITIONS, MARGIN}
+    assert model.apply([derisking_risk(account)]) == {MARGIN}
+    assert model.apply(updates("BTC-USD")[-1:]) == {CHART}
+    assert model.apply(updates("BTC-USD", "5MINS")) == set()  # not the resolution the signals follow
+    assert model.apply([ResyncRequest(T, "v4_orderbook", "BTC-USD", "crossed")]) == set()  # not shown in a panel
+    assert model.margin_state().risk.state == "REDUCE"
+
+
+def test_a_market_shows_the_worst_health_of_its_streams() -> None:
+    model = DashboardModel()
+    model.apply([book_top("BTC-USD"), book_top("ETH-USD"), health("v4_markets", "error"),
+                 health("v4_orderbook:BTC-USD"), health("v4_candles:BTC-USD/1MIN", "stale"),
+                 health("v4_trades:BTC-USD", "resyncing"), health("v4_trades:ETH-USD")])
+    assert {row.market: row.health for row in model.markets_state().rows} == {"BTC-USD": "resyncing",
+                                                                              "ETH-USD": "ok"}
+    assert [h.stream for h in model.health_state().streams][:2] == ["v4_candles:BTC-USD/1MIN", "v4_markets"]
+
+
+def test_the_chart_keeps_the_latest_candles_of_the_selected_market_in_time_order() -> None:
+    model = DashboardModel()
+    series = updates("BTC-USD")
+    model.apply(reversed(series))
+    state = model.chart_state()
+    assert (state.market, state.candles) == ("BTC-USD", tuple(u.candle for u in series))
+    hours = [structs.replace(series[0].candle, startedAt=f"2025-01-0{d}T{h:02d}:{m:02d}:00.000Z")
+             for d in (1, 2) for h in range(3) for m in range(60)]
+    model.apply(CandleUpdate(T, "ETH-USD", "1MIN", candle, True) for candle in hours)
+    assert len(model.candles["ETH-USD"]) == CHART_CANDLES
+    assert min(model.candles["ETH-USD"]) == "2025-01-01T02:00:00.000Z"  # the last 240 of 360
+
+
+def test_selection_moves_through_the_followed_markets_and_wraps() -> None:
+    model = DashboardModel()
+    assert not model.select_next(1)
+    model.apply([book_top(m) for m in ("SOL-USD", "BTC-USD", "ETH-USD")])
+    assert model.selected == "BTC-USD"
+    assert model.select_next(1) and model.selected == "ETH-USD"
+    assert model.select_next(-2) and model.selected == "SOL-USD"
+    assert not model.select("SOL-USD") and not model.select("DOGE-USD")
+    assert model.signals_state().selected == "SOL-USD"
+
+
+def test_positions_get_book_mids_and_ticks() -> None:
+    model = DashboardModel()
+    model.apply([book_top("BTC-USD"), market_info("BTC-USD"), normal_account()])
+    state = model.positions_state()
+    assert state.marks == {"BTC-USD": Decimal("97012.5")} and state.ticks == {"BTC-USD": Decimal(1)}
+    assert state.account == normal_account()
+
+
+ORDER = OrderIntent(T, "BTC-USD", "BUY", Decimal("0.5"), price=Decimal("97010"), post_only=True,
+                    reason="target 0.5")
+
+
+@pytest.mark.parametrize(("value", "text", "kind"), [
+    (ORDER, "BUY 0.5 BTC-USD LIMIT @ 97,010.00 post-only (target 0.5)", "order"),
+    (OrderIntent(T, "ETH-USD", "SELL", Decimal("2"), kind="MARKET", reduce_only=True),
+     "SELL 2 ETH-USD MARKET reduce-only", "order"),
+    (CancelIntent(T, reason="REDUCE: margin"), "cancel all orders (REDUCE: margin)", "order"),
+    (CancelIntent(T, "BTC-USD", 7), "cancel order 7 BTC-USD", "order"),
+    (OrderUpdate(T, 7, "BTC-USD", "PARTIALLY_FILLED", Decimal("0.2")), "order 7 BTC-USD PARTIALLY_FILLED filled 0.2",
+     "order"),
+    (OrderUpdate(T, 8, "BTC-USD", "REJECTED", reason="undercollateralized"),
+     "order 8 BTC-USD REJECTED: undercollateralized", "error"),
+    (Fill(T, "BTC-USD", "BUY", Decimal("0.5"), Decimal("97010"), Decimal("0.486"), "MAKER", 7),
+     "fill BUY 0.5 BTC-USD @ 97,010.00 maker, fee 0.49", "fill"),
+    (Fill(T, "BTC-USD", "SELL", Decimal("1.8"), Decimal("90999"), Decimal("2457"), "TAKER", kind="LIQUIDATION"),
+     "liquidation SELL 1.8 BTC-USD @ 90,999.00 taker, fee 2457.00", "error"),
+    (IntentBlocked(T, "ETH-USD", 9, "NO_NEW_RISK"), "blocked order 9 ETH-USD: NO_NEW_RISK", "warning"),
+    (derisking_risk(derisking_account()), "risk NORMAL → REDUCE: nearest liquidation 5.3 % away <= 8.0 %", "risk"),
+    (ResyncRequest(T, "v4_orderbook", "ETH-USD", "crossed book"), "resync v4_orderbook:ETH-USD: crossed book",
+     "warning"),
+])
+def test_log_lines(value: object, text: str, kind: str) -> None:
+    entry = log_entry(value)
+    assert (entry.t, entry.text, entry.kind) == (T, text, kind)
+
+
+def test_the_log_keeps_what_deserves_a_line_and_counts_it() -> None:
+    model = DashboardModel()
+    model.record([ORDER, book_top("BTC-USD"), ORDER])
+    state = model.log_state()
+    assert (len(state.entries), state.total) == (2, 2)
+    assert DashboardModel().log_state().log != state.log  # each model is a new log
+
+
+def test_state_keys_keep_every_candle_and_the_latest_of_everything_else() -> None:
+    first, second = updates()[-2:]
+    assert state_key(first) != state_key(second)
+    assert state_key(book_top("BTC-USD")) == state_key(book_top("BTC-USD", t=T + 1))
+    assert state_key(book_top("BTC-USD")) != state_key(market_info("BTC-USD"))
+    assert state_key(normal_account()) == state_key(derisking_account())
+    assert state_key(health("a")) != state_key(health("b"))

@@ -1,0 +1,34 @@
+"""The status bar in replay (playing, paused, at the end), live and while connecting."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.support.dashboard import T, PanelApp
+from widgets.status_bar import StatusBar, StatusState, perf_line, where_line
+
+MB = 2**20
+REPLAY = StatusState("replay", "default", T, 0.42, 10.0, rate=12_345.6, latency=0.0123, memory=182 * MB)
+STATES = {
+    "replay": REPLAY,
+    "paused": StatusState("replay", "default", T, 0.42, 2.0, paused=True, rate=0.0, latency=None, memory=182 * MB),
+    "end": StatusState("replay", "default", T, 1.0, None, done=True, rate=0.0, memory=190 * MB),
+    "live": StatusState("live", "mainnet", T, rate=85.2, latency=0.0031, memory=201 * MB),
+    "connecting": StatusState("replay", "default", T, 0.42, None, note="connecting to live…", rate=40_112.0,
+                              latency=0.094, memory=182 * MB),
+    "none": StatusState(),
+}
+
+
+@pytest.mark.parametrize("size", {"80": (80, 2), "160": (160, 2)}.values(), ids=["80", "160"])
+@pytest.mark.parametrize("state", STATES)
+def test_snapshot(snap_compare, state: str, size: tuple[int, int]) -> None:
+    assert snap_compare(PanelApp(StatusBar(), STATES[state]), terminal_size=size)
+
+
+def test_where_reads_from_source_to_playback_and_perf_from_rate_to_memory() -> None:
+    assert where_line(REPLAY).plain == " REPLAY   default  2025-01-02 10:20:42Z  42%  ▶ ×10"
+    assert where_line(STATES["paused"]).plain.endswith("⏸ paused ×2")
+    assert where_line(STATES["connecting"]).plain.endswith("▶ max  connecting to live…")
+    assert perf_line(REPLAY).plain == "12,346/s  e2e 12ms  182MB"
+    assert perf_line(STATES["paused"]).plain == "0/s  e2e —  182MB"

@@ -1,0 +1,86 @@
+"""The status bar: where the data comes from (live or which recording, and how far in), how fast it
+plays, and how the app keeps up: message rate, end-to-end latency (receive -> screen) and memory."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from textual.containers import Horizontal
+from textual.content import Content
+from textual.widgets import Static
+
+from widgets.format import DIM, join, utc_stamp
+from widgets.tcss import beside
+
+
+@dataclass(frozen=True)
+class StatusState:
+    source: Literal["replay", "live"] | None = None
+    name: str = ""
+    """Recording name, or the live network."""
+    position: float | None = None
+    """Event time of the latest frame."""
+    progress: float | None = None
+    """Fraction of the recording played (None when its span is unknown, and live)."""
+    speed: float | None = 1.0
+    """Replay speed factor; None is as fast as possible."""
+    paused: bool = False
+    done: bool = False
+    note: str = ""
+    """What the source is doing besides playing, e.g. "connecting to live..."."""
+    rate: float | None = None
+    """Messages per second (wall clock)."""
+    latency: float | None = None
+    """Seconds from a frame's receipt to the screen."""
+    memory: int | None = None
+    """Resident memory, bytes."""
+
+
+def speed_text(speed: float | None) -> str:
+    return "max" if speed is None else f"×{speed:g}"
+
+
+def playback(state: StatusState) -> Content:
+    if state.source == "live":
+        return Content("● live")
+    if state.done:
+        return Content.styled("■ end", DIM)
+    if state.paused:
+        return Content.styled(f"⏸ paused {speed_text(state.speed)}", "$text-warning")
+    return Content(f"▶ {speed_text(state.speed)}")
+
+
+def where_line(state: StatusState) -> Content:
+    """Source, what is playing and how far, and how: cut at the end when the terminal is narrow."""
+    if state.source is None:
+        return Content.styled("no source", DIM)
+    badge = Content.styled(f" {state.source.upper()} ", "bold reverse $text-success" if state.source == "live"
+                           else "bold reverse $text-accent")
+    parts: list[Content | str] = [badge, state.name, utc_stamp(state.position)]
+    if state.progress is not None:
+        parts.append(f"{state.progress:.0%}")
+    parts.append(playback(state))
+    if state.note:
+        parts.append(Content.styled(state.note, "$text-warning"))
+    return join(parts)
+
+
+def perf_line(state: StatusState) -> Content:
+    """How the app keeps up: message rate, end-to-end latency, memory (always shown in full)."""
+    rate = "—" if state.rate is None else f"{state.rate:,.0f}"
+    latency = "—" if state.latency is None else f"{state.latency * 1000:,.0f}ms"
+    memory = "—" if state.memory is None else f"{state.memory / 2**20:,.0f}MB"
+    return Content.styled(f"{rate}/s  e2e {latency}  {memory}", DIM)
+
+
+class StatusBar(Horizontal):
+    DEFAULT_CSS = beside(__file__)
+
+    def compose(self):
+        yield Static(id="where")
+        yield Static(id="perf")
+
+    def render_state(self, state: StatusState) -> None:
+        self.query_one("#where", Static).update(where_line(state), layout=False)
+        self.query_one("#perf", Static).update(perf_line(state))
