@@ -17,13 +17,13 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import IO, Any, Callable
 
-from reactivex import operators as ops
 from reactivex.scheduler import EventLoopScheduler
 from reactivex.subject import Subject
 
 from app.jsonl import line
 from app.sources import ReplaySource
 from app.trading import LiveTrading
+from streams import flow
 from streams.execution.live_broker import BrokerSetupError
 from streams.execution.orders import Fill, OrderIntent, OrderUpdate
 from streams.execution.secrets import MnemonicUnavailable
@@ -56,14 +56,14 @@ class Printer:
             return write
 
         return [
-            graph.candles.pipe(ops.filter(lambda c: c.closed)).subscribe(emit("candle")),
-            graph.scores.pipe(ops.filter(lambda s: s.closed)).subscribe(emit("score")),
+            graph.candles.pipe(flow.filter(lambda c: c.closed)).subscribe(emit("candle")),
+            graph.scores.pipe(flow.filter(lambda s: s.closed)).subscribe(emit("score")),
             graph.risk.subscribe(emit("risk")),
-            graph.orders.pipe(ops.filter(lambda o: isinstance(o, OrderIntent))).subscribe(emit("intent")),
-            graph.orders.pipe(ops.filter(lambda o: isinstance(o, IntentBlocked))).subscribe(emit("blocked")),
-            graph.orders.pipe(ops.filter(lambda o: isinstance(o, OrderUpdate))).subscribe(emit("order")),
-            graph.orders.pipe(ops.filter(lambda o: isinstance(o, Fill))).subscribe(emit("fill")),
-            graph.health.pipe(ops.filter(self._health_changed)).subscribe(emit("health")),
+            graph.orders.pipe(flow.of_type(OrderIntent)).subscribe(emit("intent")),
+            graph.orders.pipe(flow.of_type(IntentBlocked)).subscribe(emit("blocked")),
+            graph.orders.pipe(flow.of_type(OrderUpdate)).subscribe(emit("order")),
+            graph.orders.pipe(flow.of_type(Fill)).subscribe(emit("fill")),
+            graph.health.pipe(flow.filter(self._health_changed)).subscribe(emit("health")),
         ]
 
     def _health_changed(self, health: StreamHealth) -> bool:
@@ -143,6 +143,8 @@ def _run_replay(options: HeadlessOptions) -> int:
             signal.signal(sig, handler)
     _progress(options.err, count[0], replayer.position, started)
     options.err.write(f"\nstopped: {reason[0]}\n")
+    for warning in source.recording.warnings:  # e.g. what a killed recorder left half-written
+        options.err.write(f"warning: {warning}\n")
     printer.summary(count[0], reason[0])
     return 1 if damage else 0
 
@@ -169,17 +171,18 @@ async def _run_live(options: HeadlessOptions) -> int:
     reason = ["stopped"]
     loop = asyncio.get_running_loop()
 
-    def interrupt(sig: signal.Signals) -> None:
-        reason[0] = sig.name
-        stop.set()
+    def interrupt(signum: int, _frame: Any) -> None:  # on the loop's thread, between two of its steps
+        reason[0] = signal.Signals(signum).name
+        loop.call_soon_threadsafe(stop.set)
 
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, interrupt, sig)
+    # not `loop.add_signal_handler`: the loop learns of those signals through its wakeup pipe, which the
+    # socket threads' burst of hand-overs can fill, and a signal that finds it full is lost
+    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
     started = time.monotonic()
     options.err.write(f"live: {options.live.endpoints.rest} {', '.join(options.live.markets)}\n")
     graph.connect()
-    await source.start()
     try:
+        await source.start()
         while True:
             try:
                 await asyncio.wait_for(stop.wait(), PROGRESS_EVERY)
@@ -190,6 +193,8 @@ async def _run_live(options: HeadlessOptions) -> int:
         await source.stop()
         if broker is not None:
             await broker.close()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     options.err.write(f"\nstopped: {reason[0]}\n")
     printer.summary(count[0], reason[0])
     return 0

@@ -8,9 +8,11 @@ neither knows where the frames come from.
                                      ^                                  |   ^ kill switch
                                      +------ gated intents, cancels ----+
 
-Everything runs on the thread that delivers the frames. The loop back into the broker goes through the
-current thread's trampoline (see `PaperBroker`), so an order is acted on only after the frame that caused
-it has reached every subscriber, and the same frames always give the same events in the same order.
+Everything runs on the thread that delivers the frames, each frame a turn of the graph's trampoline
+(`streams.flow.Turns`). The loop back into the broker goes through it (see `PaperBroker`), so an order is
+acted on only after the frame that caused it has reached every subscriber, and the same frames always
+give the same events in the same order. The streams are `streams.flow`'s: RxPY's semantics, one plain
+call per hop.
 """
 
 from __future__ import annotations
@@ -18,14 +20,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import reactivex
 from reactivex import Observable
-from reactivex import operators as ops
 from reactivex.abc import DisposableBase
 from reactivex.disposable import CompositeDisposable, Disposable
-from reactivex.scheduler import CurrentThreadScheduler
 from reactivex.subject import Subject
 
+from streams import flow
 from streams.execution.live_broker import LiveBroker
 from streams.execution.orders import CancelIntent, Fill, OrderIntent, OrderUpdate
 from streams.execution.paper_broker import PaperBroker
@@ -49,10 +49,6 @@ from streams.sources.subscriptions import Staleness
 from streams.strategy.targets import Target, targets
 
 BOOK_DEPTH = 10
-
-
-def _of(*kinds: type) -> Any:
-    return ops.filter(lambda value: isinstance(value, kinds))
 
 
 @dataclass
@@ -84,52 +80,57 @@ def build_graph(frames: Observable[Frame], config: Config = Config(), broker: Li
     """The whole graph over `frames`: with the paper broker (the default, and the only broker in replay),
     or with a connected `LiveBroker`, whose account then comes from the frames' v4_subaccounts messages.
     `staleness` is the silence data health calls stale (a live source's own, so that both agree)."""
-    trampoline = CurrentThreadScheduler.singleton()
-    published = frames.pipe(ops.observe_on(trampoline), ops.publish())
-    source = published.pipe(ops.share())
-    events = source.pipe(parse(), ops.share())
-    statuses = source.pipe(ops.filter(lambda frame: frame.kind == "status"), ops.share())
-    book_out = events.pipe(order_books(BOOK_DEPTH), ops.share())
-    books = book_out.pipe(_of(BookTop), ops.share())
-    market_infos = events.pipe(markets(), ops.share())
-    candle_updates = events.pipe(candles(), ops.share())
-    data_health = reactivex.merge(events, book_out, statuses).pipe(health(staleness=staleness), ops.share())
-    snapshots = reactivex.merge(candle_updates, books, market_infos).pipe(
-        indicators(config.signals), ops.share())
-    signal_scores = snapshots.pipe(scores(config.signals), ops.share())
+    turns = flow.Turns()
+    source = frames.pipe(turns.operator(), flow.publish())
+    events = source.pipe(parse(), flow.share())
+    statuses = source.pipe(flow.filter(lambda frame: frame.kind == "status"), flow.share())
+    book_out = events.pipe(order_books(BOOK_DEPTH), flow.share())
+    books = book_out.pipe(flow.of_type(BookTop), flow.share())
+    market_infos = events.pipe(markets(), flow.share())
+    candle_updates = events.pipe(candles(), flow.share())
+    # health hears the source's statuses one trampoline step after the risk engine does, so that a lost
+    # connection halts new risk as what it is ("disconnected"), not as the resyncs health derives from it
+    source_said = statuses.pipe(turns.operator())
+    data_health = flow.merge(events, book_out, source_said).pipe(health(staleness=staleness), flow.share())
+    snapshots = flow.merge(candle_updates, books, market_infos).pipe(indicators(config.signals), flow.share())
+    signal_scores = snapshots.pipe(scores(config.signals), flow.share())
 
     if broker is None:
-        paper = PaperBroker(reactivex.merge(events, books, market_infos), config.paper)
+        paper = PaperBroker(flow.merge(events, books, market_infos), config.paper, defer=turns.run)
         broker_events, account_events, bind = paper.events, paper.accounts, lambda: Disposable()
         submit, cancel = paper.submit, paper.cancel
     else:
-        subaccount = events.pipe(select_channel("v4_subaccounts"), ops.share())
-        broker_events, account_events, submit, cancel = broker.events, subaccount, broker.submit, broker.cancel
+        subaccount = events.pipe(select_channel("v4_subaccounts"), flow.share())
+        broker_events, account_events = broker.events, subaccount
+        # in a later turn, as the paper broker's: a market order is then priced off the book top that
+        # the frame behind it made, which the broker has not been told of while the frame is on its way
+        submit = lambda intent: turns.run(lambda: broker.submit(intent))  # noqa: E731
+        cancel = lambda intent: turns.run(lambda: broker.cancel(intent))  # noqa: E731
         bind = lambda: broker.bind(markets=market_infos, books=books, account=subaccount)  # noqa: E731
-    account = margin_states(market_infos, account_events).pipe(ops.share())
+    account = margin_states(market_infos, account_events).pipe(flow.share())
     kill_switch = KillSwitch()
     risk_states: Subject[RiskState] = Subject()
-    decisions = reactivex.merge(signal_scores, snapshots, account, market_infos, books, risk_states).pipe(
-        targets(config.strategy, config.risk), ops.share())
-    risk_out = reactivex.merge(
+    decisions = flow.merge(signal_scores, snapshots, account, market_infos, books, risk_states).pipe(
+        targets(config.strategy, config.risk), flow.share())
+    risk_out = flow.merge(
         account, data_health, statuses, broker_events,
-        kill_switch.commands, market_infos, decisions.pipe(_of(OrderIntent)),
-    ).pipe(risk_engine(config.risk), ops.share())
-    risk = risk_out.pipe(_of(RiskState), ops.share())
+        kill_switch.commands, market_infos, decisions.pipe(flow.of_type(OrderIntent)),
+    ).pipe(risk_engine(config.risk), flow.share())
+    risk = risk_out.pipe(flow.of_type(RiskState), flow.share())
 
     def connect() -> DisposableBase:
         wiring = [
             risk.subscribe(risk_states),
-            risk_out.pipe(_of(OrderIntent)).subscribe(submit),
-            risk_out.pipe(_of(CancelIntent)).subscribe(cancel),
+            risk_out.pipe(flow.of_type(OrderIntent)).subscribe(submit),
+            risk_out.pipe(flow.of_type(CancelIntent)).subscribe(cancel),
             bind(),
         ]
-        return CompositeDisposable(*wiring, published.connect())
+        return CompositeDisposable(*wiring, source.connect())
 
-    orders = reactivex.merge(risk_out.pipe(_of(OrderIntent, CancelIntent, IntentBlocked)), broker_events)
+    orders = flow.merge(risk_out.pipe(flow.of_type(OrderIntent, CancelIntent, IntentBlocked)), broker_events)
     return Graph(
         events=events, markets=market_infos, books=books, candles=candle_updates, health=data_health,
-        indicators=snapshots, scores=signal_scores, targets=decisions.pipe(_of(Target)), account=account,
-        risk=risk, orders=orders.pipe(ops.share()), resyncs=book_out.pipe(_of(ResyncRequest)),
+        indicators=snapshots, scores=signal_scores, targets=decisions.pipe(flow.of_type(Target)), account=account,
+        risk=risk, orders=orders.pipe(flow.share()), resyncs=book_out.pipe(flow.of_type(ResyncRequest)),
         kill_switch=kill_switch, _connect=connect,
     )

@@ -89,7 +89,7 @@ async def _record(recorder: Recorder, markets: tuple[str, ...], duration: float 
 
 def _report(status: SourceStatus) -> None:
     """The live source's own account of connections and subscriptions, one line each on stderr."""
-    if status.event == "connecting":
+    if status.event in ("connecting", "tick"):
         return
     where = " ".join(part for part in (status.channel, status.id, status.path) if part)
     detail = f" ({status.reason})" if status.reason else ""

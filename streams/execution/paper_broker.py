@@ -30,13 +30,12 @@ from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Callable, Iterable, Union
 
-import reactivex
 from msgspec import Struct, structs
 from reactivex import Observable
-from reactivex import operators as ops
 from reactivex.scheduler import CurrentThreadScheduler
 from reactivex.subject import Subject
 
+from streams import flow
 from streams.execution.fees import FeeSchedule, Liquidity
 from streams.execution.orders import CancelIntent, Fill, OrderIntent, OrderStatus, OrderUpdate, Side
 from streams.market import events as ev
@@ -228,6 +227,8 @@ class PaperExchange(Stage[PaperInput, PaperOutput]):
             self._liquidate(t)
 
     def _expire(self, t: float) -> None:
+        if not self._orders:
+            return
         height = self._clock.height(t)
         for order in list(self._orders.values()):
             if order.good_til_block is not None and height > order.good_til_block:
@@ -267,9 +268,10 @@ class PaperExchange(Stage[PaperInput, PaperOutput]):
     def _on_book(self, book: BookTop) -> None:
         market = book.market
         self._books[market] = book
-        sizes = {"BUY": dict(book.asks), "SELL": dict(book.bids)}  # what a buy / a sell takes from
-        self._taken = {key: seen for key, seen in self._taken.items()
-                       if key[0] != market or sizes[key[1]].get(key[2]) == seen[0]}
+        if self._taken:
+            sizes = {"BUY": dict(book.asks), "SELL": dict(book.bids)}  # what a buy / a sell takes from
+            self._taken = {key: seen for key, seen in self._taken.items()
+                           if key[0] != market or sizes[key[1]].get(key[2]) == seen[0]}
         for order in self._resting(market):
             queue = _queue(order, book)
             if queue is not None:
@@ -489,32 +491,35 @@ def paper_exchange(config: PaperConfig = PaperConfig()) -> Callable[[Observable[
     return lift(lambda: PaperExchange(config))
 
 
+def _on_trampoline(action: Callable[[], None]) -> None:
+    CurrentThreadScheduler.singleton().schedule(lambda *_: action())
+
+
 class PaperBroker:
     """The `Broker` protocol over a `PaperExchange` fed by `market` (typed events, `BookTop`s and
     `MarketInfo`s merged, on one thread). `outputs` is hot once subscribed; `events` are its order
     updates and fills, `accounts` its `AccountSnapshot`s, `funding` its `FundingPayment`s.
 
     Intents close the graph's loop (market event -> margin -> risk -> intent -> fill -> margin), so they
-    go through the thread's trampoline: when the market event that caused one is itself dispatched on it
-    (`observe_on(CurrentThreadScheduler.singleton())` after the source), the intent is acted on once that
-    event has reached every subscriber, and nobody sees the account after the fill before the event that
-    led to it. Outside a trampoline an intent is acted on at once.
+    go through `defer`, by default the thread's trampoline: when the market event that caused one is
+    itself dispatched on it (`observe_on(CurrentThreadScheduler.singleton())` after the source, or the
+    graph's own `Turns`, given here as `defer`), the intent is acted on once that event has reached every
+    subscriber, and nobody sees the account after the fill before the event that led to it. Outside a
+    trampoline an intent is acted on at once.
     """
 
-    def __init__(self, market: Observable[PaperInput], config: PaperConfig = PaperConfig()) -> None:
+    def __init__(self, market: Observable[PaperInput], config: PaperConfig = PaperConfig(),
+                 defer: Callable[[Callable[[], None]], None] = _on_trampoline) -> None:
         self._intents: Subject[OrderIntent | CancelIntent] = Subject()
-        self._trampoline = CurrentThreadScheduler.singleton()
-        self.outputs: Observable[PaperOutput] = reactivex.merge(market, self._intents).pipe(
-            paper_exchange(config), ops.share())
-        self.events: Observable[OrderUpdate | Fill] = self.outputs.pipe(
-            ops.filter(lambda out: isinstance(out, (OrderUpdate, Fill))))
-        self.accounts: Observable[AccountSnapshot] = self.outputs.pipe(
-            ops.filter(lambda out: isinstance(out, AccountSnapshot)))
-        self.funding: Observable[FundingPayment] = self.outputs.pipe(
-            ops.filter(lambda out: isinstance(out, FundingPayment)))
+        self._defer = defer
+        self.outputs: Observable[PaperOutput] = flow.merge(market, self._intents).pipe(
+            paper_exchange(config), flow.share())
+        self.events: Observable[OrderUpdate | Fill] = self.outputs.pipe(flow.of_type(OrderUpdate, Fill))
+        self.accounts: Observable[AccountSnapshot] = self.outputs.pipe(flow.of_type(AccountSnapshot))
+        self.funding: Observable[FundingPayment] = self.outputs.pipe(flow.of_type(FundingPayment))
 
     def submit(self, intent: OrderIntent) -> None:
-        self._trampoline.schedule(lambda *_: self._intents.on_next(intent))
+        self._defer(lambda: self._intents.on_next(intent))
 
     def cancel(self, intent: CancelIntent) -> None:
-        self._trampoline.schedule(lambda *_: self._intents.on_next(intent))
+        self._defer(lambda: self._intents.on_next(intent))

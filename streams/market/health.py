@@ -7,7 +7,8 @@ subscription ages while others talk; a `Tick`, or the source's own status frames
 among them), move it when everything is silent. Every `interval` seconds of event time a report of
 every stream goes out, computed before the input that crossed the boundary is applied (so a silence
 that just ended still shows); a stream's report also goes out at once when it gets an error or a
-resync request and when it recovers from either, and all of them at the end of a finite input.
+resync request and when it recovers (from an error, a resync or a silence), and all of them at the end
+of a finite input.
 
 Counted per stream:
 - messages (frames; a batch is one) and their rate over the last `window` seconds, in whole slots of
@@ -149,20 +150,23 @@ class Health(Stage[HealthInput, StreamHealth]):
             t = event.t
             stream = self._stream((event.channel, event.id), t)
             recovered = self._count(stream, t) | self._sequence(stream, event, kind is ev.Subscribed)
+            urgent: Iterable[_Stream] = (stream,) if recovered else NOTHING
             if event.channel == MARKETS:
-                self._oracles(_oracle_tickers(event), t)
+                urgent = (*urgent, *self._oracles(_oracle_tickers(event), t))
             if self._unnamed_errors:  # good data again: what went wrong unattributed is over
                 cleared, self._unnamed_errors = self._unnamed_errors, []
                 for unnamed in cleared:
                     unnamed.error_t = None
-                return [*cleared, stream] if recovered else cleared
-            return (stream,) if recovered else NOTHING
+                urgent = (*urgent, *cleared)
+            return urgent
         if kind is ev.RestResponse:
+            t = event.t
+            urgent = ()
             if type(event.body) is ev.PerpetualMarketsResponse:
-                self._oracles([ticker for ticker, market in event.body.markets.items()
-                               if market.oraclePrice is not None], event.t)
-            stream = self._stream(("rest", event.path.split("?", 1)[0]), event.t)
-            return (stream,) if self._count(stream, event.t) else NOTHING
+                urgent = self._oracles([ticker for ticker, market in event.body.markets.items()
+                                        if market.oraclePrice is not None], t)
+            stream = self._stream(("rest", event.path.split("?", 1)[0]), t)
+            return (*urgent, stream) if self._count(stream, t) else urgent
         if kind is Frame:
             return self._source_status(event)
         if kind is Uncrossed:
@@ -216,15 +220,20 @@ class Health(Stage[HealthInput, StreamHealth]):
                     self._count(self._stream((ORACLE, market), seen), seen)
         return stream
 
-    def _oracles(self, tickers: Iterable[str], t: float) -> None:
-        """Oracle price updates: remembered for every market, counted for the followed ones."""
+    def _oracles(self, tickers: Iterable[str], t: float) -> tuple[_Stream, ...]:
+        """Oracle price updates: remembered for every market, counted for the followed ones; returns the
+        oracle streams they brought back from a silence."""
+        recovered = ()
         for ticker in tickers:
             self._oracle_t[ticker] = t
             if ticker in self._followed:
-                self._count(self._stream((ORACLE, ticker), t), t)
+                stream = self._stream((ORACLE, ticker), t)
+                if self._count(stream, t):
+                    recovered = (*recovered, stream)
+        return recovered
 
     def _count(self, stream: _Stream, t: float) -> bool:
-        """Count one message; True when it ends the stream's error state."""
+        """Count one message; True when it ends an error, or a silence longer than the stream's limit."""
         slot = int(t // self._width)
         i = slot % _RING
         if stream.slots[i] != slot:
@@ -232,8 +241,9 @@ class Health(Stage[HealthInput, StreamHealth]):
             stream.counts[i] = 0
         stream.counts[i] += 1
         stream.messages += 1
-        error_t = stream.error_t
-        recovered = error_t is not None and error_t < t and (stream.last_t is None or error_t >= stream.last_t)
+        last_t, error_t, limit = stream.last_t, stream.error_t, stream.stale_after
+        recovered = ((error_t is not None and error_t < t and (last_t is None or error_t >= last_t))
+                     or (limit is not None and last_t is not None and t - last_t > limit))
         stream.last_t = t
         return recovered
 
@@ -288,8 +298,11 @@ class Health(Stage[HealthInput, StreamHealth]):
         else:
             state = "ok"
         current = int(now // self._width)
-        recent = sum(count for count, slot in zip(stream.counts, stream.slots)
-                     if current - SLOTS <= slot < current)
+        oldest = current - SLOTS
+        recent = 0
+        for count, slot in zip(stream.counts, stream.slots):  # a loop: this runs for every stream every second
+            if oldest <= slot < current:
+                recent += count
         return StreamHealth(t=now, stream=stream.name, rate=recent / self.window, last_age=age,
                             messages=stream.messages, gaps=stream.gaps, resyncs=stream.resyncs,
                             crossed=stream.crossed, errors=stream.errors, state=state)

@@ -8,8 +8,8 @@ from typing import Any, Callable
 
 import msgspec
 from reactivex import Observable
-from reactivex import operators as ops
 
+from streams import flow
 from streams.market import events as ev
 from streams.sources.frames import Frame
 
@@ -158,7 +158,7 @@ def parse_frame(frame: Frame) -> ev.Event | None:
 
 def parse() -> Callable[[Observable[Frame]], Observable[ev.Event]]:
     """The operator: frames in, typed events out (status frames and unused REST paths dropped)."""
-    return ops.compose(ops.map(parse_frame), ops.filter(lambda event: event is not None))
+    return flow.filter_map(parse_frame)
 
 
 def channel(name: str, id: str | None = None) -> Callable[[Observable[Any]], Observable[Any]]:
@@ -168,4 +168,4 @@ def channel(name: str, id: str | None = None) -> Callable[[Observable[Any]], Obs
     def wanted(event: Any) -> bool:
         return isinstance(event, kinds) and event.channel == name and (id is None or event.id == id)
 
-    return ops.filter(wanted)
+    return flow.filter(wanted)

@@ -2,7 +2,8 @@
 onto a stream.
 
 The market math lives in stages, testable without Rx. `lift` builds a fresh stage per subscription, so
-two subscribers never share, or apply twice, one book; put `ops.share()` after it to fan one out.
+two subscribers never share, or apply twice, one book; put `ops.share()` after it to fan one out. Each
+value it emits is a plain call to the subscriber (see `streams.flow`).
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from __future__ import annotations
 from typing import Callable, Generic, Iterable, TypeVar
 
 from reactivex import Observable, abc
+
+from streams.flow import Flow, OnCompleted, OnError, OnNext
 
 In = TypeVar("In")
 Out = TypeVar("Out")
@@ -29,27 +32,36 @@ class Stage(Generic[In, Out]):
 
 def lift(make: Callable[[], Stage[In, Out]]) -> Callable[[Observable[In]], Observable[Out]]:
     def operator(source: Observable[In]) -> Observable[Out]:
-        def subscribe(observer: abc.ObserverBase[Out], scheduler: abc.SchedulerBase | None = None
-                      ) -> abc.DisposableBase:
+        def attach(emit: OnNext, on_error: OnError, on_completed: OnCompleted,
+                   scheduler: abc.SchedulerBase | None = None) -> abc.DisposableBase:
             stage = make()
-            emit = observer.on_next
+            failed = False
 
             def on_next(event: In) -> None:
+                nonlocal failed
+                if failed:
+                    return
                 try:
                     values = stage.on_event(event)
                 except Exception as exc:  # a bug in a stage ends its stream, as in RxPY's own operators
-                    observer.on_error(exc)
+                    failed = True
+                    on_error(exc)
                     return
                 for value in values:
                     emit(value)
 
-            def on_completed() -> None:
-                for value in stage.on_end():
-                    emit(value)
-                observer.on_completed()
+            def on_source_error(error: Exception) -> None:
+                if not failed:
+                    on_error(error)
 
-            return source.subscribe(on_next, observer.on_error, on_completed, scheduler=scheduler)
+            def on_end() -> None:
+                if not failed:
+                    for value in stage.on_end():
+                        emit(value)
+                    on_completed()
 
-        return Observable(subscribe)
+            return source.subscribe(on_next, on_source_error, on_end, scheduler=scheduler)
+
+        return Flow(attach)
 
     return operator

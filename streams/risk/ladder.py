@@ -108,6 +108,8 @@ class Ladder:
         return self._settle(t)
 
     def health(self, health: StreamHealth) -> RiskState | None:
+        if self._unhealthy.get(health.stream, "ok") == health.state and self._paused is None:
+            return None  # most reports repeat what the ladder knows, and only a pause runs out with time
         if health.state == "ok":
             self._unhealthy.pop(health.stream, None)
         else:
@@ -127,7 +129,7 @@ class Ladder:
 
     def tick(self, t: float) -> RiskState | None:
         """Time passed (a failed-order pause may have run out)."""
-        return self._settle(t)
+        return None if self._paused is None else self._settle(t)
 
     def kill(self, t: float, why: str, flatten: bool) -> RiskState | None:
         """Halt until `reset`; a second kill can add flattening but never take it back."""

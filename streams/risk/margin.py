@@ -16,8 +16,8 @@ from typing import Any, Iterable, Mapping
 import reactivex
 from msgspec import Struct
 from reactivex import Observable
-from reactivex import operators as ops
 
+from streams import flow
 from streams.market import events as ev
 from streams.market.state import MarketInfo
 from streams.risk.account import (ZERO, Account, AccountSnapshot, MarginError, Market, TradeFill,
@@ -281,11 +281,11 @@ def margin_states(markets: Observable[MarketInfo], account_events: Observable[An
     def subscribe_fresh(_scheduler: Any) -> Observable[AccountState]:
         tracker = MarginTracker(leverage)
         sources: list[Observable[AccountState | None]] = [
-            markets.pipe(ops.map(tracker.on_market)),
-            account_events.pipe(ops.map(tracker.on_account_event)),
+            markets.pipe(flow.map(tracker.on_market)),
+            account_events.pipe(flow.map(tracker.on_account_event)),
         ]
         if atr is not None:
-            sources.append(atr.pipe(ops.map(lambda pair: tracker.on_atr(*pair))))
-        return reactivex.merge(*sources).pipe(ops.filter(lambda state: state is not None))
+            sources.append(atr.pipe(flow.map(lambda pair: tracker.on_atr(*pair))))
+        return flow.merge(*sources).pipe(flow.filter(lambda state: state is not None))
 
     return reactivex.defer(subscribe_fresh)

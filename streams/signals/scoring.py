@@ -21,12 +21,12 @@ up to the score, which is clamped to [-1, 1] only against rounding.
 from __future__ import annotations
 
 import math
-from typing import Callable, Mapping
+from typing import Callable, Mapping, NamedTuple
 
 from msgspec import Struct
 from reactivex import Observable
-from reactivex import operators as ops
 
+from streams import flow
 from streams.signals.config import Scales, SignalsConfig
 from streams.signals.indicators.market import IndicatorSnapshot
 
@@ -100,23 +100,46 @@ CONTRIBUTORS: dict[str, Callable[[Values, Scales], tuple[float | None, float | N
 `weights` and `directions` config tables."""
 
 
+class _Plan(NamedTuple):
+    """The configuration read once, for scoring many snapshots: per contributor its name, function,
+    whether it fades its reading (mean_reversion) and weight."""
+
+    scales: Scales
+    contributors: tuple[tuple[str, Callable[[Values, Scales], tuple[float | None, float | None]], bool, float], ...]
+
+    @classmethod
+    def of(cls, config: SignalsConfig) -> _Plan:
+        return cls(config.scales, tuple(
+            (name, contributor, getattr(config.directions, name) == "mean_reversion", getattr(config.weights, name))
+            for name, contributor in CONTRIBUTORS.items()))
+
+
 def score(snapshot: IndicatorSnapshot, config: SignalsConfig) -> SignalScore:
+    return _score(snapshot, _Plan.of(config))
+
+
+def _score(snapshot: IndicatorSnapshot, plan: _Plan) -> SignalScore:
     parts = []
-    for name, contributor in CONTRIBUTORS.items():
-        reading, value = contributor(snapshot.values, config.scales)
-        if value is not None and getattr(config.directions, name) == "mean_reversion":
-            value = 0.0 - value  # not -value: a neutral reading stays 0.0, never -0.0
-        parts.append((name, reading, value, getattr(config.weights, name)))
-    available = sum(weight for _, _, value, weight in parts if value is not None)
-    contributors = tuple(
+    weights = []
+    values, scales = snapshot.values, plan.scales
+    for name, contributor, fades, weight in plan.contributors:
+        reading, value = contributor(values, scales)
+        if value is not None:
+            if fades:
+                value = 0.0 - value  # not -value: a neutral reading stays 0.0, never -0.0
+            weights.append(weight)
+        parts.append((name, reading, value, weight))
+    available = sum(weights)
+    contributors = tuple([
         Contributor(name, reading, value, weight,
                     weight * value / available if value is not None and available else 0.0)
         for name, reading, value, weight in parts
-    )
-    total = min(max(math.fsum(c.contribution for c in contributors), -1.0), 1.0)
+    ])
+    total = min(max(math.fsum([c.contribution for c in contributors]), -1.0), 1.0)
     return SignalScore(snapshot.t, snapshot.market, snapshot.closed, total, contributors)
 
 
 def scores(config: SignalsConfig) -> Callable[[Observable[IndicatorSnapshot]], Observable[SignalScore]]:
     """The operator: indicator snapshots -> signal scores, one for one."""
-    return ops.map(lambda snapshot: score(snapshot, config))
+    plan = _Plan.of(config)
+    return flow.map(lambda snapshot: _score(snapshot, plan))

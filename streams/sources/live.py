@@ -98,7 +98,7 @@ class LiveConfig:
     subscribe_rate: float = 2.0  # requests per second per connection (the Indexer's limit)
     ping_interval: float = 20.0  # client pings detect a dead TCP connection; 0 turns them off
     ping_timeout: float = 10.0
-    check_every: float = 1.0  # seconds between staleness checks
+    check_every: float = 1.0  # seconds between staleness checks (and heartbeats while nothing comes)
 
     def __post_init__(self) -> None:
         if not 0 <= self.candle_history <= MAX_CANDLES:

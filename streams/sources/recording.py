@@ -33,6 +33,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Iterable, Iterator, Union
 
+import msgspec
+
 from streams.sources.frames import Frame
 
 FLOWS = "flows.mitm"
@@ -59,6 +61,7 @@ class RestExchange:
     body: bytes
     content_type: str = "application/json"
     t_request: float = 0.0
+    retry_after: str | None = None  # the server's Retry-After, which a client of a replay must get too
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,10 +115,38 @@ def journal_line(entry: WsOpen | WsMessage | WsClose) -> bytes:
         line = {"t": entry.t, "conn": entry.conn, "ev": "open", "path": entry.path}
     else:
         line = {"t": entry.t, "conn": entry.conn, "ev": "close", "code": entry.code, "by_client": entry.by_client}
-    return json.dumps(line, separators=(",", ":"), ensure_ascii=False).encode() + b"\n"
+    try:
+        return json.dumps(line, separators=(",", ":"), ensure_ascii=False).encode() + b"\n"
+    except UnicodeEncodeError:  # a text frame that was not UTF-8: its stray bytes stay as \udcXX escapes
+        return json.dumps(line, separators=(",", ":")).encode() + b"\n"
+
+
+class _TextMessage(msgspec.Struct):
+    """The fields of the commonest journal line, a text message, as `journal_line` writes them."""
+
+    t: float
+    conn: int
+    ev: str
+    from_client: bool | None = None
+    text: str | None = None
+
+
+_text_message = msgspec.json.Decoder(_TextMessage)
 
 
 def _journal_entry(line: bytes) -> WsOpen | WsMessage | WsClose:
+    """The entry a journal line holds. A text message decodes in one typed pass (a replay reads little
+    else); every other line, well formed or not, takes the general path, which says what is wrong."""
+    try:
+        d = _text_message.decode(line)
+    except msgspec.DecodeError:
+        return _any_journal_entry(line)
+    if d.ev == "msg" and d.from_client is not None and d.text is not None:
+        return WsMessage(d.t, d.conn, d.from_client, d.text.encode("utf-8", "surrogateescape"))
+    return _any_journal_entry(line)
+
+
+def _any_journal_entry(line: bytes) -> WsOpen | WsMessage | WsClose:
     d = json.loads(line)
     ev = d["ev"]
     if ev == "msg":
@@ -380,7 +411,7 @@ def _read_flows(path: Path, *, with_ws: bool, warnings: list[str], tolerate_tail
             yield RestExchange(t=resp.timestamp_end or resp.timestamp_start, method=req.method,
                                path=req.path, status=resp.status_code, body=resp.content or b"",
                                content_type=resp.headers.get("content-type", ""),
-                               t_request=req.timestamp_start)
+                               t_request=req.timestamp_start, retry_after=resp.headers.get("retry-after"))
 
 
 def _ws_entries(flow: Any, conn: int) -> Iterator[Entry]:

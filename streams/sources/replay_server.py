@@ -3,10 +3,10 @@
 mitmproxy's server replay answers HTTP only and cannot play WebSocket server messages; this server
 plays both, from any recording `open_recording` accepts:
 
-- REST: the recorded responses keyed by method + raw path?query, with the recorded status, body and
-  content type. Repeated requests get that key's responses in recorded order, the last one repeating
-  (so a recorded 429 or 5xx is served where it happened). Anything unrecorded is a 404 in the indexer's
-  error shape, naming the path.
+- REST: the recorded responses keyed by method + raw path?query, with the recorded status, body,
+  content type and Retry-After. Repeated requests get that key's responses in recorded order, the last
+  one repeating (so a recorded 429 or 5xx is served where it happened). Anything unrecorded is a 404 in
+  the indexer's error shape, naming the path.
 - WebSocket: the n-th connection to a path plays the n-th session recorded on that path. A run of
   consecutive recorded client messages is a gate: playback waits until the live client has sent each
   of them (matched on type, channel and id, in any order within the run); the server messages after it
@@ -340,7 +340,9 @@ class ReplayServer:
                                      status=404)
         answer = answers[min(self._rest_served[key], len(answers) - 1)]
         self._rest_served[key] += 1
-        headers = {"Content-Type": answer.content_type} if answer.content_type else None
+        headers = {"Content-Type": answer.content_type} if answer.content_type else {}
+        if answer.retry_after is not None:
+            headers["Retry-After"] = answer.retry_after
         return web.Response(status=answer.status, body=answer.body, headers=headers)
 
 

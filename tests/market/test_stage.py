@@ -36,3 +36,14 @@ def test_a_failing_stage_ends_the_stream_with_its_error():
     reactivex.of(1, -2, 3).pipe(lift(RunningSum)).subscribe(seen.append, errors.append)
 
     assert seen == [1] and [str(e) for e in errors] == ["negative: -2"]
+
+
+def test_the_sources_error_passes_through_and_nothing_follows_a_failed_stage():
+    errors, ended = [], []
+    reactivex.throw(ValueError("source broke")).pipe(lift(RunningSum)).subscribe(on_error=errors.append)
+    failing = reactivex.concat(reactivex.of(-1), reactivex.throw(ValueError("after")))
+    failing.pipe(lift(RunningSum)).subscribe(on_error=errors.append, on_completed=lambda: ended.append(True))
+    reactivex.of(-1, 1).pipe(lift(RunningSum)).subscribe(on_error=errors.append,
+                                                         on_completed=lambda: ended.append(True))
+
+    assert [str(e) for e in errors] == ["source broke", "negative: -1", "negative: -1"] and ended == []

@@ -16,8 +16,8 @@ class Sma:
         self._sum = RollingSum(period)
 
     def update(self, x: float) -> float | None:
-        self._sum.push(x)
-        return self._sum.sum / self.period if self._sum.full else None
+        total = self._sum.push(x)
+        return total / self.period if self._sum.full else None
 
     def peek(self, x: float) -> float | None:
         if self._sum.count + 1 < self.period:

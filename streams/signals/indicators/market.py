@@ -14,14 +14,13 @@ once, in `Bar.of` (the one place the Decimal wire values turn into floats for sp
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Callable, NamedTuple
+from typing import Any, Callable, Iterable, NamedTuple
 
 from msgspec import Struct
 from reactivex import Observable
-from reactivex import operators as ops
-from reactivex.observable import GroupedObservable
 
 from streams.market.events import Candle, FundingRate
+from streams.market.stage import NOTHING, Stage, lift
 from streams.market.state import BookTop, CandleUpdate, MarketInfo
 from streams.signals.config import RESOLUTION_SECONDS, SignalsConfig
 from streams.signals.indicators.averages import Ema, Sma
@@ -82,6 +81,10 @@ class MarketIndicators:
         self._volatility = RealisedVolatility(p.volatility_period, bars_per_year)
         self._imbalance = BookImbalance(p.imbalance_half_life)
         self._funding = FundingZScore(p.funding_window)
+        candle_indicators = (self._ema, self._sma, self._rsi, self._macd, self._bollinger, self._atr, self._vwap,
+                             self._volatility)
+        self._updates = tuple(indicator.update for indicator in candle_indicators)  # a closed candle
+        self._peeks = tuple(indicator.peek for indicator in candle_indicators)  # the open one
         self._bar_values: dict[str, float | None] = dict.fromkeys(BAR_VALUES)
         self._last_closed: str | None = None  # startedAt of the last closed candle
         self._followed = False
@@ -128,25 +131,24 @@ class MarketIndicators:
         return self._snapshot(info.t, False)
 
     def _evaluate(self, bar: Bar, closed: bool) -> dict[str, float | None]:
-        def step(indicator: Any) -> Callable[..., Any]:
-            return indicator.update if closed else indicator.peek
-
-        macd = step(self._macd)(bar.close)
-        bands = step(self._bollinger)(bar.close)
+        ema, sma, rsi, macd, bollinger, atr, vwap, volatility = self._updates if closed else self._peeks
+        close = bar.close
+        lines = macd(close)
+        bands = bollinger(close)
         return {
-            "close": bar.close,
-            "ema": step(self._ema)(bar.close),
-            "sma": step(self._sma)(bar.close),
-            "rsi": step(self._rsi)(bar.close),
-            "macd": None if macd is None else macd.macd,
-            "macd_signal": None if macd is None else macd.signal,
-            "macd_hist": None if macd is None else macd.histogram,
+            "close": close,
+            "ema": ema(close),
+            "sma": sma(close),
+            "rsi": rsi(close),
+            "macd": None if lines is None else lines.macd,
+            "macd_signal": None if lines is None else lines.signal,
+            "macd_hist": None if lines is None else lines.histogram,
             "bb_upper": None if bands is None else bands.upper,
             "bb_middle": None if bands is None else bands.middle,
             "bb_lower": None if bands is None else bands.lower,
-            "atr": step(self._atr)(bar.high, bar.low, bar.close),
-            "vwap": step(self._vwap)(bar.quote_volume, bar.base_volume),
-            "volatility": step(self._volatility)(bar.close),
+            "atr": atr(bar.high, bar.low, close),
+            "vwap": vwap(bar.quote_volume, bar.base_volume),
+            "volatility": volatility(close),
         }
 
     def _snapshot(self, t: float, closed: bool) -> IndicatorSnapshot:
@@ -155,26 +157,30 @@ class MarketIndicators:
         return IndicatorSnapshot(t=t, market=self.market, closed=closed, values=values)
 
 
+class Indicators(Stage[Any, IndicatorSnapshot]):
+    """Every market's `MarketIndicators`, each made when its market first appears; anything that is not
+    a `SignalInput` is ignored."""
+
+    def __init__(self, config: SignalsConfig) -> None:
+        self._config = config
+        self._markets: dict[str, MarketIndicators] = {}
+
+    def on_event(self, event: Any) -> Iterable[IndicatorSnapshot]:
+        if not isinstance(event, SignalInput):
+            return NOTHING
+        key = _market_of(event)
+        market = self._markets.get(key)
+        if market is None:
+            market = self._markets[key] = MarketIndicators(key, self._config)
+        snapshot = market.on(event)
+        return NOTHING if snapshot is None else (snapshot,)
+
+
 def indicators(config: SignalsConfig) -> Callable[[Observable[Any]], Observable[IndicatorSnapshot]]:
     """The operator: the merged market-state stream of any number of markets -> their snapshots, in
     input order. State lives in the subscription, so every subscription (every replay) starts fresh."""
-
-    def per_market(group: GroupedObservable[str, SignalInput]) -> Observable[IndicatorSnapshot]:
-        market = MarketIndicators(group.key, config)
-        return group.pipe(ops.map(market.on), ops.filter(_is_snapshot))
-
-    return lambda source: source.pipe(
-        ops.filter(lambda event: isinstance(event, SignalInput)),
-        ops.group_by(_market_of),
-        ops.flat_map(per_market),
-    )
+    return lift(lambda: Indicators(config))
 
 
 def _market_of(event: SignalInput) -> str:
     return event.ticker if isinstance(event, FundingRate) else event.market
-
-
-def _is_snapshot(value: IndicatorSnapshot | None) -> bool:
-    return value is not None
-
-

@@ -15,16 +15,6 @@ from __future__ import annotations
 from collections import deque
 
 
-def _add(total: float, compensation: float, value: float) -> tuple[float, float]:
-    """One step of Neumaier summation: the new running total and its compensation."""
-    new_total = total + value
-    if abs(total) >= abs(value):
-        compensation += (total - new_total) + value
-    else:
-        compensation += (value - new_total) + total
-    return new_total, compensation
-
-
 class RollingSum:
     """The sum of the last `size` values."""
 
@@ -53,11 +43,14 @@ class RollingSum:
     def sum(self) -> float:
         return self._total + self._compensation
 
-    def push(self, value: float) -> None:
-        self._total, self._compensation = self._shifted(value)
-        self._window.append(value)
-        if len(self._window) > self.size:
-            self._window.popleft()
+    def push(self, value: float) -> float:
+        """Take `value` (dropping the oldest once full); returns the new sum."""
+        self._total, self._compensation = total, compensation = self._shifted(value)
+        window = self._window
+        window.append(value)
+        if len(window) > self.size:
+            window.popleft()
+        return total + compensation
 
     def peek(self, value: float) -> float:
         """The sum after `push(value)`."""
@@ -65,11 +58,23 @@ class RollingSum:
         return total + compensation
 
     def _shifted(self, value: float) -> tuple[float, float]:
-        total, compensation = _add(self._total, self._compensation, value)
-        oldest = self.oldest
-        if oldest is not None:
-            total, compensation = _add(total, compensation, -oldest)
-        return total, compensation
+        """The running total and its compensation after Neumaier's step for `value` in and, once the window
+        is full, for the oldest value out. Written out: this is every windowed indicator's inner loop."""
+        total, compensation = self._total, self._compensation
+        new_total = total + value
+        if abs(total) >= abs(value):
+            compensation += (total - new_total) + value
+        else:
+            compensation += (value - new_total) + total
+        window = self._window
+        if len(window) == self.size:
+            total, value = new_total, -window[0]
+            new_total = total + value
+            if abs(total) >= abs(value):
+                compensation += (total - new_total) + value
+            else:
+                compensation += (value - new_total) + total
+        return new_total, compensation
 
 
 class RollingMoments:
@@ -104,29 +109,36 @@ class RollingMoments:
     def m2(self) -> float:
         return 0.0 if self._run >= self._sum.count else self._m2
 
-    def push(self, value: float) -> None:
-        self._m2 = self._next_m2(value, self._sum.peek(value))
-        self._run = self._next_run(value)
+    def push(self, value: float) -> tuple[float, float]:
+        """Take `value` (dropping the oldest once full); returns the new (mean, M2), as `mean` and `m2`."""
+        sums = self._sum
+        count, total, oldest = sums.count, sums.sum, sums.oldest
+        new_total = sums.push(value)
+        self._m2 = m2 = self._next_m2(value, new_total, count, total, oldest)
+        self._run = run = self._next_run(value)
         self._last = value
-        self._sum.push(value)
+        after = count if oldest is not None else count + 1
+        return (value, 0.0) if run >= after else (new_total / after, m2)
 
     def peek(self, value: float) -> tuple[float, float]:
         """(mean, M2) after `push(value)`."""
-        count = self._sum.count if self._sum.full else self._sum.count + 1
-        if self._next_run(value) >= count:
+        sums = self._sum
+        count = sums.count
+        after = count if count == sums.size else count + 1
+        if self._next_run(value) >= after:
             return value, 0.0
-        total = self._sum.peek(value)
-        return total / count, self._next_m2(value, total)
+        new_total = sums.peek(value)
+        return new_total / after, self._next_m2(value, new_total, count, sums.sum, sums.oldest)
 
     def _next_run(self, value: float) -> int:
         return self._run + 1 if value == self._last else 1
 
-    def _next_m2(self, value: float, new_total: float) -> float:
-        count = self._sum.count
+    def _next_m2(self, value: float, new_total: float, count: int, total: float, oldest: float | None) -> float:
+        """M2 after `value` comes in, from the window before it: `count` values summing to `total`, of
+        which `oldest` leaves (None: none does); `new_total` is the sum after."""
         if count == 0:
             return 0.0
-        mean = self._sum.sum / count
-        oldest = self._sum.oldest
+        mean = total / count
         if oldest is None:  # Welford: M2 += (x - mean)(x - mean')
             m2 = self._m2 + (value - mean) * (value - new_total / (count + 1))
         else:  # `value` replaces the oldest: M2 += (x - x_old)(x - mean' + x_old - mean)

@@ -28,8 +28,8 @@ class BollingerBands:
         self._moments = RollingMoments(period)
 
     def update(self, x: float) -> Bands | None:
-        self._moments.push(x)
-        return self._bands(self._moments.mean, self._moments.m2) if self._moments.full else None
+        mean, m2 = self._moments.push(x)
+        return self._bands(mean, m2) if self._moments.full else None
 
     def peek(self, x: float) -> Bands | None:
         if self._moments.count + 1 < self.period:
@@ -89,10 +89,11 @@ class RealisedVolatility:
         self._returns = RollingMoments(period)
 
     def update(self, close: float) -> float | None:
-        if self._previous_close is not None:
-            self._returns.push(math.log(close / self._previous_close))
-        self._previous_close = close
-        return self._volatility(self._returns.m2) if self._returns.full else None
+        previous, self._previous_close = self._previous_close, close
+        if previous is None:
+            return None
+        _, m2 = self._returns.push(math.log(close / previous))
+        return self._volatility(m2) if self._returns.full else None
 
     def peek(self, close: float) -> float | None:
         if self._previous_close is None or self._returns.count + 1 < self.period:

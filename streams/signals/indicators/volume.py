@@ -18,9 +18,8 @@ class Vwap:
         self._base = RollingSum(period)
 
     def update(self, quote_volume: float, base_volume: float) -> float | None:
-        self._quote.push(quote_volume)
-        self._base.push(base_volume)
-        return self._price(self._quote.sum, self._base.sum) if self._base.full else None
+        quote, base = self._quote.push(quote_volume), self._base.push(base_volume)
+        return self._price(quote, base) if self._base.full else None
 
     def peek(self, quote_volume: float, base_volume: float) -> float | None:
         if self._base.count + 1 < self.period:

@@ -1,0 +1,239 @@
+"""RxPY's `share`, `publish`, `merge`, `map` and `filter`, and a trampoline, for streams that live on one
+thread: the same semantics, a plain call per hop.
+
+The graph runs on the thread that delivers its frames (see `streams.graph`), so RxPY's thread safety, a
+lock and an observer wrapper on every hop and a scheduled item per frame on the trampoline, buys it
+nothing and cost it most of its time (`benchmarks/bench_graph.py`). What is kept, because the graph's
+behaviour depends on it: a value reaches the subscribers of a shared stream in the order they
+subscribed; an operator subscribes to its source when it is itself subscribed to (so the order of
+subscriptions downstream decides the order upstream, exactly as in RxPY); a shared stream connects on
+its first subscriber and disconnects after its last; nothing goes out after an error or the end.
+
+These are `reactivex.Observable`s: RxPY operators and subscribers take them as they are. Only their
+`subscribe` differs, calling back the given functions without RxPY's `AutoDetachObserver`.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Any, Callable, Generic, TypeVar
+
+from reactivex import Observable, abc
+from reactivex.disposable import CompositeDisposable, Disposable
+from reactivex.internal import default_error, noop
+
+T = TypeVar("T")
+U = TypeVar("U")
+
+OnNext = Callable[[Any], None]
+OnError = Callable[[Exception], None]
+OnCompleted = Callable[[], None]
+Attach = Callable[[OnNext, OnError, OnCompleted, "abc.SchedulerBase | None"], abc.DisposableBase]
+
+
+def _callbacks(on_next: Any, on_error: OnError | None, on_completed: OnCompleted | None
+               ) -> tuple[OnNext, OnError, OnCompleted]:
+    """`subscribe`'s arguments as RxPY reads them: an observer, or up to three functions."""
+    if callable(getattr(on_next, "on_next", None)):
+        return on_next.on_next, on_next.on_error, on_next.on_completed
+    return on_next or noop, on_error or default_error, on_completed or noop
+
+
+class Flow(Observable[T], Generic[T]):
+    """A cold stream: each subscription runs `attach(on_next, on_error, on_completed, scheduler)`, which
+    subscribes upstream and returns that subscription."""
+
+    def __init__(self, attach: Attach) -> None:
+        super().__init__()
+        self._attach = attach
+
+    def subscribe(self, on_next: Any = None, on_error: OnError | None = None,
+                  on_completed: OnCompleted | None = None, *, scheduler: abc.SchedulerBase | None = None
+                  ) -> abc.DisposableBase:
+        return self._attach(*_callbacks(on_next, on_error, on_completed), scheduler)
+
+
+class Shared(Observable[T], Generic[T]):
+    """A hot stream over `source`: one subscription upstream, each value passed to every subscriber in
+    the order they subscribed. It connects on the first subscriber and disconnects after the last (as
+    `ops.share()`), or, made with `auto_connect=False`, only when `connect()` is called (as
+    `ops.publish()`). After the source ends, a new subscriber is told so at once."""
+
+    def __init__(self, source: Observable[T], auto_connect: bool = True) -> None:
+        super().__init__()
+        self._source = source
+        self._auto_connect = auto_connect
+        self._subscribers: list[tuple[OnNext, OnError, OnCompleted]] = []
+        self._nexts: tuple[OnNext, ...] = ()
+        self._connection: abc.DisposableBase | None = None
+        self._ended = False
+        self._failure: Exception | None = None  # why the source ended, if it failed
+
+    def subscribe(self, on_next: Any = None, on_error: OnError | None = None,
+                  on_completed: OnCompleted | None = None, *, scheduler: abc.SchedulerBase | None = None
+                  ) -> abc.DisposableBase:
+        subscriber = _callbacks(on_next, on_error, on_completed)
+        if self._ended:
+            if self._failure is not None:
+                subscriber[1](self._failure)
+            else:
+                subscriber[2]()
+            return Disposable()
+        self._subscribers.append(subscriber)
+        self._nexts = self._nexts + (subscriber[0],)  # a new tuple: an emission in progress keeps its own
+        if self._auto_connect and self._connection is None:
+            self.connect(scheduler)
+        return Disposable(lambda: self._leave(subscriber))
+
+    def connect(self, scheduler: abc.SchedulerBase | None = None) -> abc.DisposableBase:
+        """Subscribe to the source (once); disposing the result disconnects."""
+        if self._connection is None:
+            self._connection = Disposable()  # a source that emits while subscribing finds us connected
+            upstream = self._source.subscribe(self._next, self._error, self._completed, scheduler=scheduler)
+            self._connection = upstream
+        return Disposable(self._disconnect)
+
+    def _next(self, value: T) -> None:
+        for on_next in self._nexts:
+            on_next(value)
+
+    def _error(self, error: Exception) -> None:
+        self._end(error)
+        for _, on_error, _ in self._subscribers:
+            on_error(error)
+
+    def _completed(self) -> None:
+        self._end(None)
+        for _, _, on_completed in self._subscribers:
+            on_completed()
+
+    def _end(self, failure: Exception | None) -> None:
+        self._ended, self._failure = True, failure
+        self._nexts = ()
+
+    def _leave(self, subscriber: tuple[OnNext, OnError, OnCompleted]) -> None:
+        self._subscribers.remove(subscriber)  # once: a Disposable runs its action once
+        self._nexts = tuple(on_next for on_next, _, _ in self._subscribers)
+        if self._auto_connect and not self._subscribers:
+            self._disconnect()
+
+    def _disconnect(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            connection.dispose()
+
+
+def share() -> Callable[[Observable[T]], Shared[T]]:
+    return Shared
+
+
+def publish() -> Callable[[Observable[T]], Shared[T]]:
+    return lambda source: Shared(source, auto_connect=False)
+
+
+def map(mapper: Callable[[T], U]) -> Callable[[Observable[T]], Flow[U]]:  # noqa: A001 - as RxPY names it
+    def operator(source: Observable[T]) -> Flow[U]:
+        def attach(on_next: OnNext, on_error: OnError, on_completed: OnCompleted,
+                   scheduler: abc.SchedulerBase | None) -> abc.DisposableBase:
+            return source.subscribe(lambda value: on_next(mapper(value)), on_error, on_completed,
+                                    scheduler=scheduler)
+
+        return Flow(attach)
+
+    return operator
+
+
+def filter(predicate: Callable[[T], bool]) -> Callable[[Observable[T]], Flow[T]]:  # noqa: A001
+    def operator(source: Observable[T]) -> Flow[T]:
+        def attach(on_next: OnNext, on_error: OnError, on_completed: OnCompleted,
+                   scheduler: abc.SchedulerBase | None) -> abc.DisposableBase:
+            def wanted(value: T) -> None:
+                if predicate(value):
+                    on_next(value)
+
+            return source.subscribe(wanted, on_error, on_completed, scheduler=scheduler)
+
+        return Flow(attach)
+
+    return operator
+
+
+def filter_map(mapper: Callable[[T], U | None]) -> Callable[[Observable[T]], Flow[U]]:
+    """`map`, keeping only the results that are not None (one hop where map + filter take two)."""
+
+    def operator(source: Observable[T]) -> Flow[U]:
+        def attach(on_next: OnNext, on_error: OnError, on_completed: OnCompleted,
+                   scheduler: abc.SchedulerBase | None) -> abc.DisposableBase:
+            def mapped(value: T) -> None:
+                result = mapper(value)
+                if result is not None:
+                    on_next(result)
+
+            return source.subscribe(mapped, on_error, on_completed, scheduler=scheduler)
+
+        return Flow(attach)
+
+    return operator
+
+
+def of_type(*kinds: type) -> Callable[[Observable[Any]], Flow[Any]]:
+    """Keep the values that are instances of `kinds`."""
+    return filter(lambda value: isinstance(value, kinds))
+
+
+def merge(*sources: Observable[T]) -> Flow[T]:
+    """Every source's values as they come; subscribes to the sources in order, ends when all have."""
+
+    def attach(on_next: OnNext, on_error: OnError, on_completed: OnCompleted,
+               scheduler: abc.SchedulerBase | None) -> abc.DisposableBase:
+        running = [len(sources)]
+
+        def one_completed() -> None:
+            running[0] -= 1
+            if running[0] == 0:
+                on_completed()
+
+        return CompositeDisposable(*(source.subscribe(on_next, on_error, one_completed, scheduler=scheduler)
+                                     for source in sources))
+
+    return Flow(attach)
+
+
+class Turns:
+    """A trampoline without a clock, for one thread: `run(action)` runs it at once, unless another action
+    is running, in which case it runs after that one and everything queued before it. The graph takes
+    each frame as a turn, so what a frame causes to be done later (an order) is done once the frame has
+    reached every subscriber. An error drops what was queued, as RxPY's trampoline does."""
+
+    def __init__(self) -> None:
+        self._queue: deque[Callable[[], None]] = deque()
+        self._running = False
+
+    def run(self, action: Callable[[], None]) -> None:
+        if self._running:
+            self._queue.append(action)
+            return
+        self._running = True
+        try:
+            action()
+            queue = self._queue
+            while queue:
+                queue.popleft()()
+        finally:
+            self._running = False
+            self._queue.clear()
+
+    def operator(self) -> Callable[[Observable[T]], Flow[T]]:
+        """Deliver each value of a stream as a turn."""
+
+        def operator(source: Observable[T]) -> Flow[T]:
+            def attach(on_next: OnNext, on_error: OnError, on_completed: OnCompleted,
+                       scheduler: abc.SchedulerBase | None) -> abc.DisposableBase:
+                run = self.run
+                return source.subscribe(lambda value: run(lambda: on_next(value)),
+                                        lambda error: run(lambda: on_error(error)),
+                                        lambda: run(on_completed), scheduler=scheduler)
+
+            return Flow(attach)
+
+        return operator
