@@ -92,3 +92,15 @@ def test_a_seed_is_the_same_bytes_every_time(samples_dir, tmp_path: Path):
     markets = json.loads(next(e.body for e in open_recording(first).entries() if hasattr(e, "body")
                               and e.path == "/v4/perpetualMarkets"))["markets"]
     assert len(markets) == 125 and Decimal(markets["ETH-USD"]["initialMarginFraction"]) == Decimal("0.05")
+
+
+SCORES_DIGEST = "ec19870eb8521780662b9d66d245a1528ac2f194273559acd9531fc4b48f10fb"
+
+
+def test_the_scores_of_the_bundled_recording_are_pinned():
+    """Replaying the bundled recording gives byte-identical scores every time, on every machine: any change
+    to what the layers up to the scores compute moves this digest (re-pin it deliberately)."""
+    from tests.test_graph_golden import digest, graph_lines
+
+    frames = list(open_recording(DEFAULT_RECORDING).frames())
+    assert digest(graph_lines(frames, order=("scores",))) == SCORES_DIGEST
