@@ -14,7 +14,9 @@ from streams.market import events as ev
 from streams.sources.frames import Frame
 
 
-class _Envelope(msgspec.Struct):
+class Envelope(msgspec.Struct):
+    """The fields every server frame shares; `contents` stays raw until its channel is known."""
+
     type: str
     connection_id: str | None = None
     message_id: int | None = None
@@ -26,7 +28,7 @@ class _Envelope(msgspec.Struct):
     contents: msgspec.Raw = msgspec.Raw()
 
 
-_envelope = msgspec.json.Decoder(_Envelope)
+decode_envelope = msgspec.json.Decoder(Envelope).decode
 
 # channel -> (snapshot decoder, update decoder, batch decoder)
 _CHANNELS: dict[str, tuple[msgspec.json.Decoder, msgspec.json.Decoder, msgspec.json.Decoder]] = {
@@ -75,7 +77,7 @@ def _error(frame: Frame, where: str, what: str) -> ev.ParseError:
                          conn=frame.conn)
 
 
-def _ws_where(frame: Frame, env: _Envelope | None = None) -> str:
+def _ws_where(frame: Frame, env: Envelope | None = None) -> str:
     where = f"ws conn {frame.conn} frame at t={frame.t:.3f}"
     if env is not None:
         where += f" ({env.type} {env.channel or ''}{'/' + env.id if env.id else ''}"
@@ -83,14 +85,14 @@ def _ws_where(frame: Frame, env: _Envelope | None = None) -> str:
     return where
 
 
-def _require(env: _Envelope, *names: str) -> str | None:
+def _require(env: Envelope, *names: str) -> str | None:
     missing = [name for name in names if getattr(env, name) is None]
     return f"Object missing required field `{missing[0]}`" if missing else None
 
 
 def parse_ws(frame: Frame) -> ev.Event:
     try:
-        env = _envelope.decode(frame.data)
+        env = decode_envelope(frame.data)
     except msgspec.DecodeError as exc:
         return _error(frame, _ws_where(frame), str(exc))
     kind = env.type

@@ -41,6 +41,7 @@ from reactivex.subject import Subject
 from websocket import WebSocketException
 
 from streams.market.events import Event
+from streams.market.parse import Envelope, decode_envelope
 from streams.market.parse import channel as select_channel
 from streams.market.parse import parse
 from streams.sources.endpoints import MAINNET, Endpoints
@@ -305,19 +306,6 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
-class _Envelope(msgspec.Struct):
-    """The fields of a server frame the source itself acts on."""
-
-    type: str
-    connection_id: str | None = None
-    message_id: int | None = None
-    channel: str | None = None
-    id: str | None = None
-    message: str | None = None
-
-
-_envelope = msgspec.json.Decoder(_Envelope)
-
 _FETCH_FAILED = re.compile(r"Internal error, could not fetch data for subscription: (\w+)")
 """The indexer's error when a subscription's initial snapshot could not be fetched: nothing is subscribed."""
 
@@ -380,7 +368,7 @@ class _Connection:
         if line is not self._line:
             return  # a socket this connection has already left
         try:
-            env: _Envelope | None = _envelope.decode(data)
+            env: Envelope | None = decode_envelope(data)
         except msgspec.DecodeError:
             env = None  # passed on as is: the parser turns it into a ParseError
         if env is not None and (reason := self._ids.check(env.type, env.connection_id, env.message_id)):
@@ -414,7 +402,7 @@ class _Connection:
 
     # -- internals ----------------------------------------------------------------------------------
 
-    def _refetch(self, env: _Envelope) -> None:
+    def _refetch(self, env: Envelope) -> None:
         """Subscribe again to what the server could not fetch a snapshot for (paced like every request).
         Newer indexers name the subscription; older ones only its channel, in the message: then it is the
         one subscription of that channel awaiting its snapshot, and if several are, the `answer` timeout

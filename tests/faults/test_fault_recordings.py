@@ -21,6 +21,7 @@ from mitmproxy.io import tnetstring
 
 from app.cli import main
 from streams.sources.recording import FLOWS, JOURNAL
+from tests.sources.test_recording_files import record_ends
 from tests.support.faults import CONN_A, MARKET, T0, FaultyRecording, IndexerTape
 
 
@@ -48,15 +49,6 @@ def info(path: Path, capsysbinary: pytest.CaptureFixture[bytes]) -> tuple[int, s
     code = main(["recording", "info", str(path)])
     out, err = capsysbinary.readouterr()
     return code, out.decode(), err.decode()
-
-
-def record_ends(path: Path) -> list[int]:
-    data = io.BytesIO(path.read_bytes())
-    ends = []
-    while data.tell() < len(data.getbuffer()):
-        tnetstring.load(data)
-        ends.append(data.tell())
-    return ends
 
 
 def test_a_whole_recording_replays_every_frame(tmp_path, capsysbinary):
