@@ -14,6 +14,7 @@ LAYERS = {
     "strategy": "streams/strategy/",
     "risk": "streams/risk/",
     "execution": "streams/execution/",
+    "graph": "streams/",  # the graph's wiring and plumbing (streams/*.py); after the sub-packages above
     "app": "app/",
     "widgets": "widgets/",
 }

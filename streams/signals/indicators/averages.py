@@ -16,13 +16,15 @@ class Sma:
         self._sum = RollingSum(period)
 
     def update(self, x: float) -> float | None:
-        total = self._sum.push(x)
-        return total / self.period if self._sum.full else None
+        sums = self._sum
+        total = sums.push(x)
+        return total / self.period if sums.full else None
 
     def peek(self, x: float) -> float | None:
-        if self._sum.count + 1 < self.period:
+        sums = self._sum
+        if sums.count + 1 < self.period:
             return None
-        return self._sum.peek(x) / self.period
+        return sums.peek(x) / self.period
 
 
 class Ema:
@@ -35,20 +37,24 @@ class Ema:
     def __init__(self, period: int) -> None:
         self.period = period
         self._k = 2.0 / (period + 1)
-        self._count = 0
+        self._count = 0  # inputs seen while seeding
         self._seed = 0.0
         self.value: float | None = None
 
+    # The step is written out in `update` and `peek` (a call would cost as much as the step itself).
     def update(self, x: float) -> float | None:
-        self.value, self._seed = self._next(x)
+        value = self.value
+        if value is not None:
+            self.value = value = ((x - value) * self._k) + value
+            return value
+        self._seed += x
         self._count += 1
+        if self._count == self.period:
+            self.value = self._seed / self.period
         return self.value
 
     def peek(self, x: float) -> float | None:
-        return self._next(x)[0]
-
-    def _next(self, x: float) -> tuple[float | None, float]:
-        if self.value is not None:
-            return ((x - self.value) * self._k) + self.value, self._seed
-        seed = self._seed + x
-        return (seed / self.period if self._count + 1 == self.period else None), seed
+        value = self.value
+        if value is not None:
+            return ((x - value) * self._k) + value
+        return (self._seed + x) / self.period if self._count + 1 == self.period else None

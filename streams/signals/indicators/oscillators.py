@@ -19,54 +19,81 @@ class Rsi:
     a neutral 50.
     """
 
-    __slots__ = ("period", "_count", "_previous", "_gain", "_loss")
+    __slots__ = ("period", "_n", "_keep", "_count", "_previous", "_gain", "_loss")
 
     def __init__(self, period: int) -> None:
         self.period = period
-        self._count = 0  # changes seen
+        self._n = float(period)  # the same numbers as floats: the steady step then divides float by float
+        self._keep = float(period - 1)
+        self._count = 0  # changes seen, counted until the seed is complete
         self._previous: float | None = None
         self._gain = 0.0  # the sum over the seed changes, then Wilder's average
         self._loss = 0.0
 
+    # Once seeded, Wilder's step avg = (avg·(period - 1) + change) / period is written out in `update` and
+    # `peek`: it is the cost of every tick, and a call would add a third to it.
     def update(self, x: float) -> float | None:
-        if self._previous is not None:
-            self._gain, self._loss = self._averages(x)
-            self._count += 1
-        self._previous = x
-        return self._value(self._count, self._gain, self._loss)
+        previous, self._previous = self._previous, x
+        if self._count < self.period:
+            if previous is None:
+                return None
+            self._count, self._gain, self._loss = count, gain, loss = self._seeded(x - previous)
+            if count < self.period:
+                return None
+        else:
+            gain, loss = self._gain * self._keep, self._loss * self._keep
+            change = x - previous
+            if change < 0:
+                loss -= change
+            else:
+                gain += change
+            self._gain = gain = gain / self._n
+            self._loss = loss = loss / self._n
+        total = gain + loss
+        return 100.0 * (gain / total) if total else 50.0
 
     def peek(self, x: float) -> float | None:
-        if self._previous is None:
-            return None
-        return self._value(self._count + 1, *self._averages(x))
+        previous = self._previous
+        if self._count < self.period:
+            if previous is None:
+                return None
+            count, gain, loss = self._seeded(x - previous)
+            if count < self.period:
+                return None
+        else:
+            gain, loss = self._gain * self._keep, self._loss * self._keep
+            change = x - previous
+            if change < 0:
+                loss -= change
+            else:
+                gain += change
+            gain /= self._n
+            loss /= self._n
+        total = gain + loss
+        return 100.0 * (gain / total) if total else 50.0
 
-    def _averages(self, x: float) -> tuple[float, float]:
-        change = x - self._previous
+    def _seeded(self, change: float) -> tuple[int, float, float]:
+        """(changes seen, gain, loss) after `change` while seeding: sums, which become means once the seed
+        is complete."""
         gain, loss = self._gain, self._loss
-        n = self.period
-        if self._count >= n:
-            gain *= n - 1
-            loss *= n - 1
         if change < 0:
             loss -= change
         else:
             gain += change
-        if self._count + 1 >= n:  # the seed sum becomes a mean, a smoothed sum becomes an average again
-            gain /= n
-            loss /= n
-        return gain, loss
-
-    def _value(self, count: int, gain: float, loss: float) -> float | None:
-        if count < self.period:
-            return None
-        total = gain + loss
-        return 100.0 * (gain / total) if total else 50.0
+        count = self._count + 1
+        if count == self.period:
+            gain /= self._n
+            loss /= self._n
+        return count, gain, loss
 
 
 class MacdValue(NamedTuple):
     macd: float
     signal: float
     histogram: float
+
+
+_tuple = tuple.__new__  # builds a NamedTuple at half the cost of its generated __new__ (the same object)
 
 
 class Macd:
@@ -106,4 +133,4 @@ class Macd:
             return None
         line = fast - slow
         signal = signal_step(line)
-        return None if signal is None else MacdValue(line, signal, line - signal)
+        return None if signal is None else _tuple(MacdValue, (line, signal, line - signal))
