@@ -32,7 +32,7 @@ from v4_proto.dydxprotocol.clob.order_pb2 import Order
 
 from streams.execution.networks import MAINNET_CHAIN_ID
 from streams.execution.order_builder import ChainOrder, ClobParams, InvalidOrder, OrderPlan, plan_order
-from streams.execution.orders import CancelIntent, Fill, OrderIntent, OrderStatus, OrderUpdate
+from streams.execution.orders import CancelIntent, Fill, OrderIntent, OrderUpdate
 from streams.execution.reconcile import Reconciler, VenuePosition
 from streams.execution.secrets import Secret
 from streams.market.events import PerpetualMarket
