@@ -3,6 +3,7 @@
 stdout gets one object per line, each with `t` (event time) and `kind`: closed candles, signal scores on
 closed candles, risk state changes, order intents, order updates, fills and data-health changes, then one
 `summary` line. stderr gets human progress. SIGINT/SIGTERM stop cleanly: the summary is still printed.
+SIGUSR1 pulls the kill switch (cancel every order, halt new risk); SIGUSR2 also flattens every position.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ class Printer:
         def emit(kind: str) -> Callable[[Any], None]:
             def write(event: Any) -> None:
                 self.out.write(line(kind, event))
+                self.out.flush()  # a line is there for a reader (`| jq`, a supervisor) as it happens
                 self.counts[kind] += 1
                 self.last_t = event.t
 
@@ -103,6 +105,31 @@ def _progress(err: IO[str], frames: int, t: float | None, started: float) -> Non
     err.flush()
 
 
+KILL_SIGNALS = {signal.SIGUSR1: False, signal.SIGUSR2: True}
+"""The kill switch from outside: SIGUSR1 cancels every order and halts, SIGUSR2 also flattens."""
+
+
+def _handle_signals(stop: Callable[[str], None], kill: Callable[[bool], None]) -> Callable[[], None]:
+    """SIGINT/SIGTERM stop the run, SIGUSR1/SIGUSR2 pull the kill switch; returns what restores the
+    previous handlers. Plain handlers, not `loop.add_signal_handler`: the loop learns of those through its
+    wakeup pipe, which a burst of socket hand-overs can fill, and a signal that finds it full is lost."""
+
+    def on_stop(signum: int, _frame: Any) -> None:
+        stop(signal.Signals(signum).name)
+
+    def on_kill(signum: int, _frame: Any) -> None:
+        kill(KILL_SIGNALS[signal.Signals(signum)])
+
+    previous = {sig: signal.signal(sig, on_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    previous |= {sig: signal.signal(sig, on_kill) for sig in KILL_SIGNALS}
+
+    def restore() -> None:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+    return restore
+
+
 def _run_replay(options: HeadlessOptions) -> int:
     source = options.replay
     assert source is not None
@@ -115,11 +142,13 @@ def _run_replay(options: HeadlessOptions) -> int:
     stop = threading.Event()
     reason = ["end of recording"]
 
-    def interrupt(signum: int, _frame: Any) -> None:
-        reason[0] = signal.Signals(signum).name
+    def interrupt(name: str) -> None:
+        reason[0] = name
         stop.set()
 
-    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
+    scheduler = EventLoopScheduler()  # the graph's one thread: the kill switch is pulled there too
+    restore = _handle_signals(interrupt, lambda flatten: scheduler.schedule(
+        lambda *_: graph.kill_switch.kill(flatten=flatten, source="signal")))
     started = time.monotonic()
     options.err.write(f"replaying {source.name} at {source.speed_text}\n")
     damage: list[str] = []
@@ -128,7 +157,6 @@ def _run_replay(options: HeadlessOptions) -> int:
         damage.append(str(exc))
         reason[0] = f"damaged recording: {exc}"
 
-    scheduler = EventLoopScheduler()
     replayer = source.replayer(scheduler, damaged)
     replayer.frames.subscribe(frames.on_next, on_completed=stop.set)
     graph.connect()
@@ -139,8 +167,7 @@ def _run_replay(options: HeadlessOptions) -> int:
     finally:
         replayer.stop()
         scheduler.dispose()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+        restore()
     _progress(options.err, count[0], replayer.position, started)
     options.err.write(f"\nstopped: {reason[0]}\n")
     for warning in source.recording.warnings:  # e.g. what a killed recorder left half-written
@@ -171,13 +198,12 @@ async def _run_live(options: HeadlessOptions) -> int:
     reason = ["stopped"]
     loop = asyncio.get_running_loop()
 
-    def interrupt(signum: int, _frame: Any) -> None:  # on the loop's thread, between two of its steps
-        reason[0] = signal.Signals(signum).name
+    def interrupt(name: str) -> None:  # on the loop's thread, between two of its steps
+        reason[0] = name
         loop.call_soon_threadsafe(stop.set)
 
-    # not `loop.add_signal_handler`: the loop learns of those signals through its wakeup pipe, which the
-    # socket threads' burst of hand-overs can fill, and a signal that finds it full is lost
-    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
+    restore = _handle_signals(interrupt, lambda flatten: loop.call_soon_threadsafe(
+        lambda: graph.kill_switch.kill(flatten=flatten, source="signal")))
     started = time.monotonic()
     options.err.write(f"live: {options.live.endpoints.rest} {', '.join(options.live.markets)}\n")
     graph.connect()
@@ -193,8 +219,7 @@ async def _run_live(options: HeadlessOptions) -> int:
         await source.stop()
         if broker is not None:
             await broker.close()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+        restore()
     options.err.write(f"\nstopped: {reason[0]}\n")
     printer.summary(count[0], reason[0])
     return 0

@@ -93,7 +93,7 @@ def _require(env: Envelope, *names: str) -> str | None:
 def parse_ws(frame: Frame) -> ev.Event:
     try:
         env = decode_envelope(frame.data)
-    except msgspec.DecodeError as exc:
+    except (msgspec.DecodeError, UnicodeDecodeError) as exc:  # bad UTF-8 is not a DecodeError
         return _error(frame, _ws_where(frame), str(exc))
     kind = env.type
     if kind == "error":
@@ -127,7 +127,7 @@ def parse_ws(frame: Frame) -> ev.Event:
         return cls(connection_id=env.connection_id, message_id=env.message_id, channel=env.channel,
                    id=env.id, version=env.version, subaccountNumber=env.subaccountNumber,
                    contents=decoder.decode(env.contents), t=frame.t, conn=frame.conn)
-    except msgspec.DecodeError as exc:
+    except (msgspec.DecodeError, UnicodeDecodeError) as exc:  # bad UTF-8 is not a DecodeError
         # msgspec says `$...`: make it point into the frame's contents
         return _error(frame, _ws_where(frame, env), str(exc).replace("`$", "`$.contents"))
 
@@ -145,7 +145,7 @@ def parse_rest(frame: Frame) -> ev.Event | None:
         return _error(frame, where, f"HTTP status {frame.status}")
     try:
         body = decoder.decode(frame.data)
-    except msgspec.DecodeError as exc:
+    except (msgspec.DecodeError, UnicodeDecodeError) as exc:  # bad UTF-8 is not a DecodeError
         return _error(frame, where, str(exc))
     return ev.RestResponse(path=frame.path, status=frame.status, body=body, t=frame.t)
 

@@ -369,7 +369,7 @@ class _Connection:
             return  # a socket this connection has already left
         try:
             env: Envelope | None = decode_envelope(data)
-        except msgspec.DecodeError:
+        except (msgspec.DecodeError, UnicodeDecodeError):
             env = None  # passed on as is: the parser turns it into a ParseError
         if env is not None and (reason := self._ids.check(env.type, env.connection_id, env.message_id)):
             # the frame is dropped: a repeated or out-of-order update would corrupt what layer 3 holds

@@ -139,7 +139,7 @@ def _journal_entry(line: bytes) -> WsOpen | WsMessage | WsClose:
     else); every other line, well formed or not, takes the general path, which says what is wrong."""
     try:
         d = _text_message.decode(line)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, UnicodeDecodeError):
         return _any_journal_entry(line)
     if d.ev == "msg" and d.from_client is not None and d.text is not None:
         return WsMessage(d.t, d.conn, d.from_client, d.text.encode("utf-8", "surrogateescape"))

@@ -117,3 +117,35 @@ def test_a_bad_config_names_the_key(tmp_path, capsys):
 
 def test_the_default_recording_is_the_bundled_one():
     assert ReplaySource.open().recording.path == DEFAULT_RECORDING and os.path.isdir(DEFAULT_RECORDING)
+
+
+class _Watch(io.BytesIO):
+    """stdout that pulls signals as lines appear: SIGUSR2 on the first fill, SIGINT once halted."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pulled: list[signal.Signals] = []
+
+    def write(self, data: bytes) -> int:  # called on the graph's thread; the signal lands on the main one
+        if b'"kind":"fill"' in data and not self.pulled:
+            self._pull(signal.SIGUSR2)
+        elif b'"state":"HALTED"' in data and self.pulled == [signal.SIGUSR2]:
+            self._pull(signal.SIGINT)
+        return super().write(data)
+
+    def _pull(self, sig: signal.Signals) -> None:
+        self.pulled.append(sig)
+        os.kill(os.getpid(), sig)
+
+
+def test_sigusr2_pulls_the_kill_switch_and_flattens():
+    out, err = _Watch(), io.StringIO()
+    code = run_headless(HeadlessOptions(config=Config(), replay=ReplaySource.open(None, 50.0), out=out, err=err))
+    lines = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert code == 0 and out.pulled == [signal.SIGUSR2, signal.SIGINT]
+    (halted,) = [line for line in lines if line["kind"] == "risk" and line["state"] == "HALTED"]
+    assert "kill switch" in halted["reason"] and "signal" in halted["reason"] and halted["flatten"]
+    after = lines[lines.index(halted):]
+    closing = [line for line in after if line["kind"] == "intent"]
+    assert closing and all(intent["reduce_only"] for intent in closing)
+    assert lines[-1]["kind"] == "summary" and lines[-1]["stopped"] == "SIGINT"
