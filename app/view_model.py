@@ -101,6 +101,10 @@ class DashboardModel:
         self.markets: dict[str, MarketInfo] = {}
         self.books: dict[str, BookTop] = {}
         self.health: dict[str, StreamHealth] = {}
+        self._market_streams: dict[str, dict[str, str]] = {}
+        """market -> the state of each of its streams, and below, the worst of them (kept as reports come:
+        with every market followed there are a thousand streams, and a market has about four)."""
+        self._market_health: dict[str, str] = {}
         self.scores: dict[str, SignalScore] = {}
         self.candles: dict[str, dict[str, Candle]] = {}
         self.account: AccountState | None = None
@@ -135,7 +139,7 @@ class DashboardModel:
             return self._follow(value.market) | {MARKETS, POSITIONS}
         if isinstance(value, StreamHealth):
             self.health[value.stream] = value
-            return {HEALTH, MARKETS}
+            return {HEALTH} | self._stream_state(value)
         if isinstance(value, SignalScore):
             self.scores[value.market] = value
             return self._follow(value.market) | {SIGNALS}
@@ -148,6 +152,18 @@ class DashboardModel:
             self.risk = value
             return {MARGIN}
         return set()
+
+    def _stream_state(self, health: StreamHealth) -> set[str]:
+        """Markets changed when the worst state of the stream's market did."""
+        if (market := _stream_market(health.stream)) is None:
+            return set()
+        states = self._market_streams.setdefault(market, {})
+        states[health.stream] = health.state
+        worst = max(states.values(), key=HEALTH_ORDER.index)
+        if self._market_health.get(market) == worst:
+            return set()
+        self._market_health[market] = worst
+        return {MARKETS}
 
     def _follow(self, market: str) -> set[str]:
         if market in self.followed:
@@ -192,16 +208,8 @@ class DashboardModel:
 
     # -- panel states ------------------------------------------------------------------------------
 
-    def _market_health(self) -> dict[str, str]:
-        worst: dict[str, str] = {}
-        for stream, health in self.health.items():
-            market = _stream_market(stream)
-            if market is not None and HEALTH_ORDER.index(health.state) >= HEALTH_ORDER.index(worst.get(market, "ok")):
-                worst[market] = health.state
-        return worst
-
     def markets_state(self) -> MarketsState:
-        health = self._market_health()
+        health = self._market_health
         rows = tuple(MarketRow(m, self.markets.get(m), self.books.get(m), health.get(m)) for m in sorted(self.followed))
         return MarketsState(rows, self.selected, self.t)
 

@@ -65,7 +65,7 @@ class DataHealthPanel(Panel):
 
     def compose(self):
         yield Static(COLUMNS.header(), classes="header")
-        yield KeyedRows("no streams yet")
+        yield KeyedRows("no streams yet", render=health_row)
 
     def render_state(self, state: DataHealthState) -> None:
-        self.query_one(KeyedRows).show([(h.stream, health_row(h)) for h in state.streams])
+        self.query_one(KeyedRows).show([(h.stream, h) for h in state.streams])

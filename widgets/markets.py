@@ -86,11 +86,10 @@ class MarketsPanel(Panel):
 
     def compose(self):
         yield Static(COLUMNS.header(), classes="header")
-        yield KeyedRows("waiting for market data")
+        yield KeyedRows("waiting for market data", render=lambda row_at: market_row(*row_at))
 
     def render_state(self, state: MarketsState) -> None:
-        rows = [(row.market, market_row(row, state.t)) for row in state.rows]
-        self.query_one(KeyedRows).show(rows, state.selected)
+        self.query_one(KeyedRows).show([(row.market, (row, state.t)) for row in state.rows], state.selected)
 
     def on_keyed_rows_clicked(self, event: KeyedRows.Clicked) -> None:
         event.stop()

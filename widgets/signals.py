@@ -11,7 +11,7 @@ from textual.widgets import Static
 from streams.signals.scoring import Contributor, SignalScore
 from widgets.format import DIM, DOWN, MISSING, UP, Column, Columns, number, sign_style
 from widgets.panel import Panel
-from widgets.rows import KeyedRows
+from widgets.rows import KeyedRows, show_text
 from widgets.tcss import beside
 
 HALF_BAR = 8
@@ -62,15 +62,14 @@ class SignalsPanel(Panel):
 
     def compose(self):
         yield Static(SCORES.header(), classes="header")
-        yield KeyedRows("no scores yet (indicators warm up on candles)", id="scores")
+        yield KeyedRows("no scores yet (indicators warm up on candles)", render=score_row, id="scores")
         yield Static(CONTRIBUTORS.header(), classes="header contributors")
-        yield KeyedRows("select a market with a score", id="contributors")
+        yield KeyedRows("select a market with a score", render=contributor_row, id="contributors")
 
     def render_state(self, state: SignalsState) -> None:
-        self.query_one("#scores", KeyedRows).show([(s.market, score_row(s)) for s in state.scores],
-                                                  state.selected)
+        self.query_one("#scores", KeyedRows).show([(s.market, s) for s in state.scores], state.selected)
         selected = next((s for s in state.scores if s.market == state.selected), None)
         contributors = () if selected is None else selected.contributors
-        self.query_one("#contributors", KeyedRows).show([(c.name, contributor_row(c)) for c in contributors])
-        self.query_one(".contributors", Static).update(
-            CONTRIBUTORS.header(None if selected is None else selected.market))
+        self.query_one("#contributors", KeyedRows).show([(c.name, c) for c in contributors])
+        show_text(self.query_one(".contributors", Static),
+                  CONTRIBUTORS.header(None if selected is None else selected.market))

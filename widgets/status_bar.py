@@ -11,6 +11,7 @@ from textual.content import Content
 from textual.widgets import Static
 
 from widgets.format import DIM, join, utc_stamp
+from widgets.rows import show_text
 from widgets.tcss import beside
 
 
@@ -82,5 +83,5 @@ class StatusBar(Horizontal):
         yield Static(id="perf")
 
     def render_state(self, state: StatusState) -> None:
-        self.query_one("#where", Static).update(where_line(state), layout=False)
-        self.query_one("#perf", Static).update(perf_line(state))
+        show_text(self.query_one("#where", Static), where_line(state))
+        show_text(self.query_one("#perf", Static), perf_line(state))

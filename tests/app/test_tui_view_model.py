@@ -59,6 +59,10 @@ def test_a_market_shows_the_worst_health_of_its_streams() -> None:
     assert {row.market: row.health for row in model.markets_state().rows} == {"BTC-USD": "resyncing",
                                                                               "ETH-USD": "ok"}
     assert [h.stream for h in model.health_state().streams][:2] == ["v4_candles:BTC-USD/1MIN", "v4_markets"]
+    # a thousand streams report every second: the markets panel changes only when a market's worst state does
+    assert model.apply([health("v4_trades:BTC-USD", "resyncing"), health("v4_markets", "ok")]) == {HEALTH}
+    assert model.apply([health("v4_trades:BTC-USD")]) == {HEALTH, MARKETS}
+    assert model.markets_state().rows[0].health == "stale"
 
 
 def test_the_chart_keeps_the_latest_candles_of_the_selected_market_in_time_order() -> None:
