@@ -46,7 +46,7 @@ def failing_markets(frames: Observable[Frame], *, staleness: Staleness) -> Graph
 async def test_a_failing_layer_is_reported_and_the_rest_keeps_going(recording: Path) -> None:
     dash = Dashboard.on(recording, graph_factory=failing_markets)
     async with dash.app.run_test(size=(80, 24), notifications=True) as pilot:
-        session = await dash.started()
+        await dash.started()
         await dash.settle(pilot, 60)
         assert "the markets stream failed: ZeroDivisionError" in str(dash.app.screen.query_one("Toast").render())
         log = [entry.text for entry in dash.app.view.model.log_state().entries]
