@@ -120,16 +120,20 @@ def test_the_default_recording_is_the_bundled_one():
 
 
 class _Watch(io.BytesIO):
-    """stdout that pulls signals as lines appear: SIGUSR2 on the first fill, SIGINT once halted."""
+    """stdout that pulls signals as lines appear: SIGUSR2 on the first fill, SIGINT once the halted
+    account's first closing order is out (events decide, not timing)."""
 
     def __init__(self) -> None:
         super().__init__()
         self.pulled: list[signal.Signals] = []
+        self.halted = False
 
     def write(self, data: bytes) -> int:  # called on the graph's thread; the signal lands on the main one
         if b'"kind":"fill"' in data and not self.pulled:
             self._pull(signal.SIGUSR2)
-        elif b'"state":"HALTED"' in data and self.pulled == [signal.SIGUSR2]:
+        elif b'"state":"HALTED"' in data:
+            self.halted = True
+        elif self.halted and b'"kind":"intent"' in data and self.pulled == [signal.SIGUSR2]:
             self._pull(signal.SIGINT)
         return super().write(data)
 
