@@ -53,7 +53,7 @@ def tape(market: dict[str, Any], book: BookShape, history: int, minutes: int, rn
                                 trades_per_minute=max(1.0, (market.get("trades24H") or 0) / 1440),
                                 base_volume=max(step, Decimal(market.get("volume24H") or 0) / price / 1440))
     return MarketTape(market["ticker"], candles, tick, step, book, Decimal(market.get("nextFundingRate") or 0),
-                      real_candles=False, rng=random.Random(rng.getrandbits(32)))
+                      rng=random.Random(rng.getrandbits(32)))
 
 
 def build(out: Path, *, samples: Path = SAMPLES, minutes: int = 3, history: int = 100, copies: bool = True,

@@ -30,7 +30,7 @@ from streams.execution.live_broker import LiveBroker
 from streams.execution.orders import CancelIntent, Fill, OrderIntent, OrderUpdate
 from streams.execution.paper_broker import PaperBroker
 from streams.market.books import ResyncRequest, order_books
-from streams.market.candles import candles
+from streams.market.candles import candles, candles_from_trades
 from streams.market.events import Event
 from streams.market.health import health
 from streams.market.markets import markets
@@ -49,6 +49,8 @@ from streams.sources.subscriptions import Staleness
 from streams.strategy.targets import Target, targets
 
 BOOK_DEPTH = 10
+VENUE_RESOLUTIONS = ("1MIN",)
+"""The candle resolutions the sources subscribe to (`LiveConfig`'s default, the bundled recording's)."""
 
 
 @dataclass
@@ -88,6 +90,9 @@ def build_graph(frames: Observable[Frame], config: Config = Config(), broker: Li
     books = book_out.pipe(flow.of_type(BookTop), flow.share())
     market_infos = events.pipe(markets(), flow.share())
     candle_updates = events.pipe(candles(), flow.share())
+    if config.signals.resolution not in VENUE_RESOLUTIONS:  # not sent by the venue: built from its trades
+        derived = events.pipe(candles_from_trades((config.signals.resolution,)))
+        candle_updates = flow.merge(candle_updates, derived).pipe(flow.share())
     # health hears the source's statuses one trampoline step after the risk engine does, so that a lost
     # connection halts new risk as what it is ("disconnected"), not as the resyncs health derives from it
     source_said = statuses.pipe(turns.operator())

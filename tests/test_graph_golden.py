@@ -102,7 +102,7 @@ def _tape(index: int, ticker: str) -> MarketTape:
                                 base_volume=volume)
     book = BookShape(bids=[(level, volume / 8) for level in range(15)],
                      asks=[(level, volume / 8) for level in range(15)], spread_ticks=1)
-    return MarketTape(ticker, candles, tick, step, book, funding, real_candles=False,
+    return MarketTape(ticker, candles, tick, step, book, funding,
                       rng=random.Random(10 + index))
 
 

@@ -73,7 +73,7 @@ def tapes(samples: Path, snapshot: dict[str, Any], rng: random.Random) -> list[M
                    rng=random.Random(rng.getrandbits(32))),
         MarketTape("BTC-USD", btc_candles, btc_tick, Decimal(btc["stepSize"]),
                    BookShape.from_snapshot(book, eth_tick, scale, Decimal(btc["stepSize"])),
-                   Decimal(btc["nextFundingRate"]), real_candles=False, rng=random.Random(rng.getrandbits(32))),
+                   Decimal(btc["nextFundingRate"]), rng=random.Random(rng.getrandbits(32))),
     ]
 
 

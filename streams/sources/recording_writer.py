@@ -68,14 +68,12 @@ class RecordingWriter:
         self._flows = open(self.path / FLOWS, "ab")
         self._flow_writer = io.FlowWriter(self._flows)
         self._journal = JournalWriter(self.path / JOURNAL)
-        self.flows_written = 0
         self.channels: set[str] = set()
         self.markets: set[str] = set()
 
     def add_flow(self, flow: http.HTTPFlow) -> None:
         self._flow_writer.add(redacted(flow))
         self._flows.flush()
-        self.flows_written += 1
 
     def add_rest(self, url: str, status: int, body: bytes, t_request: float, t_response: float,
                  method: str = "GET") -> None:

@@ -101,7 +101,6 @@ class MarketTape:
     step: Decimal
     book: BookShape
     funding_rate: Decimal = Decimal("0.00001")
-    real_candles: bool = True
     rng: random.Random = field(default_factory=lambda: random.Random(0))
 
 

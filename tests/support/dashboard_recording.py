@@ -53,7 +53,7 @@ def _tapes(history: int, minutes: int, seed: int) -> list[MarketTape]:
                                     trades_per_minute=60.0, base_volume=volume)
         book = BookShape(bids=[(level, volume / 4) for level in range(20)],
                          asks=[(level, volume / 4) for level in range(20)], spread_ticks=1)
-        tapes.append(MarketTape(ticker, candles, tick, step, book, funding, real_candles=False,
+        tapes.append(MarketTape(ticker, candles, tick, step, book, funding,
                                 rng=random.Random(seed + 10 + index)))
     return tapes
 

@@ -122,7 +122,7 @@ class IndexerTape:
                                     trades_per_minute=12.0, base_volume=Decimal(4))
         shape = BookShape(bids=[(level, Decimal(2 + level % 3)) for level in range(15)],
                           asks=[(level, Decimal(2 + level % 4)) for level in range(15)], spread_ticks=1)
-        tape = MarketTape(MARKET, candles, TICK, STEP, shape, real_candles=False, rng=random.Random(seed + 1))
+        tape = MarketTape(MARKET, candles, TICK, STEP, shape, rng=random.Random(seed + 1))
         self.book = OrderBook(depth=SNAPSHOT_LEVELS)
         self.candles: dict[str, dict[str, Any]] = {c["startedAt"]: c for c in candles[:history]}
         self.trades: list[dict[str, Any]] = []

@@ -98,7 +98,7 @@ def market_tape(minutes: int, seed: int = 7) -> MarketTape:
     returns = [0.0] * HISTORY_MINUTES + [0.004] * rally + [-0.006] * (minutes - rally)
     candles = synthetic_candles(MARKET, start, HISTORY_MINUTES + minutes, Decimal(3000), TICK, STEP, rng,
                                 volatility=0.0006, trades_per_minute=40, returns=returns)
-    return MarketTape(MARKET, candles, TICK, STEP, BOOK, real_candles=False, rng=random.Random(seed + 1))
+    return MarketTape(MARKET, candles, TICK, STEP, BOOK, rng=random.Random(seed + 1))
 
 
 @dataclass
