@@ -9,21 +9,14 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 from typing import Callable
-from urllib.parse import urlsplit
 
 from dydx_v4_client.network import Network
 
 from streams.execution.live_broker import LiveBroker
-from streams.execution.networks import MAINNET_CONFIRMATION, NetworkRefused, local_network, select_network
+from streams.execution.networks import (
+    MAINNET_CONFIRMATION, NetworkRefused, local_network, on_loopback, select_network,
+)
 from streams.execution.secrets import load_mnemonic
-
-LOOPBACK = {"127.0.0.1", "localhost", "::1"}
-
-
-def on_loopback(node_url: str | None) -> bool:
-    """Whether `--node-url` (host:port) names a node on this machine."""
-    return bool(node_url) and urlsplit(f"//{node_url}").hostname in LOOPBACK
-
 
 @dataclass(frozen=True)
 class LiveTrading:

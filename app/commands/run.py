@@ -43,8 +43,10 @@ def run(args: argparse.Namespace) -> int:
     except (ConfigError, ValueError) as exc:
         raise UsageError(str(exc)) from None
     live = _live_config(args) if args.live else None
-    if args.live is False and (args.markets or args.rest_url or args.ws_url):
+    if not args.live and (args.markets or args.rest_url or args.ws_url):
         raise UsageError("--markets, --rest-url and --ws-url need --live")
+    if args.broker == "live" and not args.no_ui:  # refused before anything asks for a mainnet confirmation
+        raise UsageError("live trading runs headless for now: add --no-ui")
     trading = _live_trading(args, live) if args.broker == "live" else None
     from app.sources import ReplaySource
 
@@ -53,16 +55,14 @@ def run(args: argparse.Namespace) -> int:
         from app.headless import HeadlessOptions, run_headless
 
         return run_headless(HeadlessOptions(config=config, replay=replay, live=live, trading=trading))
-    if trading is not None:
-        raise UsageError("live trading runs headless for now: add --no-ui")
     from app.tui import run_tui
 
     return run_tui(config=config, replay=replay, live=live)
 
 
 def _live_trading(args: argparse.Namespace, live):
-    from app.trading import LiveTrading, on_loopback
-    from streams.execution.networks import NetworkRefused
+    from app.trading import LiveTrading
+    from streams.execution.networks import NetworkRefused, on_loopback
 
     if live is None:
         raise UsageError("--broker live trades on live data only: add --live (replays always use the paper broker)")

@@ -39,10 +39,14 @@ def select_network(*, mainnet: bool = False, confirmation: str = "", node_url: s
                         node_url=node_url or MAINNET_NODE)
 
 
+def on_loopback(node_url: str | None) -> bool:
+    """Whether a node address (host:port) names a node on this machine."""
+    return bool(node_url) and urlsplit(f"//{node_url}").hostname in _LOOPBACK
+
+
 def local_network(node_url: str, *, rest_indexer: str = "", websocket_indexer: str = "") -> Network:
     """A plain-text gRPC node on this machine (chain id `localdydxprotocol`): a dev chain or a stand-in."""
-    host = urlsplit(f"//{node_url}").hostname
-    if host not in _LOOPBACK:
+    if not on_loopback(node_url):
         raise NetworkRefused(f"an unencrypted node connection is only allowed on the loopback, not {node_url!r}")
     return make_insecure(local_node, rest_indexer=rest_indexer, websocket_indexer=websocket_indexer,
                          node_url=node_url)
