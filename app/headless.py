@@ -29,7 +29,6 @@ from streams.execution.live_broker import BrokerSetupError
 from streams.execution.orders import Fill, OrderIntent, OrderUpdate
 from streams.execution.secrets import MnemonicUnavailable
 from streams.graph import Graph, build_graph
-from streams.market.state import StreamHealth
 from streams.risk.derisk import IntentBlocked
 from streams.signals.config import Config
 from streams.sources.frames import Frame
@@ -45,7 +44,6 @@ class Printer:
     out: IO[bytes]
     counts: Counter[str] = field(default_factory=Counter)
     last_t: float | None = None
-    _health: dict[str, tuple[Any, ...]] = field(default_factory=dict)
 
     def attach(self, graph: Graph) -> list[Any]:
         def emit(kind: str) -> Callable[[Any], None]:
@@ -65,16 +63,8 @@ class Printer:
             graph.orders.pipe(flow.of_type(IntentBlocked)).subscribe(emit("blocked")),
             graph.orders.pipe(flow.of_type(OrderUpdate)).subscribe(emit("order")),
             graph.orders.pipe(flow.of_type(Fill)).subscribe(emit("fill")),
-            graph.health.pipe(flow.filter(self._health_changed)).subscribe(emit("health")),
+            graph.health_changes.subscribe(emit("health")),
         ]
-
-    def _health_changed(self, health: StreamHealth) -> bool:
-        """A data-health change: the state or a fault counter moved (rates and ages are not changes)."""
-        key = (health.state, health.gaps, health.resyncs, health.crossed, health.errors)
-        if self._health.get(health.stream) == key:
-            return False
-        self._health[health.stream] = key
-        return True
 
     def summary(self, frames: int, reason: str) -> None:
         self.out.write(line("summary", {"t": self.last_t, "frames": frames, "stopped": reason,
@@ -134,7 +124,7 @@ def _run_replay(options: HeadlessOptions) -> int:
     source = options.replay
     assert source is not None
     frames: Subject[Frame] = Subject()
-    graph = build_graph(frames, options.config)
+    graph = build_graph(frames, options.config, health_rates=False)
     printer = Printer(options.out)
     printer.attach(graph)
     count = [0]
@@ -188,7 +178,7 @@ async def _run_live(options: HeadlessOptions) -> int:
         options.err.write(f"live trading as {broker.address}/{broker.subaccount} on {broker.chain_id}\n")
         live = dataclasses.replace(live, address=broker.address, subaccount_number=broker.subaccount)
     source = LiveSource(live)
-    graph = build_graph(source.frames, options.config, broker, staleness=live.staleness)
+    graph = build_graph(source.frames, options.config, broker, staleness=live.staleness, health_rates=False)
     printer = Printer(options.out)
     printer.attach(graph)
     count = [0]

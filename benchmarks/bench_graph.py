@@ -91,7 +91,7 @@ def headless(path: Path) -> int:
 def graph_only(frames: list[Frame]) -> None:
     with open(os.devnull, "wb") as out:
         source: Subject[Frame] = Subject()
-        graph = build_graph(source, Config())
+        graph = build_graph(source, Config(), health_rates=False)  # as the headless runner builds it
         Printer(out).attach(graph)
         graph.connect()
         for frame in frames:
@@ -124,7 +124,7 @@ def latencies(frames: list[Frame]) -> dict[str, dict[str, float | int]]:
     try:
         with open(os.devnull, "wb") as out:
             source: Subject[Frame] = Subject()
-            graph = build_graph(source, Config())
+            graph = build_graph(source, Config(), health_rates=False)  # as the headless runner builds it
             Printer(out).attach(graph)
             accounts: list[float] = []
             risk_states: list[float] = []

@@ -32,7 +32,7 @@ from streams.execution.paper_broker import PaperBroker
 from streams.market.books import ResyncRequest, order_books
 from streams.market.candles import candles, candles_from_trades
 from streams.market.events import Event
-from streams.market.health import health
+from streams.market.health import changes, health
 from streams.market.markets import markets
 from streams.market.parse import channel as select_channel
 from streams.market.parse import parse
@@ -63,6 +63,7 @@ class Graph:
     books: Observable[BookTop]
     candles: Observable[CandleUpdate]
     health: Observable[StreamHealth]
+    health_changes: Observable[StreamHealth]
     indicators: Observable[IndicatorSnapshot]
     scores: Observable[SignalScore]
     targets: Observable[Target]
@@ -78,10 +79,12 @@ class Graph:
 
 
 def build_graph(frames: Observable[Frame], config: Config = Config(), broker: LiveBroker | None = None,
-                staleness: Staleness = Staleness()) -> Graph:
+                staleness: Staleness = Staleness(), health_rates: bool = True) -> Graph:
     """The whole graph over `frames`: with the paper broker (the default, and the only broker in replay),
     or with a connected `LiveBroker`, whose account then comes from the frames' v4_subaccounts messages.
-    `staleness` is the silence data health calls stale (a live source's own, so that both agree)."""
+    `staleness` is the silence data health calls stale (a live source's own, so that both agree).
+    `health_rates`: `health` reports every stream's rate and age every second, as the dashboard shows
+    them; without, only its changes (`health_changes`, the same either way, which the risk engine reads)."""
     turns = flow.Turns()
     source = frames.pipe(turns.operator(), flow.publish())
     events = source.pipe(parse(), flow.share())
@@ -96,7 +99,9 @@ def build_graph(frames: Observable[Frame], config: Config = Config(), broker: Li
     # health hears the source's statuses one trampoline step after the risk engine does, so that a lost
     # connection halts new risk as what it is ("disconnected"), not as the resyncs health derives from it
     source_said = statuses.pipe(turns.operator())
-    data_health = flow.merge(events, book_out, source_said).pipe(health(staleness=staleness), flow.share())
+    data_health = flow.merge(events, book_out, source_said).pipe(
+        health(staleness=staleness, rates=health_rates), flow.share())
+    health_changes = data_health.pipe(changes(), flow.share())
     snapshots = flow.merge(candle_updates, books, market_infos).pipe(indicators(config.signals), flow.share())
     signal_scores = snapshots.pipe(scores(config.signals), flow.share())
 
@@ -118,7 +123,7 @@ def build_graph(frames: Observable[Frame], config: Config = Config(), broker: Li
     decisions = flow.merge(signal_scores, snapshots, account, market_infos, books, risk_states).pipe(
         targets(config.strategy, config.risk), flow.share())
     risk_out = flow.merge(
-        account, data_health, statuses, broker_events,
+        account, health_changes, statuses, broker_events,
         kill_switch.commands, market_infos, decisions.pipe(flow.of_type(OrderIntent)),
     ).pipe(risk_engine(config.risk), flow.share())
     risk = risk_out.pipe(flow.of_type(RiskState), flow.share())
@@ -126,6 +131,7 @@ def build_graph(frames: Observable[Frame], config: Config = Config(), broker: Li
     def connect() -> DisposableBase:
         wiring = [
             risk.subscribe(risk_states),
+            source.subscribe(kill_switch.on_frame),
             risk_out.pipe(flow.of_type(OrderIntent)).subscribe(submit),
             risk_out.pipe(flow.of_type(CancelIntent)).subscribe(cancel),
             bind(),
@@ -135,6 +141,7 @@ def build_graph(frames: Observable[Frame], config: Config = Config(), broker: Li
     orders = flow.merge(risk_out.pipe(flow.of_type(OrderIntent, CancelIntent, IntentBlocked)), broker_events)
     return Graph(
         events=events, markets=market_infos, books=books, candles=candle_updates, health=data_health,
+        health_changes=health_changes,
         indicators=snapshots, scores=signal_scores, targets=decisions.pipe(flow.of_type(Target)), account=account,
         risk=risk, orders=orders.pipe(flow.share()), resyncs=book_out.pipe(flow.of_type(ResyncRequest)),
         kill_switch=kill_switch, _connect=connect,

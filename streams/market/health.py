@@ -86,7 +86,7 @@ def _error_key(error: ev.ParseError) -> Key:
 class _Stream:
     __slots__ = ("name", "subscription", "stale_after", "messages", "gaps", "resyncs", "crossed", "errors",
                  "first_t", "last_t", "error_t", "resync_pending", "subscribed", "conn", "connection_id",
-                 "message_id", "counts", "slots")
+                 "message_id", "counts", "slots", "reported")
 
     def __init__(self, key: Key, t: float, stale_after: float | None) -> None:
         self.name = _name(key)
@@ -103,13 +103,16 @@ class _Stream:
         self.message_id = -1
         self.counts = [0] * _RING
         self.slots = [-1] * _RING
+        self.reported: tuple | None = None  # the `change_key` of its last report
 
 
 class Health(Stage[HealthInput, StreamHealth]):
     """Every stream's counters and state (see the module's doc), reported in event time."""
 
-    def __init__(self, interval: float = 1.0, window: float = 10.0, staleness: Staleness = Staleness()) -> None:
+    def __init__(self, interval: float = 1.0, window: float = 10.0, staleness: Staleness = Staleness(),
+                 rates: bool = True) -> None:
         self.interval = interval
+        self.rates = rates
         self.window = window
         self.staleness = staleness
         self._width = window / SLOTS
@@ -129,7 +132,7 @@ class Health(Stage[HealthInput, StreamHealth]):
             self._now = t
         out: list[StreamHealth] | tuple = NOTHING
         if self._now >= self._next_report:
-            out = self.report()
+            out = self.report() if self.rates else self._changed()
             self._next_report = (self._now // self.interval + 1) * self.interval
         urgent = self._apply(event)
         if urgent:
@@ -142,6 +145,11 @@ class Health(Stage[HealthInput, StreamHealth]):
     def report(self) -> list[StreamHealth]:
         """Every stream's health at the current event time."""
         return [self._health(stream) for stream in self._streams.values()]
+
+    def _changed(self) -> list[StreamHealth]:
+        """The reports of the streams whose `change_key` moved since their last report."""
+        return [self._health(stream) for stream in self._streams.values()
+                if (self._state(stream), stream.gaps, stream.resyncs, stream.crossed, stream.errors) != stream.reported]
 
     def _apply(self, event: HealthInput) -> Iterable[_Stream]:
         """Count one input; returns the streams that must be reported at once."""
@@ -285,18 +293,23 @@ class Health(Stage[HealthInput, StreamHealth]):
             self._unnamed_errors.append(stream)
         return stream
 
+    def _state(self, stream: _Stream) -> str:
+        if stream.error_t is not None and (stream.last_t is None or stream.error_t >= stream.last_t):
+            return "error"
+        if stream.resync_pending:
+            return "resyncing"
+        if stream.subscription and stream.stale_after is not None and self._age(stream) > stream.stale_after:
+            return "stale"
+        return "ok"
+
+    def _age(self, stream: _Stream) -> float:
+        return self._now - (stream.last_t if stream.last_t is not None else stream.first_t)
+
     def _health(self, stream: _Stream) -> StreamHealth:
         now = self._now
-        last_t = stream.last_t if stream.last_t is not None else stream.first_t
-        age = now - last_t
-        if stream.error_t is not None and (stream.last_t is None or stream.error_t >= stream.last_t):
-            state = "error"
-        elif stream.resync_pending:
-            state = "resyncing"
-        elif stream.subscription and stream.stale_after is not None and age > stream.stale_after:
-            state = "stale"
-        else:
-            state = "ok"
+        age = self._age(stream)
+        state = self._state(stream)
+        stream.reported = (state, stream.gaps, stream.resyncs, stream.crossed, stream.errors)
         current = int(now // self._width)
         oldest = current - SLOTS
         recent = 0
@@ -308,11 +321,35 @@ class Health(Stage[HealthInput, StreamHealth]):
                             crossed=stream.crossed, errors=stream.errors, state=state)
 
 
-def health(interval: float = 1.0, window: float = 10.0, staleness: Staleness = Staleness()
+def health(interval: float = 1.0, window: float = 10.0, staleness: Staleness = Staleness(), rates: bool = True
            ) -> Callable[[Observable[HealthInput]], Observable[StreamHealth]]:
     """The operator: typed events merged with the books' `ResyncRequest`/`Uncrossed` and the source's
     status frames (or `Tick`s) in, `StreamHealth` out (see `Health`)."""
-    return lift(lambda: Health(interval, window, staleness))
+    return lift(lambda: Health(interval, window, staleness, rates))
+
+
+def change_key(health: StreamHealth) -> tuple[str, int, int, int, int]:
+    """What makes a report a change: the state or a fault counter (rates and ages move all the time)."""
+    return health.state, health.gaps, health.resyncs, health.crossed, health.errors
+
+
+class Changes(Stage[StreamHealth, StreamHealth]):
+    """Only the reports whose stream's `change_key` moved: the same reports from `rates=True` as from
+    `rates=False`, so both faces' readers of changes see the same stream."""
+
+    def __init__(self) -> None:
+        self._keys: dict[str, tuple[str, int, int, int, int]] = {}
+
+    def on_event(self, event: StreamHealth) -> Iterable[StreamHealth]:
+        key = change_key(event)
+        if self._keys.get(event.stream) == key:
+            return NOTHING
+        self._keys[event.stream] = key
+        return (event,)
+
+
+def changes() -> Callable[[Observable[StreamHealth]], Observable[StreamHealth]]:
+    return lift(Changes)
 
 
 def _oracle_tickers(event: ev.ChannelData | ev.ChannelBatchData | ev.Subscribed) -> list[str]:

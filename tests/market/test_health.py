@@ -187,3 +187,27 @@ def test_a_replay_on_virtual_time_gives_the_same_health_as_running_flat_out(ws):
     assert 0 < halfway < len(live)
     assert live == run_frames(frames, graph(interval=5.0))
     assert all(r.t <= T0 + 0.7 * 60 for r in live)
+
+
+@pytest.fixture(scope="module")
+def faulted_session(tmp_path_factory):
+    """The golden test's session: two markets' traffic with a malformed frame, a replayed book message and
+    its resync, and a lost connection (see `tests/test_graph_golden.py`)."""
+    from streams.sources.recording import open_recording
+    from tests.test_graph_golden import build_recording, with_faults
+
+    recording = build_recording(tmp_path_factory.mktemp("health") / "recording")
+    return with_faults(list(open_recording(recording).frames()))[0]
+
+
+def test_without_rates_the_stage_reports_exactly_the_changes_of_the_full_reports(faulted_session):
+    from streams.market.health import changes
+
+    full = run_frames(faulted_session, graph())
+    changed = run_frames(faulted_session, lambda source: source.pipe(graph(), changes()))
+    lean = run_frames(faulted_session, graph(rates=False))
+
+    assert run_frames(faulted_session, lambda source: source.pipe(graph(rates=False), changes())) == changed
+    assert len(changed) < len(lean) < len(full) / 10  # the lean stage's urgent reports may repeat a key
+    assert {report.state for report in changed} >= {"ok", "resyncing", "error"}
+    assert {(r.stream, r.t) for r in changed} <= {(r.stream, r.t) for r in lean}

@@ -210,3 +210,20 @@ def test_without_an_account_or_a_price_nothing_new_gets_through():
     (broke,) = risk.on_event(buy(3.0, "0.01", market=BTC))
     assert broke.reason == "FLATTEN: no equity left"
     assert isinstance(risk.state, RiskState) and risk.state.state == "FLATTEN"
+
+
+def test_the_kill_switch_stamps_a_command_with_the_latest_frame_the_graph_took():
+    from streams.risk.kill_switch import KillCommand, KillSwitch, ResetCommand
+    from streams.sources.frames import Frame
+
+    switch = KillSwitch()
+    pulled: list = []
+    switch.commands.subscribe(pulled.append)
+    switch.kill(source="test")  # before any frame: the risk engine stamps it with what it saw last
+    for t in (5.0, 7.5, 6.0):  # a late frame does not move the clock back
+        switch.on_frame(Frame(t=t, kind="ws", conn=1, data=b"{}"))
+    switch.kill(flatten=True, source="test")
+    switch.reset(source="test")
+    switch.kill(source="test", t=9.0)
+    assert pulled == [KillCommand(False, "test", None), KillCommand(True, "test", 7.5), ResetCommand("test", 7.5),
+                      KillCommand(False, "test", 9.0)]
