@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from typing import IO, Any, Callable
 
 from reactivex.scheduler import EventLoopScheduler
-from reactivex.subject import Subject
 
 from app.jsonl import line
 from app.sources import ReplaySource
@@ -31,7 +30,6 @@ from streams.execution.secrets import MnemonicUnavailable
 from streams.graph import Graph, build_graph
 from streams.risk.derisk import IntentBlocked
 from streams.signals.config import Config
-from streams.sources.frames import Frame
 from streams.sources.live import LiveConfig, LiveSource
 
 PROGRESS_EVERY = 1.0  # seconds of wall time between progress lines
@@ -123,46 +121,42 @@ def _handle_signals(stop: Callable[[str], None], kill: Callable[[bool], None]) -
 def _run_replay(options: HeadlessOptions) -> int:
     source = options.replay
     assert source is not None
-    frames: Subject[Frame] = Subject()
-    graph = build_graph(frames, options.config, health_rates=False)
-    printer = Printer(options.out)
-    printer.attach(graph)
-    count = [0]
-    frames.subscribe(lambda _f: count.__setitem__(0, count[0] + 1))
     stop = threading.Event()
     reason = ["end of recording"]
+    damage: list[str] = []
 
     def interrupt(name: str) -> None:
         reason[0] = name
         stop.set()
 
-    scheduler = EventLoopScheduler()  # the graph's one thread: the kill switch is pulled there too
-    restore = _handle_signals(interrupt, lambda flatten: scheduler.schedule(
-        lambda *_: graph.kill_switch.kill(flatten=flatten, source="signal")))
-    started = time.monotonic()
-    options.err.write(f"replaying {source.name} at {source.speed_text}\n")
-    damage: list[str] = []
-
     def damaged(exc: Exception) -> None:  # everything before the damage was replayed
         damage.append(str(exc))
         reason[0] = f"damaged recording: {exc}"
 
+    scheduler = EventLoopScheduler()  # the graph's one thread: the kill switch is pulled there too
     replayer = source.replayer(scheduler, damaged)
-    replayer.frames.subscribe(frames.on_next, on_completed=stop.set)
+    graph = build_graph(replayer.frames, options.config, health_rates=False)
+    printer = Printer(options.out)
+    printer.attach(graph)
+    restore = _handle_signals(interrupt, lambda flatten: scheduler.schedule(
+        lambda *_: graph.kill_switch.kill(flatten=flatten, source="signal")))
+    started = time.monotonic()
+    options.err.write(f"replaying {source.name} at {source.speed_text}\n")
     graph.connect()
+    replayer.frames.subscribe(on_completed=stop.set)  # after the graph's own end
     try:
         replayer.start()
         while not stop.wait(PROGRESS_EVERY):
-            _progress(options.err, count[0], replayer.position, started)
+            _progress(options.err, replayer.emitted, replayer.position, started)
     finally:
         replayer.stop()
         scheduler.dispose()
         restore()
-    _progress(options.err, count[0], replayer.position, started)
+    _progress(options.err, replayer.emitted, replayer.position, started)
     options.err.write(f"\nstopped: {reason[0]}\n")
     for warning in source.recording.warnings:  # e.g. what a killed recorder left half-written
         options.err.write(f"warning: {warning}\n")
-    printer.summary(count[0], reason[0])
+    printer.summary(replayer.emitted, reason[0])
     return 1 if damage else 0
 
 

@@ -142,6 +142,10 @@ class Replayer:
     def position(self) -> float | None:
         return self._last_t
 
+    @property
+    def emitted(self) -> int:
+        return self._emitted
+
     # -- internals ----------------------------------------------------------------------------------
 
     def _peek(self) -> Frame | None:
