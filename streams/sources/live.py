@@ -479,15 +479,17 @@ class _SocketThread:
 
     def hang_up(self) -> None:
         """From the loop, without blocking it: send a close frame and wake the thread so it ends. A socket
-        still connecting closes itself as soon as it opens."""
+        still connecting closes itself as soon as it opens; one waiting for the host to answer its upgrade
+        request is shut down under it."""
         self._hung_up.set()
         self.app.keep_running = False
         ws = self.app.sock
-        if ws is None or not ws.connected:
+        if ws is None:
             return
         raw = ws.sock
-        with contextlib.suppress(WebSocketException, OSError):
-            ws.send_close()
+        if ws.connected:
+            with contextlib.suppress(WebSocketException, OSError):
+                ws.send_close()
         if raw is not None:
             with contextlib.suppress(OSError):
                 raw.shutdown(socket.SHUT_RDWR)

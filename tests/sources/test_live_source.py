@@ -467,3 +467,31 @@ async def test_a_server_that_never_says_connected_is_replaced(recording):
     assert [(s.attempt, s.reason) for s in collected.statuses("reconnecting")] == [
         (1, "no `connected` message within 0.1 s")]
     assert collected.ws() == recording.sent[2]
+
+
+async def test_stopping_while_a_silent_host_holds_the_handshake_leaves_no_thread():
+    """A host that accepts the TCP connection and never answers the WebSocket upgrade: the socket thread
+    is blocked reading the handshake, and stopping must still end it (not leave it to a join's timeout)."""
+    accepted = asyncio.Event()
+    held: list[asyncio.StreamWriter] = []
+
+    async def hold(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.append(writer)
+        accepted.set()
+
+    server = await asyncio.start_server(hold, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        source = LiveSource(config(f"http://127.0.0.1:{closed_port()}", f"ws://127.0.0.1:{port}/v4/ws",
+                                   rest_attempts=1), random=lambda: 1.0)
+        collected = Collected(source)
+        async with source:
+            await asyncio.wait_for(accepted.wait(), 10)
+    finally:
+        for writer in held:
+            writer.close()
+        server.close()
+        await server.wait_closed()
+
+    assert collected.completed and collected.ws() == []
+    assert [thread.name for thread in threading.enumerate() if thread.name.startswith("dydx-ws")] == []
