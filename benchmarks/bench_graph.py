@@ -4,8 +4,11 @@ the risk state it changes.
 Throughput. `headless`: `dydx-bot --no-ui --speed max` run in-process (`app.headless.run_headless`):
 open the recording, read it, parse -> market state -> indicators -> scores -> strategy -> risk engine ->
 paper broker -> margin, JSON lines to /dev/null. `floor`: open and read the same recording and
-JSON-decode every frame (msgspec, as the parser does), nothing else. `graph`: the headless graph and
-printer over frames already in memory (no reading). Each is the best of `--runs`, taken in turns so that
+JSON-decode every frame (msgspec, as the parser does), nothing else. `parse`: open and read the same
+recording and parse every frame into its typed event (`streams.market.parse`, prices and sizes as
+`Decimal`s), nothing else: floor / parse bounds headless / floor for any graph that starts by parsing,
+however little it does after. `graph`: the headless graph and printer over frames already in memory
+(no reading). Each is the best of `--runs`, taken in turns so that
 all three see the same machine. Messages are counted two ways: frames (one WebSocket server message or
 REST answer each; the targets are on these) and updates (each item of a `channel_batch_data` frame).
 
@@ -38,6 +41,7 @@ from app.headless import HeadlessOptions, Printer, run_headless
 from app.sources import DEFAULT_RECORDING, ReplaySource
 from benchmarks.report import RESULTS, Row, best_of, rate, show, write
 from streams.graph import build_graph
+from streams.market.parse import parse_frame
 from streams.risk.derisk import RiskEngine
 from streams.signals.config import Config
 from streams.sources.frames import Frame
@@ -75,6 +79,14 @@ def floor(path: Path) -> int:
     count = 0
     for frame in open_recording(path).frames():
         decode(frame.data)
+        count += 1
+    return count
+
+
+def parse_only(path: Path) -> int:
+    count = 0
+    for frame in open_recording(path).frames():
+        parse_frame(frame)
         count += 1
     return count
 
@@ -159,8 +171,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     frames = list(open_recording(args.recording).frames())
     count, updates = count_messages(frames)
-    runs = {"floor": lambda: floor(args.recording), "headless": lambda: headless(args.recording),
-            "graph": lambda: graph_only(frames)}
+    runs = {"floor": lambda: floor(args.recording), "parse": lambda: parse_only(args.recording),
+            "headless": lambda: headless(args.recording), "graph": lambda: graph_only(frames)}
     for work in runs.values():  # warm: imports, caches, the files in the page cache
         work()
     best = dict.fromkeys(runs, float("inf"))
@@ -178,6 +190,10 @@ def main(argv: list[str] | None = None) -> None:
         Row("headless replay, full graph (updates/s)", rate(updates / best["headless"])),
         Row("floor: read + JSON-decode (frames/s)", rate(per_s["floor"])),
         Row("headless / floor", f"{ratio:.2f}", f">= {RATIO_TARGET}", ratio >= RATIO_TARGET),
+        Row("read + parse into typed events (frames/s)", rate(per_s["parse"])),
+        Row("parse / floor: the most headless / floor can be", f"{per_s['parse'] / per_s['floor']:.2f}"),
+        Row("left per frame for the graph at headless / floor = 0.5",
+            f"{(2 * best['floor'] - best['parse']) / count * 1e6:.1f} us"),
         Row("graph only, frames in memory (frames/s)", rate(per_s["graph"])),
         Row("latency frame -> risk state, p50 / p99 / max",
             f"{to_risk['p50_ms']:.3f} / {to_risk['p99_ms']:.3f} / {to_risk['max_ms']:.2f} ms (n={to_risk['n']})",
@@ -191,7 +207,8 @@ def main(argv: list[str] | None = None) -> None:
     write("graph", method=__doc__, rows=rows, out=args.out or RESULTS, figures={
         "recording": str(args.recording), "frames": count, "updates": updates, "runs": args.runs,
         "best_seconds": dict(best), "frames_per_s": per_s, "updates_per_s": updates / best["headless"],
-        "headless_over_floor": ratio, "latency": latency,
+        "headless_over_floor": ratio, "parse_over_floor": per_s["parse"] / per_s["floor"],
+        "graph_budget_at_half_floor_us": (2 * best["floor"] - best["parse"]) / count * 1e6, "latency": latency,
     })
     show("graph", rows)
 
