@@ -105,6 +105,11 @@ class DashboardModel:
         """market -> the state of each of its streams, and below, the worst of them (kept as reports come:
         with every market followed there are a thousand streams, and a market has about four)."""
         self._market_health: dict[str, str] = {}
+        self._market_rows: dict[str, MarketRow] = {}
+        """Each followed market's row as last built: dropped when its info, book or health changes, so the
+        markets panel's state costs a lookup per market, not a row (it is built ten times a second)."""
+        self._listed: list[str] = []
+        """The followed markets in order."""
         self.scores: dict[str, SignalScore] = {}
         self.candles: dict[str, dict[str, Candle]] = {}
         self.account: AccountState | None = None
@@ -133,9 +138,11 @@ class DashboardModel:
     def _apply(self, value: Any) -> set[str]:
         if isinstance(value, MarketInfo):
             self.markets[value.market] = value
+            self._market_rows.pop(value.market, None)
             return {MARKETS, POSITIONS} if value.market in self.followed else set()
         if isinstance(value, BookTop):
             self.books[value.market] = value
+            self._market_rows.pop(value.market, None)
             return self._follow(value.market) | {MARKETS, POSITIONS}
         if isinstance(value, StreamHealth):
             self.health[value.stream] = value
@@ -163,12 +170,14 @@ class DashboardModel:
         if self._market_health.get(market) == worst:
             return set()
         self._market_health[market] = worst
+        self._market_rows.pop(market, None)
         return {MARKETS}
 
     def _follow(self, market: str) -> set[str]:
         if market in self.followed:
             return set()
         self.followed.add(market)
+        self._listed = sorted(self.followed)
         return {MARKETS, SIGNALS}
 
     def _candle(self, update: CandleUpdate) -> set[str]:
@@ -200,7 +209,7 @@ class DashboardModel:
 
     def select_next(self, step: int) -> bool:
         """Select the market `step` rows down (up when negative), wrapping around."""
-        markets = sorted(self.followed)
+        markets = self._listed
         if not markets:
             return False
         at = markets.index(self.selected) if self.selected in markets else -step
@@ -209,16 +218,21 @@ class DashboardModel:
     # -- panel states ------------------------------------------------------------------------------
 
     def markets_state(self) -> MarketsState:
-        health = self._market_health
-        rows = tuple(MarketRow(m, self.markets.get(m), self.books.get(m), health.get(m)) for m in sorted(self.followed))
-        return MarketsState(rows, self.selected, self.t)
+        return MarketsState(tuple(map(self._market_row, self._listed)), self.selected, self.t)
+
+    def _market_row(self, market: str) -> MarketRow:
+        if (row := self._market_rows.get(market)) is None:
+            row = self._market_rows[market] = MarketRow(market, self.markets.get(market), self.books.get(market),
+                                                        self._market_health.get(market))
+        return row
 
     def signals_state(self) -> SignalsState:
         return SignalsState(tuple(self.scores[m] for m in sorted(self.scores)), self.selected)
 
     def positions_state(self) -> PositionsState:
-        marks: dict[str, Decimal] = {m: b.mid for m, b in self.books.items() if b.mid is not None}
-        return PositionsState(self.account, marks, {m: info.tick_size for m, info in self.markets.items()})
+        held = [p.market for p in self.account.positions] if self.account is not None else []
+        marks: dict[str, Decimal] = {m: b.mid for m in held if (b := self.books.get(m)) and b.mid is not None}
+        return PositionsState(self.account, marks, {m: self.markets[m].tick_size for m in held if m in self.markets})
 
     def margin_state(self) -> MarginState:
         # the risk engine reports changes only, and the model sees them all from the start: none yet means

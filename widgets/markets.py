@@ -55,7 +55,12 @@ def _spread_bps(book: BookTop | None) -> str:
     return f"{book.spread / book.mid * 10_000:.1f}bp"
 
 
-def market_row(row: MarketRow, t: float | None) -> Content:
+def next_funding(t: float | None) -> str:
+    """The countdown from event time `t` to the next funding payment: every market's."""
+    return MISSING if t is None else countdown(seconds_to_funding(t))
+
+
+def market_row(row: MarketRow, funding_in: str) -> Content:
     info, health = row.info, row.health
     change = None if info is None else _change_24h(info)
     funding = None if info is None else info.next_funding_rate
@@ -64,7 +69,7 @@ def market_row(row: MarketRow, t: float | None) -> Content:
         (MISSING if info is None else price(info.oracle_price, info.tick_size), ""),
         (percent(change, 2, signed=True), sign_style(change)),
         (percent(funding, 4, signed=True), sign_style(funding)),
-        (MISSING if t is None else countdown(seconds_to_funding(t)), DIM),
+        (funding_in, DIM),
         (_spread_bps(row.book), ""),
         (MISSING if info is None else compact(info.open_interest), ""),
         (f"● {health}" if health else "○ waiting", HEALTH_STYLES.get(health or "", DIM)),
@@ -86,10 +91,13 @@ class MarketsPanel(Panel):
 
     def compose(self):
         yield Static(COLUMNS.header(), classes="header")
-        yield KeyedRows("waiting for market data", render=lambda row_at: market_row(*row_at))
+        yield KeyedRows("waiting for market data", render=lambda row_funding: market_row(*row_funding))
 
     def render_state(self, state: MarketsState) -> None:
-        self.query_one(KeyedRows).show([(row.market, (row, state.t)) for row in state.rows], state.selected)
+        # rows are given the countdown, not the time: a row is made again when its text changes, not at
+        # every tick of event time
+        funding_in = next_funding(state.t)
+        self.query_one(KeyedRows).show([(row.market, (row, funding_in)) for row in state.rows], state.selected)
 
     def on_keyed_rows_clicked(self, event: KeyedRows.Clicked) -> None:
         event.stop()

@@ -24,9 +24,9 @@ COLUMNS = Columns(Column("MARKET", 9, left=True), Column("SIZE", 9), Column("ENT
 class PositionsState:
     account: AccountState | None = None
     marks: dict[str, Decimal] = field(default_factory=dict)
-    """Book mid per market."""
+    """Book mid per market held."""
     ticks: dict[str, Decimal] = field(default_factory=dict)
-    """Tick size per market, for the price columns."""
+    """Tick size per market held, for the price columns."""
 
 
 def distance_text(distance_pct: Decimal | None) -> str:

@@ -57,8 +57,13 @@ def contributor_row(contributor: Contributor) -> Content:
 class SignalsPanel(Panel):
     DEFAULT_CSS = beside(__file__)
 
+    ABOVE_CONTRIBUTORS = 3
+    """Lines the panel shows besides its two lists: the scores' header, and the contributors' header with
+    the blank line above it (signals.tcss)."""
+
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__("Signals", id=id)
+        self._contributors = 0
 
     def compose(self):
         yield Static(SCORES.header(), classes="header")
@@ -73,3 +78,19 @@ class SignalsPanel(Panel):
         self.query_one("#contributors", KeyedRows).show([(c.name, c) for c in contributors])
         show_text(self.query_one(".contributors", Static),
                   CONTRIBUTORS.header(None if selected is None else selected.market))
+        if len(contributors) != self._contributors:
+            self._contributors = len(contributors)
+            self._fit_scores()
+
+    def on_resize(self) -> None:
+        self._fit_scores()
+
+    def _fit_scores(self) -> None:
+        """Give the scores what the contributors leave: with every market scored, the scores alone would
+        fill the panel and push the selected market's contributors out of sight."""
+        scores = self.query_one("#scores", KeyedRows)
+        if not self.query_one("#contributors", KeyedRows).display:  # a small screen shows the scores alone
+            scores.styles.max_height = None
+            return
+        left = self.content_size.height - self.ABOVE_CONTRIBUTORS - max(1, self._contributors)
+        scores.styles.max_height = max(1, left)

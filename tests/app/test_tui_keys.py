@@ -149,9 +149,9 @@ async def test_clicking_a_market_selects_it(recording: Path) -> None:
     dash = Dashboard.on(recording)
     async with dash.app.run_test(size=SIZE) as pilot:
         await dash.play_to(pilot, T0 + 60)
-        await pilot.click("MarketsPanel .row:last-of-type", offset=(2, 0))
+        await pilot.click("MarketsPanel KeyedRows", offset=(2, 1))  # the second row
         assert dash.app.view.model.selected == "ETH-USD"
-        await pilot.click("MarketsPanel .row:last-of-type", offset=(2, 0))  # already selected: nothing to do
+        await pilot.click("MarketsPanel KeyedRows", offset=(2, 1))  # already selected: nothing to do
         assert dash.app.view.model.selected == "ETH-USD"
 
 

@@ -35,6 +35,16 @@ def test_a_market_is_listed_once_it_has_a_book_candles_or_a_score() -> None:
     assert model.markets_state().rows[0].info == market_info("BTC-USD")
 
 
+def test_a_market_row_is_built_again_only_when_its_market_changed() -> None:
+    model = DashboardModel()
+    model.apply([book_top("BTC-USD"), book_top("ETH-USD")])
+    before = model.markets_state().rows
+    model.apply([market_info("ETH-USD")])
+    after = model.markets_state().rows
+    assert after[0] is before[0]  # unchanged: the same object, which the panel compares at once
+    assert after[1].info == market_info("ETH-USD")
+
+
 def test_each_value_changes_only_the_panels_that_show_it() -> None:
     model = DashboardModel()
     model.apply([book_top("BTC-USD")])

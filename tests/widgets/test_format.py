@@ -10,7 +10,7 @@ from msgspec import structs
 from tests.support.dashboard import market_info
 from widgets.format import (MISSING, Column, Columns, compact, countdown, number, percent, price, quantity, sign_style,
                             utc_clock, utc_stamp)
-from widgets.markets import MarketRow, market_row
+from widgets.markets import MarketRow, market_row, next_funding
 
 
 @pytest.mark.parametrize(("text", "expected"), [
@@ -48,5 +48,5 @@ def test_columns_pad_cut_and_align() -> None:
 def test_a_24h_change_needs_a_price_a_day_ago() -> None:
     flat = structs.replace(market_info("BTC-USD"), price_change_24h=Decimal("97012.5"))  # a day ago it was 0
     unknown = structs.replace(market_info("BTC-USD"), price_change_24h=None)
-    assert market_row(MarketRow("BTC-USD", flat), None).plain.split()[2] == MISSING
-    assert market_row(MarketRow("BTC-USD", unknown), None).plain.split()[2] == MISSING
+    assert market_row(MarketRow("BTC-USD", flat), next_funding(None)).plain.split()[2] == MISSING
+    assert market_row(MarketRow("BTC-USD", unknown), next_funding(None)).plain.split()[2] == MISSING

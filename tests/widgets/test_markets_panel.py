@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.support.dashboard import T, PanelApp, book_top, market_info
-from widgets.markets import MarketRow, MarketsPanel, MarketsState, market_row
+from widgets.markets import MarketRow, MarketsPanel, MarketsState, market_row, next_funding
 
 SIZES = {"80": (80, 8), "160": (160, 8)}
 
@@ -25,13 +25,14 @@ def test_snapshot(snap_compare, state: str, size: str) -> None:
 
 
 def test_a_row_reads_as_a_trader_expects() -> None:
-    row = market_row(NORMAL.rows[0], T).plain.split()
+    row = market_row(NORMAL.rows[0], next_funding(T)).plain.split()
     # price to the tick, 24h change relative to a day ago, hourly funding, countdown to the hour (T is :20:42)
     assert row == ["BTC-USD", "97,012", "+1.26%", "+0.0012%", "39:18", "0.1bp", "512", "●", "ok"]
 
 
 def test_a_market_without_data_shows_dashes() -> None:
-    assert market_row(MarketRow("SOL-USD"), None).plain.split() == ["SOL-USD", *["—"] * 6, "○", "waiting"]
+    row = market_row(MarketRow("SOL-USD"), next_funding(None)).plain.split()
+    assert row == ["SOL-USD", *["—"] * 6, "○", "waiting"]
 
 
 class SelectingApp(PanelApp):
@@ -45,6 +46,6 @@ async def test_clicking_a_row_selects_its_market() -> None:
     app = SelectingApp(MarketsPanel(), NORMAL)
     app.selected = []
     async with app.run_test(size=(80, 8)) as pilot:
-        await pilot.click(".row", offset=(2, 0))
-        await pilot.click(".-selected", offset=(2, 0))
+        await pilot.click("KeyedRows", offset=(2, 0))
+        await pilot.click("KeyedRows", offset=(2, 1))  # the selected row
     assert app.selected == ["BTC-USD", "ETH-USD"]

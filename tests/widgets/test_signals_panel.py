@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from msgspec import structs
 
 from streams.signals.scoring import Contributor
 from tests.support.dashboard import PanelApp, scores
+from widgets.rows import KeyedRows
 from widgets.signals import HALF_BAR, SignalsPanel, SignalsState, contributor_row, score_bar
 
 SIZES = {"80": (80, 14), "160": (160, 14)}
@@ -36,3 +38,15 @@ def test_a_contributor_shows_its_share_of_the_score() -> None:
     row = contributor_row(Contributor("macd", 0.42, 0.8875, 1.0, 0.2219)).plain.split()
     assert row == ["macd", "0.42", "+0.89", "×1", "+0.22"]
     assert contributor_row(Contributor("rsi", None, None, 1.0, 0.0)).plain.split() == ["rsi", "warming", "up"]
+
+
+async def test_with_every_market_scored_the_selected_markets_contributors_stay_in_view() -> None:
+    btc = scores()[0]
+    many = tuple(structs.replace(btc, market=f"M{n:03d}-USD") for n in range(250)) + (btc,)
+    app = PanelApp(SignalsPanel(), SignalsState(many, "BTC-USD"))
+    async with app.run_test(size=(80, 14)) as pilot:
+        await pilot.pause()
+        panel, contributors = app.panel.content_region, app.query_one("#contributors", KeyedRows)
+        assert contributors.region.height == len(btc.contributors)
+        assert panel.contains_region(contributors.region)
+        assert app.query_one("#scores", KeyedRows).region.height == panel.height - 3 - len(btc.contributors)
