@@ -95,7 +95,10 @@ class KeyedRows(ScrollView, can_focus=False):
         """Show `rows` (key, value) in order; only lines in view whose value or selection changed are made
         again."""
         self._values = values = dict(rows)
+        moved_to = selected if selected != self._selected and selected in values else None
         self._selected = selected
+        if moved_to is not None:  # a selection made from the keyboard may be out of view: bring it in
+            self.call_after_refresh(self._into_view, moved_to)
         if list(values) != self._keys:
             self._keys = list(values)
             self._lines = {key: line for key, line in self._lines.items() if key in values}
@@ -107,6 +110,13 @@ class KeyedRows(ScrollView, can_focus=False):
             line = self._lines.get(key)
             if line is None or line.selected != (key == selected) or _changed(line.value, values[key]):
                 self.refresh_line(at)
+
+    def _into_view(self, key: str) -> None:
+        if key != self._selected or key not in self._values:
+            return  # moved on meanwhile
+        at, top, height = self._keys.index(key), self.scroll_offset.y, self.size.height
+        if height and not top <= at < top + height:
+            self.scroll_to(y=at - height // 2, animate=False)
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width

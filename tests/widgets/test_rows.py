@@ -114,3 +114,23 @@ async def test_text_can_be_selected_across_rows() -> None:
         assert app.screen.get_selected_text() == "w 1 text\nrow 2 text\nrow 3"
         selection = app.screen.get_component_rich_style("screen--selection")
         assert [segment.style.bgcolor == selection.bgcolor for segment in app.rows.render_line(3)][:2] == [True, False]
+
+
+async def test_a_newly_selected_row_out_of_view_is_scrolled_into_view() -> None:
+    app = Host(KeyedRows())
+    async with app.run_test(size=(40, 5)) as pilot:
+        rows = app.rows
+        keyed = [(f"k{n}", Content(f"row {n}")) for n in range(100)]
+        rows.show(keyed, selected="k0")
+        await pilot.pause()
+        rows.show(keyed, selected="k60")  # e.g. `]` past the end of what the panel shows
+        await pilot.pause()
+        assert "row 60" in lines(rows)
+        rows.scroll_to(y=0, animate=False)  # the user scrolls away: the same selection stays where it is
+        await pilot.pause()
+        rows.show(keyed, selected="k60")
+        await pilot.pause()
+        assert lines(rows)[0] == "row 0"
+        rows.show(keyed, selected="k2")  # already in view: nothing moves
+        await pilot.pause()
+        assert lines(rows)[0] == "row 0"
