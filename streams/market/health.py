@@ -149,7 +149,7 @@ class Health(Stage[HealthInput, StreamHealth]):
     def _changed(self) -> list[StreamHealth]:
         """The reports of the streams whose `change_key` moved since their last report."""
         return [self._health(stream) for stream in self._streams.values()
-                if (self._state(stream), stream.gaps, stream.resyncs, stream.crossed, stream.errors) != stream.reported]
+                if self._change_key(stream, self._state(stream)) != stream.reported]
 
     def _apply(self, event: HealthInput) -> Iterable[_Stream]:
         """Count one input; returns the streams that must be reported at once."""
@@ -302,6 +302,11 @@ class Health(Stage[HealthInput, StreamHealth]):
             return "stale"
         return "ok"
 
+    @staticmethod
+    def _change_key(stream: _Stream, state: str) -> tuple[str, int, int, int, int]:
+        """`change_key` of the report the stream would give in `state`."""
+        return state, stream.gaps, stream.resyncs, stream.crossed, stream.errors
+
     def _age(self, stream: _Stream) -> float:
         return self._now - (stream.last_t if stream.last_t is not None else stream.first_t)
 
@@ -309,7 +314,7 @@ class Health(Stage[HealthInput, StreamHealth]):
         now = self._now
         age = self._age(stream)
         state = self._state(stream)
-        stream.reported = (state, stream.gaps, stream.resyncs, stream.crossed, stream.errors)
+        stream.reported = self._change_key(stream, state)
         current = int(now // self._width)
         oldest = current - SLOTS
         recent = 0
