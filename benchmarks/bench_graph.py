@@ -7,9 +7,10 @@ paper broker -> margin, JSON lines to /dev/null. `floor`: open and read the same
 JSON-decode every frame (msgspec, as the parser does), nothing else. `parse`: open and read the same
 recording and parse every frame into its typed event (`streams.market.parse`, prices and sizes as
 `Decimal`s), nothing else: floor / parse bounds headless / floor for any graph that starts by parsing,
-however little it does after. `graph`: the headless graph and printer over frames already in memory
-(no reading). Each is the best of `--runs`, taken in turns so that
-all three see the same machine. Messages are counted two ways: frames (one WebSocket server message or
+however little it does after. `books`: `parse` with every event also applied to the order books
+(`streams.market.books.OrderBooks`, the first stage every frame meets), nothing else: the least a graph
+that keeps books can cost. `graph`: the headless graph and printer over frames already in memory (no
+reading). Each is the best of `--runs`, taken in turns so that all of them see the same machine. Messages are counted two ways: frames (one WebSocket server message or
 REST answer each; the targets are on these) and updates (each item of a `channel_batch_data` frame).
 
 Latency. The frames are fed one at a time, in memory, to a graph with the headless printer attached; a
@@ -41,6 +42,7 @@ from app.headless import HeadlessOptions, Printer, run_headless
 from app.sources import DEFAULT_RECORDING, ReplaySource
 from benchmarks.report import RESULTS, Row, best_of, rate, show, write
 from streams.graph import build_graph
+from streams.market.books import OrderBooks
 from streams.market.parse import parse_frame
 from streams.risk.derisk import RiskEngine
 from streams.signals.config import Config
@@ -89,6 +91,19 @@ def parse_only(path: Path) -> int:
     count = 0
     for frame in open_recording(path).frames():
         parse_frame(frame)
+        count += 1
+    return count
+
+
+def parse_books(path: Path) -> int:
+    """`parse_only` with each event applied to the order books, their outputs taken and dropped."""
+    on_event = OrderBooks().on_event
+    count = 0
+    for frame in open_recording(path).frames():
+        event = parse_frame(frame)
+        if event is not None:
+            for _ in on_event(event):
+                pass
         count += 1
     return count
 
@@ -174,6 +189,7 @@ def main(argv: list[str] | None = None) -> None:
     frames = list(open_recording(args.recording).frames())
     count, updates = count_messages(frames)
     runs = {"floor": lambda: floor(args.recording), "parse": lambda: parse_only(args.recording),
+            "books": lambda: parse_books(args.recording),
             "headless": lambda: headless(args.recording), "graph": lambda: graph_only(frames)}
     for work in runs.values():  # warm: imports, caches, the files in the page cache
         work()
@@ -194,6 +210,8 @@ def main(argv: list[str] | None = None) -> None:
         Row("headless / floor", f"{ratio:.2f}", f">= {RATIO_TARGET}", ratio >= RATIO_TARGET),
         Row("read + parse into typed events (frames/s)", rate(per_s["parse"])),
         Row("parse / floor: the most headless / floor can be", f"{per_s['parse'] / per_s['floor']:.2f}"),
+        Row("read + parse + order books, nothing else (frames/s)", rate(per_s["books"])),
+        Row("(parse + order books) / floor", f"{per_s['books'] / per_s['floor']:.2f}"),
         Row("left per frame for the graph at headless / floor = 0.5",
             f"{(2 * best['floor'] - best['parse']) / count * 1e6:.1f} us"),
         Row("graph only, frames in memory (frames/s)", rate(per_s["graph"])),
@@ -210,6 +228,7 @@ def main(argv: list[str] | None = None) -> None:
         "recording": str(args.recording), "frames": count, "updates": updates, "runs": args.runs,
         "best_seconds": dict(best), "frames_per_s": per_s, "updates_per_s": updates / best["headless"],
         "headless_over_floor": ratio, "parse_over_floor": per_s["parse"] / per_s["floor"],
+        "books_over_floor": per_s["books"] / per_s["floor"],
         "graph_budget_at_half_floor_us": (2 * best["floor"] - best["parse"]) / count * 1e6, "latency": latency,
     })
     show("graph", rows)
