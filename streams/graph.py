@@ -29,12 +29,12 @@ from streams import flow
 from streams.execution.live_broker import LiveBroker
 from streams.execution.orders import CancelIntent, Fill, OrderIntent, OrderUpdate
 from streams.execution.paper_broker import PaperBroker
+from streams.execution.reconcile import is_account_message
 from streams.market.books import ResyncRequest, order_books
 from streams.market.candles import candles, candles_from_trades
 from streams.market.events import Event
 from streams.market.health import changes, health
 from streams.market.markets import markets
-from streams.market.parse import channel as select_channel
 from streams.market.parse import parse
 from streams.market.state import BookTop, CandleUpdate, MarketInfo, StreamHealth
 from streams.risk.derisk import IntentBlocked, risk_engine
@@ -110,7 +110,7 @@ def build_graph(frames: Observable[Frame], config: Config = Config(), broker: Li
         broker_events, account_events, bind = paper.events, paper.accounts, lambda: Disposable()
         submit, cancel = paper.submit, paper.cancel
     else:
-        subaccount = events.pipe(select_channel("v4_subaccounts"), flow.share())
+        subaccount = events.pipe(flow.filter(is_account_message), flow.share())
         broker_events, account_events = broker.events, subaccount
         # in a later turn, as the paper broker's: a market order is then priced off the book top that
         # the frame behind it made, which the broker has not been told of while the frame is on its way

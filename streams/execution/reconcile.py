@@ -5,11 +5,19 @@ The indexer is the truth in live mode. Its orders are matched to what this broke
 not send is reported as such, and a sent order it never shows is reported once the chain can no longer
 hold it (a short-term order past its good-til-block) or after `confirm_within_blocks` blocks (long-term).
 Fills of the liquidation engine and of deleveraging become `Fill(kind="LIQUIDATION"/"DELEVERAGING")`, and
-the position they hit is reported with that reason. Pure: no I/O, no clock (heights come from the data).
+the position they hit is reported with that reason.
+
+After a connection is lost, the fresh snapshot gives positions and open orders but not what happened in
+between: an order that filled or was cancelled meanwhile is simply absent, and its fills are never sent.
+Layer 2 then asks REST for the account's latest orders and fills (`/v4/orders`, `/v4/fills`): orders the
+broker knows take their final status from them, and fills made after the last block height seen before
+the new snapshot are reported once (fill ids already reported are never reported again, from either
+side). Pure: no I/O, no clock (heights come from the data).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -66,6 +74,17 @@ class _Tracked:
 
 Event = OrderUpdate | Fill | VenuePosition
 
+_CATCH_UP = re.compile(r"/v4/(orders|fills)(\?|$)")
+
+
+def is_account_message(event: Any) -> bool:
+    """What the reconciler reads of the typed event stream: the v4_subaccounts messages, and the REST
+    answers with the account's latest orders and fills."""
+    if isinstance(event, ev.RestResponse):
+        return _CATCH_UP.match(event.path) is not None
+    return (isinstance(event, (ev.Subscribed, ev.ChannelData, ev.ChannelBatchData, ev.Unsubscribed))
+            and event.channel == "v4_subaccounts")
+
 
 class Reconciler:
     """Turns the account's indexer messages into `OrderUpdate`s, `Fill`s and `VenuePosition`s, knowing
@@ -77,6 +96,9 @@ class Reconciler:
         self._expected: dict[int, _Expected] = {}
         self._orders: dict[str, _Tracked] = {}  # by indexer order id
         self._positions: dict[str, VenuePosition] = {}
+        self._fills: dict[str, int] = {}  # ids of the fills reported, with their heights
+        self._snapshots = 0
+        self._missed_after: int | None = None  # since the latest re-snapshot: fills above this were missed
 
     def expect(self, order: ChainOrder) -> None:
         """`order` is being sent: its client id is taken and the indexer may show it any moment."""
@@ -109,12 +131,17 @@ class Reconciler:
         return [o for o in orders if market is None or o.market == market]
 
     def on_message(self, message: Any) -> list[Event]:
-        """Everything a v4_subaccounts (or v4_block_height) message changes; other messages give []."""
+        """Everything a v4_subaccounts (or v4_block_height) message, or the REST answer of the account's
+        orders or fills, changes; other messages give []."""
+        if isinstance(message, ev.RestResponse):
+            return self._on_rest(message)
         contents = getattr(message, "contents", None)
         out: list[Event] = []
         for update in contents if isinstance(contents, list) else [contents]:
             match update:
                 case ev.SubaccountSnapshot():
+                    self._snapshots += 1
+                    self._missed_after = self.height if self._snapshots > 1 else None
                     self._note_height(update.blockHeight)
                     out += self._on_snapshot(update, message.t)
                 case ev.SubaccountUpdate():
@@ -147,8 +174,10 @@ class Reconciler:
         out: list[Event] = [u for o in update.orders if (u := self._on_order(o, t))]
         moved: dict[str, Decimal] = {}
         forced: dict[str, FillKind] = {}
-        for fill in [self._fill(f, t) for f in update.fills]:
-            out.append(fill)
+        for raw in update.fills:
+            fill = self._fill(raw, t)
+            if self._first_report(raw):  # else REST caught it up already: it moves the position all the same
+                out.append(fill)
             moved[fill.market] = moved.get(fill.market, Decimal(0)) + (fill.size if fill.side == "BUY" else -fill.size)
             if fill.kind != "TRADE":
                 forced[fill.market] = fill.kind
@@ -195,6 +224,38 @@ class Reconciler:
             reason = "; ".join(filter(None, [_NOT_OURS, reason]))
         return OrderUpdate(t, client_id, tracked.order.market, status, tracked.filled, reason)
 
+    def _on_rest(self, answer: ev.RestResponse) -> list[Event]:
+        """The account's latest orders or fills, fetched after a re-snapshot (see the module's doc)."""
+        body, t = answer.body, answer.t
+        if isinstance(body, list):  # /v4/orders: only the orders this broker knows, none of the history
+            known = [o for o in body if o.id in self._orders
+                     or (o.clientId is not None and o.clientId.isdigit() and int(o.clientId) in self._expected)]
+            return [u for o in known if (u := self._on_order(o, t))]
+        if not isinstance(body, ev.FillsResponse) or self._missed_after is None:
+            return []  # before any re-snapshot, the fills listed are history: the snapshot holds their effect
+        missed = sorted((f for f in body.fills if self._height_of(f) > self._missed_after),
+                        key=lambda f: (self._height_of(f), f.createdAt))  # the indexer lists newest first
+        out: list[Event] = []
+        for raw in missed:
+            if not self._first_report(raw):
+                continue
+            fill = self._fill(raw, t)
+            out.append(fill)
+            if fill.kind != "TRADE" and fill.market not in self._positions:  # the snapshot said CLOSED
+                out.append(self._set_position(t, fill.market, Decimal(0), _CLOSED_BY[fill.kind],
+                                              reason=fill.kind.lower()))
+        return out
+
+    def _height_of(self, fill: ev.Fill) -> int:
+        return int(fill.createdAtHeight) if fill.createdAtHeight else self.height or 0
+
+    def _first_report(self, fill: ev.Fill) -> bool:
+        """True the first time a fill id is seen (from the socket or from REST), remembering it."""
+        if fill.id in self._fills:
+            return False
+        self._fills[fill.id] = self._height_of(fill)
+        return True
+
     def _fill(self, fill: ev.Fill, t: float) -> Fill:
         tracked = self._orders.get(fill.orderId) if fill.orderId else None
         return Fill(
@@ -240,6 +301,8 @@ class Reconciler:
         horizon = self.height - FORGET_AFTER_BLOCKS
         for key in [k for k, o in self._orders.items() if o.finished_at is not None and o.finished_at < horizon]:
             del self._orders[key]
+        for key in [k for k, height in self._fills.items() if height < horizon]:
+            del self._fills[key]
         return out
 
 

@@ -1,7 +1,8 @@
 """The live source: the dYdX Indexer through dydx-v4-client, as one hot observable of `Frame`s.
 
 - REST goes through the library's `IndexerClient`: the markets list, candle history per market and
-  resolution, and the subaccount when an address is given. 429 and 5xx answers and transport errors are
+  resolution, and the subaccount when an address is given; after each later snapshot of the account (a
+  reconnect, a resync), its latest orders and fills, which that snapshot does not say. 429 and 5xx answers and transport errors are
   retried with backoff. The library hands back decoded JSON, so REST frames carry it re-encoded; the
   request path and query are exactly the ones the library sent.
 - Each WebSocket connection is an `IndexerSocket` run by `run_forever` in its own worker thread, with
@@ -55,6 +56,11 @@ from streams.sources.subscriptions import (
 
 MAX_CANDLES = 1000
 """The Indexer's cap on `limit` for list endpoints."""
+
+CATCH_UP = 100
+"""Orders and fills fetched after a re-snapshot of the account: more than a bot makes while reconnecting."""
+
+ACCOUNT_CHANNELS = frozenset({"v4_subaccounts", "v4_parent_subaccounts"})
 
 
 def parse_markets(text: str) -> tuple[str, ...]:
@@ -125,6 +131,14 @@ class LiveConfig:
             calls.append(RestCall(f"/v4/addresses/{self.address}/subaccountNumber/{self.subaccount_number}"))
         return calls
 
+    def catch_up_calls(self) -> list[RestCall]:
+        """What a fresh snapshot of the account leaves out: the orders that ended and the fills made while
+        the bot was not listening (the reconciler takes only those it missed)."""
+        if not self.address:
+            return []
+        account = (("address", self.address), ("subaccountNumber", self.subaccount_number), ("limit", CATCH_UP))
+        return [RestCall("/v4/orders", account + (("returnLatestOrders", "true"),)), RestCall("/v4/fills", account)]
+
 
 class LiveSource:
     """The live Indexer as frames. Create it, subscribe to `frames` (or `events`, or a per-channel
@@ -142,7 +156,7 @@ class LiveSource:
         self._connections = [_Connection(self, number, members)
                              for number, members in enumerate(shard(config.subscriptions()), 1)]
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._rest: asyncio.Task[None] | None = None
+        self._fetches: set[asyncio.Task[None]] = set()
         self._checker: asyncio.TimerHandle | None = None
         self._silent = False  # nothing emitted since the last check
         self._stopped = False
@@ -176,21 +190,21 @@ class LiveSource:
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
-        self._rest = self._loop.create_task(self._fetch_all())
+        self._fetch_each(self.config.rest_calls())
         for connection in self._connections:
             connection.open()
         self._check()
 
     async def stop(self) -> None:
-        if self._stopped or self._rest is None or self._checker is None:
+        if self._stopped or self._checker is None:
             return  # stopped already, or never started
         self._stopped = True
         self._checker.cancel()
         # sockets first, before anything awaits: nothing a thread posts from now on is passed on
         lines = [line for connection in self._connections for line in connection.close()]
-        self._rest.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._rest
+        for fetch in self._fetches:
+            fetch.cancel()
+        await asyncio.gather(*self._fetches, return_exceptions=True)
         await asyncio.gather(*(asyncio.to_thread(line.thread.join, 5.0) for line in lines))
         self._subject.on_completed()
 
@@ -243,10 +257,17 @@ class LiveSource:
         self._silent = True
         self._checker = self.loop.call_later(self.config.check_every, self._check)
 
-    async def _fetch_all(self) -> None:
-        client = IndexerClient(self.config.endpoints.rest, api_timeout=self.config.rest_timeout)
-        for call in self.config.rest_calls():
-            await self._fetch(client, call)
+    def _fetch_each(self, calls: list[RestCall]) -> None:
+        """The calls one after the other, in a task that `stop()` cancels."""
+        async def fetch_each() -> None:
+            client = IndexerClient(self.config.endpoints.rest, api_timeout=self.config.rest_timeout)
+            for call in calls:
+                await self._fetch(client, call)
+
+        if calls and not self._stopped:
+            task = self.loop.create_task(fetch_each())
+            self._fetches.add(task)
+            task.add_done_callback(self._fetches.discard)
 
     async def _fetch(self, client: IndexerClient, call: RestCall) -> None:
         """One REST call, retried on 429, 5xx and transport errors; the final answer becomes a frame."""
@@ -323,6 +344,7 @@ class _Connection:
         self._line: _SocketThread | None = None
         self._lines: list[_SocketThread] = []  # every socket thread not yet finished (joined on stop)
         self._ids = MessageIdCheck()
+        self._snapshotted: set[Key] = set()  # subscriptions that had a snapshot, on any socket
         self._ready = False  # the server said `connected`: requests may go
         self._last_error: str | None = None
         self._opened_at = 0.0
@@ -391,6 +413,10 @@ class _Connection:
             self.tracker.seen(env.type, (env.channel, env.id), self._source._now())
             if env.type == "subscribed":
                 self._status("subscribed", channel=env.channel, id=env.id, message_id=env.message_id)
+                key = (env.channel, env.id)
+                if key in self._snapshotted and env.channel in ACCOUNT_CHANNELS:
+                    self._source._fetch_each(self._source.config.catch_up_calls())
+                self._snapshotted.add(key)
 
     def failed(self, line: _SocketThread, reason: str) -> None:
         if line is self._line:

@@ -495,3 +495,53 @@ async def test_stopping_while_a_silent_host_holds_the_handshake_leaves_no_thread
 
     assert collected.completed and collected.ws() == []
     assert [thread.name for thread in threading.enumerate() if thread.name.startswith("dydx-ws")] == []
+
+
+ADDRESS = "dydx1catchup0000000000000000000000000000000"
+ACCOUNT = {"type": "subscribe", "channel": "v4_subaccounts", "id": f"{ADDRESS}/0"}  # unbatched, as the library
+CATCH_UP = [f"/v4/orders?address={ADDRESS}&subaccountNumber=0&limit=100&returnLatestOrders=true",
+            f"/v4/fills?address={ADDRESS}&subaccountNumber=0&limit=100"]
+
+
+def account_snapshot(connection_id: str, message_id: int, height: int) -> dict[str, Any]:
+    subaccount = {"address": ADDRESS, "subaccountNumber": 0, "equity": "10000", "freeCollateral": "10000",
+                  "openPerpetualPositions": {}, "assetPositions": {}, "marginEnabled": True}
+    return {"type": "subscribed", "connection_id": connection_id, "message_id": message_id,
+            "channel": "v4_subaccounts", "id": f"{ADDRESS}/0",
+            "contents": {"subaccount": subaccount, "orders": [], "blockHeight": str(height)}}
+
+
+@pytest.mark.parametrize("trigger", ["reconnect", "resync"])
+async def test_a_fresh_snapshot_of_the_account_fetches_its_latest_orders_and_fills_but_the_first_does_not(
+        tmp_path, trigger):
+    recording = Recording(tmp_path / "recording", samples_dir=None)  # no samples: an account of its own
+    recording.rest(CATCH_UP[0], b"[]")
+    recording.rest(CATCH_UP[1], b'{"fills":[]}')
+    recording.open(1, CONN_A)
+    recording.expect(1, MARKETS, ACCOUNT)
+    recording.send(1, {"type": "subscribed", "connection_id": CONN_A, "message_id": 1, "channel": "v4_markets",
+                       "contents": {"markets": {}}})
+    first = recording.send(1, account_snapshot(CONN_A, 2, 100))
+    if trigger == "reconnect":
+        recording.close(1, 1012)
+        recording.open(2, CONN_B)
+        recording.expect(2, MARKETS, ACCOUNT)
+        again = recording.send(2, account_snapshot(CONN_B, 2, 130))
+    else:
+        recording.expect(1, {**ACCOUNT, "type": "unsubscribe"}, ACCOUNT)
+        again = recording.send(1, account_snapshot(CONN_A, 4, 130))
+    path = recording.finish()
+
+    with replay_server(path, speed=None, idle_at_end=True) as (rest_url, ws_url):
+        source = LiveSource(config(rest_url, ws_url, orderbook=False, address=ADDRESS), random=lambda: 0.5)
+        collected = Collected(source)
+        async with source:
+            await collected.until(collected.received(first))
+            if trigger == "resync":
+                source.resync("v4_subaccounts", f"{ADDRESS}/0", "silent account")
+            await collected.until(lambda: len([f for f in collected.rest() if f.path in CATCH_UP]) == 2)
+
+    fetched = [frame for frame in collected.rest() if frame.path in CATCH_UP]
+    assert [(frame.path, frame.status) for frame in fetched] == [(CATCH_UP[0], 200), (CATCH_UP[1], 200)]
+    assert collected.frames.index(fetched[0]) > collected.frames.index(
+        next(frame for frame in collected.frames if frame.data == again))
