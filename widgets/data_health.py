@@ -16,7 +16,7 @@ from widgets.rows import KeyedRows
 from widgets.tcss import beside
 
 COLUMNS = Columns(Column("STREAM", 20, left=True), Column("STATE", 9, left=True), Column("RATE", 7),
-                  Column("AGE", 6), Column("GAPS", 4), Column("RESYNC", 6), Column("CROSS", 5), Column("ERR", 4))
+                  Column("AGE", 5), Column("GAPS", 4), Column("RESYNC", 6), Column("CROSS", 5), Column("ERR", 4))
 
 
 @dataclass(frozen=True)
