@@ -29,6 +29,7 @@ from msgspec import Struct
 from streams.execution.order_builder import ChainOrder
 from streams.execution.orders import Fill, FillKind, OrderStatus, OrderUpdate
 from streams.market import events as ev
+from streams.market.parse import in_channel
 
 FORGET_AFTER_BLOCKS = 1000  # a finished order's late updates still match it for this long (~20 min)
 
@@ -82,8 +83,7 @@ def is_account_message(event: Any) -> bool:
     answers with the account's latest orders and fills."""
     if isinstance(event, ev.RestResponse):
         return _CATCH_UP.match(event.path) is not None
-    return (isinstance(event, (ev.Subscribed, ev.ChannelData, ev.ChannelBatchData, ev.Unsubscribed))
-            and event.channel == "v4_subaccounts")
+    return in_channel(event, "v4_subaccounts")
 
 
 class Reconciler:
@@ -97,7 +97,7 @@ class Reconciler:
         self._orders: dict[str, _Tracked] = {}  # by indexer order id
         self._positions: dict[str, VenuePosition] = {}
         self._fills: dict[str, int] = {}  # ids of the fills reported, with their heights
-        self._snapshots = 0
+        self._snapshotted = False
         self._missed_after: int | None = None  # since the latest re-snapshot: fills above this were missed
 
     def expect(self, order: ChainOrder) -> None:
@@ -140,8 +140,8 @@ class Reconciler:
         for update in contents if isinstance(contents, list) else [contents]:
             match update:
                 case ev.SubaccountSnapshot():
-                    self._snapshots += 1
-                    self._missed_after = self.height if self._snapshots > 1 else None
+                    self._missed_after = self.height if self._snapshotted else None
+                    self._snapshotted = True
                     self._note_height(update.blockHeight)
                     out += self._on_snapshot(update, message.t)
                 case ev.SubaccountUpdate():

@@ -163,11 +163,14 @@ def parse() -> Callable[[Observable[Frame]], Observable[ev.Event]]:
     return flow.filter_map(parse_frame)
 
 
+_CHANNEL_MESSAGES = (ev.Subscribed, ev.ChannelData, ev.ChannelBatchData, ev.Unsubscribed)
+
+
+def in_channel(event: Any, name: str, id: str | None = None) -> bool:
+    """Whether `event` is a message of channel `name` (and of subscription `id`, when given)."""
+    return isinstance(event, _CHANNEL_MESSAGES) and event.channel == name and (id is None or event.id == id)
+
+
 def channel(name: str, id: str | None = None) -> Callable[[Observable[Any]], Observable[Any]]:
     """Keep one channel's messages (and one subscription id, when given)."""
-    kinds = (ev.Subscribed, ev.ChannelData, ev.ChannelBatchData, ev.Unsubscribed)
-
-    def wanted(event: Any) -> bool:
-        return isinstance(event, kinds) and event.channel == name and (id is None or event.id == id)
-
-    return flow.filter(wanted)
+    return flow.filter(lambda event: in_channel(event, name, id))
