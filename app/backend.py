@@ -17,6 +17,7 @@ threads hand over there), so calls to it are made in place. Textual-free: the ap
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 from typing import Callable, Iterator, Literal, Protocol
 
@@ -25,7 +26,7 @@ from reactivex.disposable import CompositeDisposable
 from reactivex.scheduler import EventLoopScheduler
 
 from app.sources import ReplaySource
-from app.ui_bridge import FrameMeter
+from app.ui_bridge import Clock, FrameMeter
 from streams.graph import Graph
 from streams.market.books import ResyncRequest
 from streams.sources.frames import Frame
@@ -75,7 +76,8 @@ class ReplaySession:
     kind: Literal["replay"] = "replay"
 
     def __init__(self, source: ReplaySource, graph_factory: GraphFactory, notify: Notify, *,
-                 scheduler: abc.SchedulerBase | None = None, at: float | None = None, paused: bool = False) -> None:
+                 scheduler: abc.SchedulerBase | None = None, at: float | None = None, paused: bool = False,
+                 clock: Clock = time.monotonic) -> None:
         self.source = source
         self.name = source.name
         self._notify = notify
@@ -84,7 +86,7 @@ class ReplaySession:
         self.replayer = Replayer(self._guarded(source.recording.frames()), self.scheduler, speed=source.speed)
         self.speed = source.speed
         """The speed asked for last (the replayer takes it on its own thread a moment later)."""
-        self.meter = FrameMeter()
+        self.meter = FrameMeter(clock)
         self.replayer.frames.subscribe(self.meter.on_frame)  # before the graph: stamped before it runs
         self.graph = graph_factory(self.replayer.frames, staleness=Staleness())
         self._subscriptions = CompositeDisposable()
@@ -162,13 +164,13 @@ class LiveSession:
     kind: Literal["live"] = "live"
 
     def __init__(self, config: LiveConfig, name: str, graph_factory: GraphFactory, notify: Notify, *,
-                 connect_timeout: float = CONNECT_TIMEOUT) -> None:
+                 connect_timeout: float = CONNECT_TIMEOUT, clock: Clock = time.monotonic) -> None:
         self.config = config
         self.name = name
         self.source = LiveSource(config)
         self._notify = notify
         self._timeout = connect_timeout
-        self.meter = FrameMeter()
+        self.meter = FrameMeter(clock)
         self.source.frames.subscribe(self.meter.on_frame)
         self.graph = graph_factory(self.source.frames, staleness=config.staleness)
         self._subscriptions = CompositeDisposable(
@@ -227,14 +229,16 @@ class Backend:
     """Owns the current session and opens new ones; the app binds each new session, then `switch`es."""
 
     def __init__(self, graph_factory: GraphFactory, notify: Notify, *, live: LiveConfig, live_name: str,
-                 replay_scheduler: abc.SchedulerBase | None = None, connect_timeout: float = CONNECT_TIMEOUT
-                 ) -> None:
+                 replay_scheduler: abc.SchedulerBase | None = None, connect_timeout: float = CONNECT_TIMEOUT,
+                 clock: Clock = time.monotonic) -> None:
+        """`clock` is the monotonic clock that stamps frames as received (the latency the app shows)."""
         self._graph_factory = graph_factory
         self._notify = notify
         self._live = live
         self._live_name = live_name
         self._replay_scheduler = replay_scheduler
         self._connect_timeout = connect_timeout
+        self._clock = clock
         self.session: Session | None = None
         self.last_replay: ReplaySource | None = None
         """The recording played last: where a switch back from live goes."""
@@ -253,11 +257,11 @@ class Backend:
         """A session on an opened recording, from its start (each session reads it anew: also how a jump
         back in time is made, since the graph only moves forward)."""
         return ReplaySession(source, self._graph_factory, self._notify, scheduler=self._replay_scheduler,
-                             at=at, paused=paused)
+                             at=at, paused=paused, clock=self._clock)
 
     def open_live(self) -> LiveSession:
         return LiveSession(self._live, self._live_name, self._graph_factory, self._notify,
-                           connect_timeout=self._connect_timeout)
+                           connect_timeout=self._connect_timeout, clock=self._clock)
 
     async def switch(self, session: Session) -> bool:
         """Start `session` (bound by the UI already); it becomes current only if it starts, and then the

@@ -174,7 +174,7 @@ class DashboardApp(App[None]):
         self.bridge = UiBridge(self._ui, timer=self._bridge_timer, clock=self._clock)
         self.backend = Backend(self._graph_factory, self.report_from_anywhere, live=self._live,
                                live_name=network_name(self._live), replay_scheduler=self._replay_scheduler,
-                               connect_timeout=self._connect_timeout)
+                               connect_timeout=self._connect_timeout, clock=self._clock)
         self.render_status()
         if self._status_interval is not None:
             self.set_interval(self._status_interval, self.sample_performance)

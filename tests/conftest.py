@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import pytest
 from hypothesis import settings
@@ -27,6 +27,18 @@ SAMPLES = ROOT.parent / "shared" / "dydx-samples"
 settings.register_profile("deterministic", derandomize=True, deadline=None, database=None)
 settings.register_profile("explore", deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "deterministic"))
+
+
+pytest_plugins = ["pytester"]  # tests/test_no_hang.py runs the suite's own safeguards in a pytest of its own
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _a_home_of_its_own(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The suite never writes into the user's home (mitmproxy's CA, a keyring, dotfiles): HOME is a
+    directory of its own for the whole run, and children inherit it (tests/support/processes.py)."""
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("HOME", str(tmp_path_factory.mktemp("home")))
+        yield
 
 
 @pytest.fixture(scope="session")

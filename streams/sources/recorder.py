@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import os
 import platform
+import tempfile
 import threading
 import time
 from importlib import metadata
@@ -188,7 +189,15 @@ class Recorder:
 
     async def _run(self) -> None:
         self._loop = asyncio.get_running_loop()
-        master = Master(Options(mode=[self._mode.full_spec], listen_host=LISTEN_HOST, listen_port=0))
+        # mitmproxy makes a CA in its confdir (~/.mitmproxy by default) at start-up. The client side is
+        # plain HTTP and the upstream is verified against certifi's roots, so no CA is ever used: a
+        # throwaway confdir keeps the user's home untouched.
+        with tempfile.TemporaryDirectory(prefix="dydx-bot-mitmproxy-") as confdir:
+            await self._run_master(Options(confdir=confdir, mode=[self._mode.full_spec],
+                                           listen_host=LISTEN_HOST, listen_port=0))
+
+    async def _run_master(self, options: Options) -> None:
+        master = Master(options)
         master.addons.add(*default_addons())
         # Addon options exist only now. Lazy: the upstream is dialled per request, so a refused
         # connection becomes a 502 the client can read (and the `error` hook reports it).

@@ -7,9 +7,6 @@ import io
 import json
 import os
 import signal
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
@@ -17,8 +14,8 @@ from app.cli import main
 from app.headless import HeadlessOptions, run_headless
 from app.sources import DEFAULT_RECORDING, ReplaySource
 from streams.signals.config import Config
+from tests.support.processes import CHILD_TIMEOUT, Child, app_argv
 
-ROOT = Path(__file__).resolve().parents[2]
 KINDS = {"candle", "score", "risk", "intent", "blocked", "order", "fill", "health", "summary"}
 
 
@@ -70,30 +67,28 @@ def test_the_same_replay_prints_the_same_bytes(bundled):
     assert again == bundled[0]
 
 
-def test_the_command_line_runs_headless_and_exits_0():
-    done = subprocess.run([sys.executable, "-m", "app", "--no-ui", "--speed", "max"], cwd=ROOT,
-                          capture_output=True, timeout=300)
-    assert done.returncode == 0, done.stderr.decode()
-    lines = done.stdout.decode().splitlines()
+@pytest.mark.timeout(CHILD_TIMEOUT)
+def test_the_command_line_runs_headless_and_exits_0(tmp_path):
+    with Child(app_argv("--no-ui", "--speed", "max"), home=tmp_path) as child:
+        lines = child.said("stdout")
+        err = "".join(child.said("stderr"))
+        assert child.wait() == 0, err
     assert json.loads(lines[-1])["kind"] == "summary" and all(line.startswith('{"t":') for line in lines)
-    assert b"frames/s" in done.stderr
+    assert "frames/s" in err
 
 
+@pytest.mark.timeout(CHILD_TIMEOUT)
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
-def test_a_signal_stops_cleanly_with_a_summary(sig):
+def test_a_signal_stops_cleanly_with_a_summary(sig, tmp_path):
     # real time: the bundled hour would take an hour, so the signal always arrives mid-replay
-    process = subprocess.Popen([sys.executable, "-m", "app", "--no-ui", "--speed", "1"], cwd=ROOT,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        assert process.stderr.readline().startswith(b"replaying default")
-        process.send_signal(sig)
-        out, err = process.communicate(timeout=60)
-    finally:
-        process.kill()
-    assert process.returncode == 0, err.decode()
-    summary = json.loads(out.decode().splitlines()[-1])
+    with Child(app_argv("--no-ui", "--speed", "1"), home=tmp_path) as child:
+        assert child.line("stderr").startswith("replaying default")
+        child.send_signal(sig)
+        out, err = child.said("stdout"), "".join(child.said("stderr"))
+        assert child.wait() == 0, err
+    summary = json.loads(out[-1])
     assert summary["kind"] == "summary" and summary["stopped"] == sig.name
-    assert f"stopped: {sig.name}".encode() in err
+    assert f"stopped: {sig.name}" in err
 
 
 @pytest.mark.parametrize(("argv", "message"), [

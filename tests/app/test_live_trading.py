@@ -18,7 +18,6 @@ import logging
 import os
 import signal
 import socket
-import subprocess
 import sys
 import threading
 from dataclasses import dataclass
@@ -47,12 +46,12 @@ from streams.sources.recording import RestExchange, WsMessage, open_recording
 from streams.sources.subscriptions import Request
 from streams.sources.synthetic import Update, batched
 from tests.support.dydx_node import Account, NodeStandIn, SentTx, throwaway_mnemonic
+from tests.support.processes import CHILD_TIMEOUT, Child, app_argv
 from tests.support.servers import replay_server
 from tests.support.trading_session import (
     ETH_USD, HEIGHT, MARKET, USDC, Placed, Venue, trading_config, write_trading_session,
 )
 
-ROOT = Path(__file__).resolve().parents[2]
 CHAIN_ID = "localdydxprotocol"
 ACCOUNT_NUMBER, SEQUENCE = 31, 4
 GUARD = 120.0  # seconds: a hang guard, never a measurement
@@ -297,20 +296,19 @@ def test_the_mnemonic_is_nowhere_the_address_is_said(live_run, words, wallet):
         assert not any(run in text for run in runs_of_three)
 
 
-def test_the_command_line_trades_live_in_a_subprocess(session, wallet, words):
+@pytest.mark.timeout(CHILD_TIMEOUT)
+def test_the_command_line_trades_live_in_a_subprocess(session, wallet, words, tmp_path):
     with indexer_and_node(session, wallet) as (endpoints, node):
-        argv = [sys.executable, "-m", "app", "--no-ui", "--live", "--rest-url", endpoints.rest, "--ws-url",
-                endpoints.ws, "--markets", MARKET, "--config", str(session.config_path),
-                "--broker", "live", "--node-url", node.url]
-        env = {**os.environ, "DYDX_MNEMONIC": words}
-        process = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        argv = app_argv("--no-ui", "--live", "--rest-url", endpoints.rest, "--ws-url", endpoints.ws,
+                        "--markets", MARKET, "--config", str(session.config_path), "--broker", "live",
+                        "--node-url", node.url)
         lines = []
-        with hang_guard(process.kill):
-            for raw in process.stdout:
+        with Child(argv, home=tmp_path, env={"DYDX_MNEMONIC": words}) as process:
+            for raw in process.lines("stdout"):
                 lines.append(json.loads(raw))
                 if session_ended(lines[-1]):
                     process.send_signal(signal.SIGINT)
-            err = process.stderr.read().decode()
+            err = "".join(process.said("stderr"))
             process.wait()
         sent = node.sent
     assert process.returncode == 0, err

@@ -16,7 +16,6 @@ import json
 import re
 import signal
 import ssl
-import subprocess
 import sys
 import threading
 from pathlib import Path
@@ -45,9 +44,9 @@ from streams.sources.recording import (
 from streams.sources.recording_writer import NOWHERE, RecordingWriter
 from streams.sources.replay import MAX
 from streams.sources.subscriptions import Request
+from tests.support.processes import CHILD_TIMEOUT, DEADLINE, Child, app_argv
 from tests.support.servers import replay_server
 
-ROOT = Path(__file__).resolve().parents[2]
 T0 = 1_733_000_000.0
 SECRET = "s3cret-7f1d"
 SECRET_HEADERS = {"Authorization": f"Bearer {SECRET}", "Cookie": f"session={SECRET}"}
@@ -127,9 +126,10 @@ def fetch_rest(base_url: str) -> list[Any]:
     return answers
 
 
-def listen(ws_url: str, on_each: Callable[[dict[str, Any], int], None] | None = None) -> list[dict[str, Any]]:
-    """Run an official `IndexerSocket` (handshake with credentials) until the connection ends; it
-    subscribes to `LIVE`'s channels on `connected`. Returns every message received."""
+def listen(ws_url: str, on_each: Callable[[dict[str, Any], int], None] | None = None,
+           deadline: float = DEADLINE) -> list[dict[str, Any]]:
+    """Run an official `IndexerSocket` (handshake with credentials) until the connection ends, within
+    `deadline` seconds; it subscribes to `LIVE`'s channels on `connected`. Returns every message received."""
     received: list[dict[str, Any]] = []
 
     def on_message(ws: IndexerSocket, message: dict[str, Any]) -> None:
@@ -142,7 +142,22 @@ def listen(ws_url: str, on_each: Callable[[dict[str, Any], int], None] | None = 
         if on_each is not None:
             on_each(message, len(received))
 
-    IndexerSocket(ws_url, header=SECRET_HEADERS, on_message=on_message).run_forever()
+    socket = IndexerSocket(ws_url, header=SECRET_HEADERS, on_message=on_message)
+    expired = threading.Event()
+
+    def expire() -> None:  # a server that idles at its end never closes: the deadline ends the wait
+        expired.set()
+        socket.close()
+
+    timer = threading.Timer(deadline, expire)
+    timer.start()
+    try:
+        socket.run_forever()
+    finally:
+        timer.cancel()
+    if expired.is_set():
+        raise TimeoutError(f"{ws_url}: the connection was still open after {deadline:g} s "
+                           f"({len(received)} messages received)")
     return received
 
 
@@ -325,24 +340,22 @@ sys.stdin.read()  # record until killed
 """
 
 
+@pytest.mark.timeout(CHILD_TIMEOUT)
 def test_a_killed_recorder_keeps_every_message_it_relayed(tmp_path: Path) -> None:
     upstream = build_upstream(tmp_path / "upstream", trades_after=200)
     out = tmp_path / "killed"
-    with replay_server(upstream, speed=MAX, ping_interval=None, idle_at_end=True) as urls:
-        proxy = subprocess.Popen([sys.executable, "-c", RUNNER, str(out), urls.rest_url], cwd=ROOT,
-                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-        try:
-            base = f"http://127.0.0.1:{int(proxy.stdout.readline())}"
-            rest = fetch_rest(base)
+    with replay_server(upstream, speed=MAX, ping_interval=None, idle_at_end=True) as urls, \
+            Child([sys.executable, "-c", RUNNER, str(out), urls.rest_url], home=tmp_path / "home", stdin=True
+                  ) as proxy:
+        base = f"http://127.0.0.1:{int(proxy.line() or 0)}"
+        rest = fetch_rest(base)
 
-            def kill_midway(_message: dict[str, Any], count: int) -> None:
-                if count == 100:
-                    proxy.send_signal(signal.SIGKILL)
+        def kill_midway(_message: dict[str, Any], count: int) -> None:
+            if count == 100:
+                proxy.send_signal(signal.SIGKILL)
 
-            received = listen(base.replace("http", "ws") + "/v4/ws", kill_midway)
-        finally:
-            proxy.kill()
-            proxy.communicate()
+        received = listen(base.replace("http", "ws") + "/v4/ws", kill_midway)
+        proxy.wait()
     assert proxy.returncode == -signal.SIGKILL
     assert len(received) >= 100
 
@@ -380,24 +393,24 @@ def test_stopping_with_a_client_connected_ends_its_socket_in_the_journal(tmp_pat
 # Plain flow files from mitmproxy's own tools
 
 
+@pytest.mark.timeout(CHILD_TIMEOUT)
 def test_a_mitmdump_flow_file_is_a_recording_to_read_serve_and_summarise(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     mitmdump = Path(sys.executable).with_name("mitmdump")
     upstream = build_upstream(tmp_path / "upstream")
     flow_file = tmp_path / "session.mitm"
-    with replay_server(upstream, speed=MAX, ping_interval=None) as urls:
-        dump = subprocess.Popen([str(mitmdump), "--mode", f"reverse:{urls.rest_url}", "--listen-host", "127.0.0.1",
-                                 "-p", "0", "-w", str(flow_file), "--set", "flow_detail=0"],
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        try:
-            started = dump.stdout.readline()
-            port = re.search(r"listening at 127\.0\.0\.1:(\d+)", started)
-            assert port, started
-            base = f"http://127.0.0.1:{port[1]}"
-            rest = fetch_rest(base)
-            received = listen(base.replace("http", "ws") + "/v4/ws")
-        finally:
-            dump.terminate()
-            dump.communicate(timeout=30)
+    options = ["--listen-host", "127.0.0.1", "-p", "0", "-w", str(flow_file), "--set", "flow_detail=0",
+               "--set", f"confdir={tmp_path / 'mitmproxy'}"]
+    with replay_server(upstream, speed=MAX, ping_interval=None) as urls, \
+            Child([str(mitmdump), "--mode", f"reverse:{urls.rest_url}", *options], home=tmp_path / "home",
+                  merge_stderr=True) as dump:
+        started = dump.line() or ""
+        port = re.search(r"listening at 127\.0\.0\.1:(\d+)", started)
+        assert port, started
+        base = f"http://127.0.0.1:{port[1]}"
+        rest = fetch_rest(base)
+        received = listen(base.replace("http", "ws") + "/v4/ws")
+        dump.send_signal(signal.SIGTERM)
+        dump.wait()
     assert dump.returncode == 0
 
     recording = open_recording(flow_file)
@@ -535,21 +548,18 @@ def test_record_stops_after_its_duration(tmp_path: Path, capsys: pytest.CaptureF
     assert open_recording(tmp_path / "rec").manifest is not None
 
 
+@pytest.mark.timeout(CHILD_TIMEOUT)
 def test_a_killed_record_command_leaves_a_readable_recording(tmp_path: Path) -> None:
     upstream = build_upstream(tmp_path / "upstream", book_updates=5, trades_after=3000, spacing=0.001)
     out = tmp_path / "rec"
-    with replay_server(upstream, speed=1, ping_interval=None, idle_at_end=True) as urls:
-        record = subprocess.Popen([sys.executable, "-m", "app", "record", "--markets", "BTC-USD",
-                                   "--upstream", urls.rest_url, "--out", str(out)],
-                                  cwd=ROOT, stderr=subprocess.PIPE, text=True)
-        try:
-            for line in record.stderr:  # trades are streaming once the last snapshot came
-                if LAST_SNAPSHOT in line:
-                    record.send_signal(signal.SIGKILL)
-                    break
-        finally:
-            record.kill()
-            record.communicate()
+    with replay_server(upstream, speed=1, ping_interval=None, idle_at_end=True) as urls, \
+            Child(app_argv("record", "--markets", "BTC-USD", "--upstream", urls.rest_url, "--out", str(out)),
+                  home=tmp_path / "home") as record:
+        for line in record.lines("stderr"):  # trades are streaming once the last snapshot came
+            if LAST_SNAPSHOT in line:
+                record.send_signal(signal.SIGKILL)
+                break
+        record.wait()
     assert record.returncode == -signal.SIGKILL
 
     recording = open_recording(out)

@@ -8,8 +8,6 @@ from __future__ import annotations
 import json
 import signal
 import socket
-import subprocess
-import sys
 import threading
 import urllib.request
 from pathlib import Path
@@ -31,7 +29,8 @@ from streams.sources.replay_server import (
     CLOSE_DIVERGED, CLOSE_END, CLOSE_GOING_AWAY, CLOSE_TIMEOUT, MAX_REASON_BYTES, PING, Gate, GateTracker,
     ReplayServer, Schedule, Send, close_reason, describe, load_script, message_key,
 )
-from tests.conftest import ROOT, load_sample
+from tests.conftest import load_sample
+from tests.support.processes import CHILD_TIMEOUT, Child, app_argv
 from tests.support.servers import replay_server
 
 T0 = 1_721_848_355.0  # 2024-07-24, the day of the mainnet orderbook and trades captures
@@ -494,13 +493,12 @@ async def test_a_recording_whose_recorder_was_killed_is_served_as_far_as_it_got(
 # `dydx-bot serve`
 
 
+@pytest.mark.timeout(CHILD_TIMEOUT)
 def test_serve_answers_recorded_requests_until_sigterm(tmp_path: Path) -> None:
     recording = write_recording(tmp_path / "rec", book_session(), rest=(("/v4/height", 200, b'{"height":"7"}'),))
-    process = subprocess.Popen([sys.executable, "-m", "app", "serve", str(recording), "--speed", "max"],
-                               cwd=ROOT, stderr=subprocess.PIPE, text=True)
-    try:
+    with Child(app_argv("serve", str(recording), "--speed", "max"), home=tmp_path / "home") as process:
         lines = []
-        while not (line := process.stderr.readline()).startswith("WebSocket"):
+        while not (line := process.line("stderr") or "").startswith("WebSocket"):
             assert line, f"serve ended before printing its URLs: {''.join(lines)}"
             lines.append(line)
         rest_url = next(line.split()[1] for line in lines if line.startswith("REST"))
@@ -508,9 +506,6 @@ def test_serve_answers_recorded_requests_until_sigterm(tmp_path: Path) -> None:
             assert response.read() == b'{"height":"7"}'
         process.send_signal(signal.SIGTERM)
         assert process.wait(GUARD) == 0
-    finally:
-        process.kill()
-        process.communicate()
     assert line.split()[1].endswith("/v4/ws")
 
 

@@ -244,7 +244,7 @@ class Dashboard:
         session.run_on_source(seek)
         self.app.sample_performance()
         self.scheduler.advance_by(TICK)
-        self.clock.now += 1.0
-        await self.settle(pilot)
+        await self.settle(pilot)  # shown in the instant the frames came: no latency
+        self.clock.now += 1.0  # and a second later the rate is sampled
         self.app.sample_performance()
         await pilot.pause()
