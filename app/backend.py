@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator, Literal, Protocol
+from typing import Literal, Protocol
 
 from reactivex import Observable, abc
 from reactivex.disposable import CompositeDisposable
@@ -28,12 +29,12 @@ from reactivex.scheduler import EventLoopScheduler
 from app.sources import ReplaySource
 from app.ui_bridge import Clock, FrameMeter
 from streams.graph import Graph
+from streams.kernel.frames import Frame
+from streams.kernel.status import SourceStatus
 from streams.market.books import ResyncRequest
-from streams.sources.frames import Frame
 from streams.sources.live import LiveConfig, LiveSource
 from streams.sources.recording import RecordingError
 from streams.sources.replay import Replayer, ReplayStatus
-from streams.sources.status import SourceStatus
 from streams.sources.subscriptions import Staleness
 
 Severity = Literal["information", "warning", "error"]
@@ -189,7 +190,7 @@ class LiveSession:
         await self.source.start()
         try:
             problem = await asyncio.wait_for(asyncio.shield(self._verdict), self._timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             problem = f"no answer from {self.config.endpoints.ws} within {self._timeout:g} s"
         if problem is not None:
             await self.close()

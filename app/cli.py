@@ -7,14 +7,12 @@ import argparse
 import importlib
 import logging
 import sys
-from typing import Sequence
+from collections.abc import Sequence
+
+from app.commands import UsageError
 
 # subcommand -> module in app.commands exposing `add_parser(subparsers)` and `run(args) -> int`
 COMMANDS = ("record", "serve", "recording", "margin")
-
-
-class UsageError(Exception):
-    """A bad argument or input: printed as one line, exit status 2."""
 
 
 def build_parser() -> argparse.ArgumentParser:

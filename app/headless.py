@@ -15,21 +15,22 @@ import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import IO, Any, Callable
+from typing import IO, Any
 
 from reactivex.scheduler import EventLoopScheduler
 
 from app.jsonl import line
 from app.sources import ReplaySource
 from app.trading import LiveTrading
-from streams import flow
+from streams.config import Config
 from streams.execution.live_broker import BrokerSetupError
-from streams.execution.orders import Fill, OrderIntent, OrderUpdate
-from streams.execution.secrets import MnemonicUnavailable
+from streams.execution.secrets import MnemonicUnavailableError
 from streams.graph import Graph, build_graph
+from streams.kernel import rx
+from streams.kernel.orders import Fill, OrderIntent, OrderUpdate
 from streams.risk.derisk import IntentBlocked
-from streams.signals.config import Config
 from streams.sources.live import LiveConfig, LiveSource
 
 PROGRESS_EVERY = 1.0  # seconds of wall time between progress lines
@@ -54,13 +55,13 @@ class Printer:
             return write
 
         return [
-            graph.candles.pipe(flow.filter(lambda c: c.closed)).subscribe(emit("candle")),
-            graph.scores.pipe(flow.filter(lambda s: s.closed)).subscribe(emit("score")),
+            graph.candles.pipe(rx.filter(lambda c: c.closed)).subscribe(emit("candle")),
+            graph.scores.pipe(rx.filter(lambda s: s.closed)).subscribe(emit("score")),
             graph.risk.subscribe(emit("risk")),
-            graph.orders.pipe(flow.of_type(OrderIntent)).subscribe(emit("intent")),
-            graph.orders.pipe(flow.of_type(IntentBlocked)).subscribe(emit("blocked")),
-            graph.orders.pipe(flow.of_type(OrderUpdate)).subscribe(emit("order")),
-            graph.orders.pipe(flow.of_type(Fill)).subscribe(emit("fill")),
+            graph.orders.pipe(rx.of_type(OrderIntent)).subscribe(emit("intent")),
+            graph.orders.pipe(rx.of_type(IntentBlocked)).subscribe(emit("blocked")),
+            graph.orders.pipe(rx.of_type(OrderUpdate)).subscribe(emit("order")),
+            graph.orders.pipe(rx.of_type(Fill)).subscribe(emit("fill")),
             graph.health_changes.subscribe(emit("health")),
         ]
 
@@ -166,7 +167,7 @@ async def _run_live(options: HeadlessOptions) -> int:
     if options.trading is not None:
         try:
             broker = await options.trading.connect()
-        except (BrokerSetupError, MnemonicUnavailable) as exc:
+        except (BrokerSetupError, MnemonicUnavailableError) as exc:
             options.err.write(f"dydx-bot: live trading: {exc}\n")
             return 1
         options.err.write(f"live trading as {broker.address}/{broker.subaccount} on {broker.chain_id}\n")
@@ -197,7 +198,7 @@ async def _run_live(options: HeadlessOptions) -> int:
             try:
                 await asyncio.wait_for(stop.wait(), PROGRESS_EVERY)
                 break
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 _progress(options.err, count[0], printer.last_t, started)
     finally:
         await source.stop()

@@ -3,13 +3,13 @@ the live indexer. Shared by the dashboard and the headless runner."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
 
 from reactivex import abc
 
-from streams.sources.frames import Frame
+from streams.kernel.frames import Frame
 from streams.sources.recording import Recording, RecordingError, open_recording
 from streams.sources.replay import Replayer
 
@@ -24,7 +24,7 @@ class ReplaySource:
     speed: float | None = 1.0
 
     @classmethod
-    def open(cls, path: str | Path | None = None, speed: float | None = 1.0) -> "ReplaySource":
+    def open(cls, path: str | Path | None = None, speed: float | None = 1.0) -> ReplaySource:
         return cls(open_recording(path or DEFAULT_RECORDING), speed)
 
     @property

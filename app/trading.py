@@ -7,16 +7,21 @@ loopback is a plain-text local node (a dev chain, or the tests' stand-in)."""
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from dydx_v4_client.network import Network
 
 from streams.execution.live_broker import LiveBroker
 from streams.execution.networks import (
-    MAINNET_CONFIRMATION, NetworkRefused, local_network, on_loopback, select_network,
+    MAINNET_CONFIRMATION,
+    NetworkRefusedError,
+    local_network,
+    on_loopback,
+    select_network,
 )
 from streams.execution.secrets import load_mnemonic
+
 
 @dataclass(frozen=True)
 class LiveTrading:
@@ -25,12 +30,12 @@ class LiveTrading:
 
     @classmethod
     def choose(cls, *, mainnet: bool, node_url: str | None, subaccount: int,
-               ask: Callable[[str], str] | None = None) -> "LiveTrading":
-        """The network the user asked for; mainnet asks for the typed confirmation (NetworkRefused if it
+               ask: Callable[[str], str] | None = None) -> LiveTrading:
+        """The network the user asked for; mainnet asks for the typed confirmation (NetworkRefusedError if it
         does not match or cannot be asked)."""
         if on_loopback(node_url):
             if mainnet:  # its chain id is the dev chain's: mainnet would refuse every signature
-                raise NetworkRefused(f"a node on the loopback ({node_url}) is taken for a local dev chain, "
+                raise NetworkRefusedError(f"a node on the loopback ({node_url}) is taken for a local dev chain, "
                                      "not mainnet: drop --mainnet, or --node-url to use the mainnet node")
             return cls(local_network(node_url), subaccount)
         confirmation = ""

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import psutil
 import reactivex
@@ -33,10 +34,9 @@ from app.screens.jump_to_time import JumpScreen
 from app.screens.open_recording import OpenRecordingScreen, bundled_recordings
 from app.sources import ReplaySource
 from app.ui_bridge import FrameMeter, UiBridge
-from app.view_model import (CHART, HEALTH, LOG, MARGIN, MARKETS, PANELS, POSITIONS, SIGNALS, DashboardModel,
-                            state_key)
+from app.view_model import CHART, HEALTH, LOG, MARGIN, MARKETS, PANELS, POSITIONS, SIGNALS, DashboardModel, state_key
+from streams.config import Config
 from streams.graph import Graph, build_graph
-from streams.signals.config import Config
 from streams.sources.endpoints import NETWORKS
 from streams.sources.live import LiveConfig
 from streams.sources.replay import ReplayStatus

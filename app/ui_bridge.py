@@ -17,14 +17,15 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
+from collections.abc import Callable, Hashable
 from datetime import datetime
-from typing import Any, Callable, Generic, Hashable, NamedTuple, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar
 
 from reactivex import Observable, abc
 from reactivex import operators as ops
 from reactivex.disposable import CompositeDisposable, SerialDisposable
 
-from streams.sources.frames import Frame
+from streams.kernel.frames import Frame
 
 T = TypeVar("T")
 

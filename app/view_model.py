@@ -8,11 +8,12 @@ One model per source: switching sources starts a new model, so nothing from the 
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Hashable, Iterable
 from decimal import Decimal
 from itertools import count
-from typing import Any, Hashable, Iterable
+from typing import Any
 
-from streams.execution.orders import CancelIntent, Fill, OrderIntent, OrderUpdate
+from streams.kernel.orders import CancelIntent, Fill, OrderIntent, OrderUpdate
 from streams.market.books import ResyncRequest
 from streams.market.events import Candle
 from streams.market.state import BookTop, CandleUpdate, MarketInfo, StreamHealth

@@ -10,8 +10,9 @@ recording and parse every frame into its typed event (`streams.market.parse`, pr
 however little it does after. `books`: `parse` with every event also applied to the order books
 (`streams.market.books.OrderBooks`, the first stage every frame meets), nothing else: the least a graph
 that keeps books can cost. `graph`: the headless graph and printer over frames already in memory (no
-reading). Each is the best of `--runs`, taken in turns so that all of them see the same machine. Messages are counted two ways: frames (one WebSocket server message or
-REST answer each; the targets are on these) and updates (each item of a `channel_batch_data` frame).
+reading). Each is the best of `--runs`, taken in turns so that all of them see the same machine.
+Messages are counted two ways: frames (one WebSocket server message or REST answer each; the targets
+are on these) and updates (each item of a `channel_batch_data` frame).
 
 Latency. The frames are fed one at a time, in memory, to a graph with the headless printer attached; a
 frame's arrival is stamped (perf_counter) just before it is handed over. Instrumented here, not in the
@@ -41,12 +42,12 @@ from reactivex.subject import Subject
 from app.headless import HeadlessOptions, Printer, run_headless
 from app.sources import DEFAULT_RECORDING, ReplaySource
 from benchmarks.report import RESULTS, Row, best_of, rate, show, write
+from streams.config import Config
 from streams.graph import build_graph
+from streams.kernel.frames import Frame
 from streams.market.books import OrderBooks
 from streams.market.parse import parse_frame
 from streams.risk.derisk import RiskEngine
-from streams.signals.config import Config
-from streams.sources.frames import Frame
 from streams.sources.recording import open_recording
 
 THROUGHPUT_TARGET = 50_000  # frames/s

@@ -26,10 +26,11 @@ import random
 import subprocess
 import tempfile
 import time
-from datetime import datetime, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import talib
@@ -38,8 +39,18 @@ from benchmarks.report import RESULTS, Row, show, write
 from streams.market.events import Candle
 from streams.market.state import CandleUpdate
 from streams.signals.config import SignalsConfig
-from streams.signals.indicators import (Atr, BollingerBands, BookImbalance, Ema, Macd, MarketIndicators,
-                                        RealisedVolatility, Rsi, Sma, Vwap)
+from streams.signals.indicators import (
+    Atr,
+    BollingerBands,
+    BookImbalance,
+    Ema,
+    Macd,
+    MarketIndicators,
+    RealisedVolatility,
+    Rsi,
+    Sma,
+    Vwap,
+)
 
 WINDOW = 500
 START = 1_721_952_000  # 2024-07-26T00:00:00Z
@@ -59,7 +70,7 @@ def random_walk(count: int, seed: int = 1) -> np.ndarray:
 
 def candle_update(minute: int, price: float) -> CandleUpdate:
     close = Decimal(str(price))
-    started = datetime.fromtimestamp(START + 60 * minute, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    started = datetime.fromtimestamp(START + 60 * minute, UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
     candle = Candle(startedAt=started, ticker="ETH-USD", resolution="1MIN", low=close - 1, high=close + 1,
                     open=close, close=close, baseTokenVolume=Decimal(2), usdVolume=close * 2, trades=3)
     return CandleUpdate(t=START + 60 * minute + 60, market="ETH-USD", resolution="1MIN", candle=candle, closed=True)
@@ -117,20 +128,20 @@ def indicator_costs(warm_up: list[Tick], live: list[Tick], repeat: int) -> dict[
         warm_args = [arguments(tick) for tick in warm_up]
         live_args = [arguments(tick) for tick in live]
 
-        def warmed() -> Any:
+        def warmed(make: Callable[[], Any] = make, warm_args: list[Any] = warm_args) -> Any:
             indicator = make()
             for args in warm_args:
                 indicator.update(*args)
             return indicator
 
-        def updating(indicator: Any) -> None:
+        def updating(indicator: Any, live_args: list[Any] = live_args) -> None:
             update = indicator.update
             for args in live_args:
                 update(*args)
 
         costs[name] = {"update": best_ns_per_tick(updating, len(live), repeat, setup=warmed)}
         if hasattr(make(), "peek"):
-            def peeking(indicator: Any) -> None:
+            def peeking(indicator: Any, live_args: list[Any] = live_args) -> None:
                 peek = indicator.peek
                 for args in live_args:
                     peek(*args)

@@ -8,7 +8,7 @@ makes them) and its volume from `volume24H`; the level structure of the real ETH
 every candle (a seeded random walk from the real oracle price), and, to reach today's ~250 markets, a
 copy of each real market under the ticker `SYN<base>-USD`. The traffic around the candles (trades,
 candle updates, book deltas about every 2 s, oracle prices about every 3 s, funding each minute, all
-batched per 250 ms as the indexer does) is `streams.sources.synthetic`'s reconstruction.
+batched per 250 ms as the indexer does) is `tools.synthetic`'s reconstruction.
 
     .venv/bin/python -m benchmarks.scale_recording OUT [--minutes 3] [--history 100]
 """
@@ -23,8 +23,16 @@ from pathlib import Path
 from typing import Any
 
 from streams.sources.recording_writer import RecordingWriter
-from streams.sources.synthetic import (PROVENANCE_RECONSTRUCTED, BookShape, MarketTape, Session, batched,
-                                       initial_book, merge_markets, synthetic_candles)
+from tools.synthetic import (
+    PROVENANCE_RECONSTRUCTED,
+    BookShape,
+    MarketTape,
+    MessageIds,
+    batched,
+    initial_book,
+    merge_markets,
+    synthetic_candles,
+)
 
 SAMPLES = Path(__file__).resolve().parent.parent.parent / "shared" / "dydx-samples"
 MARKETS_SAMPLE = "nautilus-2024/rest/list_perpetual_markets.json"
@@ -82,7 +90,7 @@ def build(out: Path, *, samples: Path = SAMPLES, minutes: int = 3, history: int 
     for i, (path, body) in enumerate(bodies):
         t = T0 - 10 + 5 * i / len(bodies)
         writer.add_rest(REST_URL + path, 200, json.dumps(body, separators=(",", ":")).encode(), t - 0.01, t)
-    session = Session(rng)
+    session = MessageIds(rng)
     writer.ws_open(1, T0 - 4.5, "/v4/ws")
     writer.ws_message(1, T0 - 4.45, False, session.connected())
     subscriptions: list[tuple[str, str | None, dict[str, Any]]] = [("v4_markets", None, {"markets": markets})]

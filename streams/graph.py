@@ -9,9 +9,9 @@ neither knows where the frames come from.
                                      +------ gated intents, cancels ----+
 
 Everything runs on the thread that delivers the frames, each frame a turn of the graph's trampoline
-(`streams.flow.Turns`). The loop back into the broker goes through it (see `PaperBroker`), so an order is
+(`streams.kernel.rx.Turns`). The loop back into the broker goes through it (see `PaperBroker`), so an order is
 acted on only after the frame that caused it has reached every subscriber, and the same frames always
-give the same events in the same order. The streams are `streams.flow`'s: RxPY's semantics, one plain
+give the same events in the same order. The streams are `streams.kernel.rx`'s: RxPY's semantics, one plain
 call per hop.
 """
 
@@ -25,11 +25,13 @@ from reactivex.abc import DisposableBase
 from reactivex.disposable import CompositeDisposable, Disposable
 from reactivex.subject import Subject
 
-from streams import flow
+from streams.config import Config
 from streams.execution.live_broker import LiveBroker
-from streams.execution.orders import CancelIntent, Fill, OrderIntent, OrderUpdate
 from streams.execution.paper_broker import PaperBroker
 from streams.execution.reconcile import is_account_message
+from streams.kernel import rx
+from streams.kernel.frames import Frame
+from streams.kernel.orders import CancelIntent, Fill, OrderIntent, OrderUpdate
 from streams.market.books import ResyncRequest, order_books
 from streams.market.candles import candles, candles_from_trades
 from streams.market.events import Event
@@ -41,10 +43,8 @@ from streams.risk.derisk import IntentBlocked, risk_engine
 from streams.risk.kill_switch import KillSwitch
 from streams.risk.ladder import RiskState
 from streams.risk.margin import AccountState, margin_states
-from streams.signals.config import Config
 from streams.signals.indicators.market import IndicatorSnapshot, indicators
 from streams.signals.scoring import SignalScore, scores
-from streams.sources.frames import Frame
 from streams.sources.subscriptions import Staleness
 from streams.strategy.targets import Target, targets
 
@@ -85,64 +85,64 @@ def build_graph(frames: Observable[Frame], config: Config = Config(), broker: Li
     `staleness` is the silence data health calls stale (a live source's own, so that both agree).
     `health_rates`: `health` reports every stream's rate and age every second, as the dashboard shows
     them; without, only its changes (`health_changes`, the same either way, which the risk engine reads)."""
-    turns = flow.Turns()
-    source = frames.pipe(turns.operator(), flow.publish())
-    events = source.pipe(parse(), flow.share())
-    statuses = source.pipe(flow.filter(lambda frame: frame.kind == "status"), flow.share())
-    book_out = events.pipe(order_books(BOOK_DEPTH), flow.share())
-    books = book_out.pipe(flow.of_type(BookTop), flow.share())
-    market_infos = events.pipe(markets(), flow.share())
-    candle_updates = events.pipe(candles(), flow.share())
+    turns = rx.Turns()
+    source = frames.pipe(turns.operator(), rx.publish())
+    events = source.pipe(parse(), rx.share())
+    statuses = source.pipe(rx.filter(lambda frame: frame.kind == "status"), rx.share())
+    book_out = events.pipe(order_books(BOOK_DEPTH), rx.share())
+    books = book_out.pipe(rx.of_type(BookTop), rx.share())
+    market_infos = events.pipe(markets(), rx.share())
+    candle_updates = events.pipe(candles(), rx.share())
     if config.signals.resolution not in VENUE_RESOLUTIONS:  # not sent by the venue: built from its trades
         derived = events.pipe(candles_from_trades((config.signals.resolution,)))
-        candle_updates = flow.merge(candle_updates, derived).pipe(flow.share())
+        candle_updates = rx.merge(candle_updates, derived).pipe(rx.share())
     # health hears the source's statuses one trampoline step after the risk engine does, so that a lost
     # connection halts new risk as what it is ("disconnected"), not as the resyncs health derives from it
     source_said = statuses.pipe(turns.operator())
-    data_health = flow.merge(events, book_out, source_said).pipe(
-        health(staleness=staleness, rates=health_rates), flow.share())
-    health_changes = data_health.pipe(changes(), flow.share())
-    snapshots = flow.merge(candle_updates, books, market_infos).pipe(indicators(config.signals), flow.share())
-    signal_scores = snapshots.pipe(scores(config.signals), flow.share())
+    data_health = rx.merge(events, book_out, source_said).pipe(
+        health(staleness=staleness, rates=health_rates), rx.share())
+    health_changes = data_health.pipe(changes(), rx.share())
+    snapshots = rx.merge(candle_updates, books, market_infos).pipe(indicators(config.signals), rx.share())
+    signal_scores = snapshots.pipe(scores(config.signals), rx.share())
 
     if broker is None:
-        paper = PaperBroker(flow.merge(events, books, market_infos), config.paper, defer=turns.run)
+        paper = PaperBroker(rx.merge(events, books, market_infos), config.paper, defer=turns.run)
         broker_events, account_events, bind = paper.events, paper.accounts, lambda: Disposable()
         submit, cancel = paper.submit, paper.cancel
     else:
-        subaccount = events.pipe(flow.filter(is_account_message), flow.share())
+        subaccount = events.pipe(rx.filter(is_account_message), rx.share())
         broker_events, account_events = broker.events, subaccount
         # in a later turn, as the paper broker's: a market order is then priced off the book top that
         # the frame behind it made, which the broker has not been told of while the frame is on its way
         submit = lambda intent: turns.run(lambda: broker.submit(intent))  # noqa: E731
         cancel = lambda intent: turns.run(lambda: broker.cancel(intent))  # noqa: E731
         bind = lambda: broker.bind(markets=market_infos, books=books, account=subaccount)  # noqa: E731
-    account = margin_states(market_infos, account_events).pipe(flow.share())
+    account = margin_states(market_infos, account_events).pipe(rx.share())
     kill_switch = KillSwitch()
     risk_states: Subject[RiskState] = Subject()
-    decisions = flow.merge(signal_scores, snapshots, account, market_infos, books, risk_states).pipe(
-        targets(config.strategy, config.risk), flow.share())
-    risk_out = flow.merge(
+    decisions = rx.merge(signal_scores, snapshots, account, market_infos, books, risk_states).pipe(
+        targets(config.strategy, config.risk), rx.share())
+    risk_out = rx.merge(
         account, health_changes, statuses, broker_events,
-        kill_switch.commands, market_infos, decisions.pipe(flow.of_type(OrderIntent)),
-    ).pipe(risk_engine(config.risk), flow.share())
-    risk = risk_out.pipe(flow.of_type(RiskState), flow.share())
+        kill_switch.commands, market_infos, decisions.pipe(rx.of_type(OrderIntent)),
+    ).pipe(risk_engine(config.risk), rx.share())
+    risk = risk_out.pipe(rx.of_type(RiskState), rx.share())
 
     def connect() -> DisposableBase:
         wiring = [
             risk.subscribe(risk_states),
             source.subscribe(kill_switch.on_frame),
-            risk_out.pipe(flow.of_type(OrderIntent)).subscribe(submit),
-            risk_out.pipe(flow.of_type(CancelIntent)).subscribe(cancel),
+            risk_out.pipe(rx.of_type(OrderIntent)).subscribe(submit),
+            risk_out.pipe(rx.of_type(CancelIntent)).subscribe(cancel),
             bind(),
         ]
         return CompositeDisposable(*wiring, source.connect())
 
-    orders = flow.merge(risk_out.pipe(flow.of_type(OrderIntent, CancelIntent, IntentBlocked)), broker_events)
+    orders = rx.merge(risk_out.pipe(rx.of_type(OrderIntent, CancelIntent, IntentBlocked)), broker_events)
     return Graph(
         events=events, markets=market_infos, books=books, candles=candle_updates, health=data_health,
         health_changes=health_changes,
-        indicators=snapshots, scores=signal_scores, targets=decisions.pipe(flow.of_type(Target)), account=account,
-        risk=risk, orders=orders.pipe(flow.share()), resyncs=book_out.pipe(flow.of_type(ResyncRequest)),
+        indicators=snapshots, scores=signal_scores, targets=decisions.pipe(rx.of_type(Target)), account=account,
+        risk=risk, orders=orders.pipe(rx.share()), resyncs=book_out.pipe(rx.of_type(ResyncRequest)),
         kill_switch=kill_switch, _connect=connect,
     )

@@ -5,19 +5,20 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import pytest
-from hypothesis import settings
 import pytest_textual_snapshot
 import reactivex
+from hypothesis import settings
 from pytest_textual_snapshot import SVGImageExtension
 from reactivex import Observable
 from syrupy.location import PyTestLocation
 
+from streams.kernel.frames import Frame
 from streams.market.parse import parse
-from streams.sources.frames import Frame
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT.parent / "shared" / "dydx-samples"

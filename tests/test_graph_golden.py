@@ -4,7 +4,7 @@ bytes. Any change to what any layer emits, or to the order in which it emits it,
 change that only makes the graph faster leaves it where it is.
 
 The recording is SYNTHETIC and built here (seeded random-walk candles for two markets, traffic around them
-from `streams.sources.synthetic`), so every checkout can run this. The frame stream then gets the faults
+from `tools.synthetic`), so every checkout can run this. The frame stream then gets the faults
 a live session meets: a malformed frame, a replayed book message (the book resyncs, then a fresh snapshot
 comes), a lost and regained connection, and the kill switch pulled (with flatten) and reset.
 
@@ -16,23 +16,32 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
 import msgspec
 import pytest
 from reactivex.subject import Subject
 
 from app.jsonl import line
+from streams.config import Config
 from streams.graph import Graph, build_graph
-from streams.signals.config import Config
-from streams.sources.frames import Frame
+from streams.kernel.frames import Frame
+from streams.kernel.status import SourceStatus, status_frame
 from streams.sources.recording import open_recording
 from streams.sources.recording_writer import RecordingWriter
-from streams.sources.status import SourceStatus, status_frame
-from streams.sources.synthetic import (BookShape, MarketTape, Session, batched, initial_book, merge_markets,
-                                       synthetic_candles, text)
+from tools.synthetic import (
+    BookShape,
+    MarketTape,
+    MessageIds,
+    batched,
+    initial_book,
+    merge_markets,
+    synthetic_candles,
+    text,
+)
 
 OUTPUTS = ("events", "markets", "books", "candles", "health", "indicators", "scores", "targets", "account",
            "risk", "orders", "resyncs")
@@ -119,7 +128,7 @@ def build_recording(out: Path) -> Path:
         for ticker, candles in past.items()]
     for i, (path, body) in enumerate(bodies):
         writer.add_rest(REST_URL + path, 200, json.dumps(body).encode(), T0 - 5 + i, T0 - 4.9 + i)
-    session = Session(random.Random(1))
+    session = MessageIds(random.Random(1))
     writer.ws_open(1, T0 - 2, "/v4/ws")
     writer.ws_message(1, T0 - 1.9, False, session.connected())
     subscriptions = [("v4_markets", None, {"markets": markets})]

@@ -7,8 +7,9 @@ from msgspec import structs
 from reactivex.subject import Subject
 
 from app.sources import DEFAULT_RECORDING
+from streams.config import Config
 from streams.graph import build_graph
-from streams.signals.config import Config, SignalsConfig
+from streams.signals.config import SignalsConfig
 from streams.sources.recording import open_recording
 
 

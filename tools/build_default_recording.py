@@ -1,11 +1,12 @@
 """Build `recordings/default`, the recording the app opens with, from the real Indexer captures.
 
-    python tools/build_default_recording.py [--samples ../shared/dydx-samples] [--minutes 120] [--out recordings/default]
+    python tools/build_default_recording.py [--samples ../shared/dydx-samples] [--minutes 120]
+                                            [--out recordings/default]
 
 1. seed: a recording written directly from the real payloads - the 125-market mainnet snapshot (July 2024),
    the 1000 real ETH-USD 1-minute mainnet candles (the last `--minutes` replayed live, the earlier ones
    served as REST history), the real ETH-USD order book's level structure - with the traffic between the
-   real figures reconstructed by `streams.sources.synthetic`, plus a BTC-USD market whose candles are
+   real figures reconstructed by `tools.synthetic`, plus a BTC-USD market whose candles are
    SYNTHETIC (ETH's real returns scaled, with noise, from BTC's real oracle price in that snapshot);
 2. round trip: the seed is served by the project's replay server (`dydx-bot serve`) at full speed, the
    project's live source connects to it through the project's mitmproxy recorder, and the recorder
@@ -34,15 +35,22 @@ sys.path.insert(0, str(ROOT))
 from streams.sources.endpoints import Endpoints  # noqa: E402
 from streams.sources.live import LiveConfig, LiveSource, RestCall  # noqa: E402
 from streams.sources.recorder import Recorder  # noqa: E402
-from streams.sources.recording import (  # noqa: E402
-    FLOWS, RestExchange, WsClose, WsMessage, WsOpen, open_recording, subscription_of,
-)
+from streams.sources.recording import FLOWS, RestExchange, WsClose, WsMessage, WsOpen, open_recording, subscription_of  # noqa: E402
 from streams.sources.recording_writer import RecordingWriter  # noqa: E402
 from streams.sources.replay_server import ReplayServer  # noqa: E402
 from streams.sources.subscriptions import Subscription  # noqa: E402
-from streams.sources.synthetic import (  # noqa: E402
-    PROVENANCE_RECONSTRUCTED, BookShape, MarketTape, Session, epoch, initial_book, iso, merge_markets,
-    synthetic_candles, text, write_session,
+from tools.synthetic import (  # noqa: E402
+    PROVENANCE_RECONSTRUCTED,
+    BookShape,
+    MarketTape,
+    MessageIds,
+    epoch,
+    initial_book,
+    iso,
+    merge_markets,
+    synthetic_candles,
+    text,
+    write_session,
 )
 
 MARKETS = ("ETH-USD", "BTC-USD")
@@ -60,7 +68,7 @@ def tapes(samples: Path, snapshot: dict[str, Any], rng: random.Random) -> list[M
     eth, btc = snapshot["ETH-USD"], snapshot["BTC-USD"]
     eth_tick, btc_tick = Decimal(eth["tickSize"]), Decimal(btc["tickSize"])
     closes = [float(c["close"]) for c in eth_candles]
-    returns = [0.8 * (b / a - 1.0) for a, b in zip(closes, closes[1:])]
+    returns = [0.8 * (b / a - 1.0) for a, b in zip(closes, closes[1:], strict=False)]
     btc_price = Decimal(btc["oraclePrice"])
     btc_candles = synthetic_candles("BTC-USD", epoch(eth_candles[0]["startedAt"]), len(eth_candles),
                                     Decimal(round(btc_price)), btc_tick, Decimal(btc["stepSize"]),
@@ -108,7 +116,7 @@ def write_seed(samples: Path, out: Path, minutes: int) -> dict[str, Any]:
         return {"candles": history[tape.ticker][:100]}
 
     writer = RecordingWriter(out)
-    write_session(writer, LiveConfig(markets=MARKETS), Session(rng), t0, upstream=REST_URL, rest_body=rest_body,
+    write_session(writer, LiveConfig(markets=MARKETS), MessageIds(rng), t0, upstream=REST_URL, rest_body=rest_body,
                   snapshot=snapshot, updates=merge_markets(all_tapes, start_minute))
     return writer.close(network="mainnet", upstream=REST_URL, markets=MARKETS,
                         provenance=provenance(minutes, t0))

@@ -5,9 +5,10 @@ Styles are theme variables (`$success`, `$error`...), resolved by Textual agains
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from collections.abc import Iterable
+from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Iterable, NamedTuple
+from typing import NamedTuple
 
 from textual.content import Content
 
@@ -62,11 +63,11 @@ def compact(value: Decimal | float | None) -> str:
 
 
 def utc_clock(t: float | None) -> str:
-    return MISSING if t is None else datetime.fromtimestamp(t, timezone.utc).strftime("%H:%M:%S")
+    return MISSING if t is None else datetime.fromtimestamp(t, UTC).strftime("%H:%M:%S")
 
 
 def utc_stamp(t: float | None) -> str:
-    return MISSING if t is None else datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%d %H:%M:%SZ")
+    return MISSING if t is None else datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%d %H:%M:%SZ")
 
 
 def countdown(seconds: float | None) -> str:
@@ -101,7 +102,7 @@ class Columns:
     def row(self, *cells: tuple[str, str]) -> Content:
         """One line from `(text, style)` cells, one per column, each padded or cut to its width."""
         parts: list[tuple[str, str] | str] = []
-        for index, (column, (text, style)) in enumerate(zip(self.columns, cells)):
+        for index, (column, (text, style)) in enumerate(zip(self.columns, cells, strict=False)):
             if index:
                 parts.append(self._gap)
             fitted = text[: column.width]

@@ -12,7 +12,8 @@ only a change in the number of rows lays the screen out again.
 
 from __future__ import annotations
 
-from typing import Any, Callable, NamedTuple, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
 
 from rich.style import Style as RichStyle
 from textual.content import Content

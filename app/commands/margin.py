@@ -14,16 +14,16 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import msgspec
 
-from app.cli import UsageError
+from app.commands import UsageError
 from streams.market import events as ev
-from streams.risk.account import (Market, MarginError, account_from_subaccount, implied_oracle_prices,
-                                  isolation_conflict)
+from streams.risk.account import MarginError, Market, account_from_subaccount, implied_oracle_prices, isolation_conflict
 from streams.risk.margin import AccountState, account_state, what_if
 
 

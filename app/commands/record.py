@@ -15,11 +15,11 @@ import signal
 import sys
 import time
 
-from app.cli import UsageError
+from app.commands import UsageError
+from streams.kernel.status import SourceStatus
 from streams.sources.endpoints import NETWORKS, Endpoints
 from streams.sources.live import LiveConfig, LiveSource, parse_markets
 from streams.sources.recorder import Recorder, RecorderError
-from streams.sources.status import SourceStatus
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
-from app.cli import UsageError
+from app.commands import UsageError
 from streams.sources.recording import flow_format_version, open_recording
 
 
@@ -79,7 +79,7 @@ def _span(info: dict[str, Any]) -> str:
 
 
 def _utc(t: float) -> str:
-    return datetime.fromtimestamp(t, timezone.utc).isoformat(sep=" ", timespec="milliseconds")[:-6] + "Z"
+    return datetime.fromtimestamp(t, UTC).isoformat(sep=" ", timespec="milliseconds")[:-6] + "Z"
 
 
 def _size(n: int) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from app.cli import UsageError
+from app.commands import UsageError
 
 DEFAULT_MARKETS = "BTC-USD,ETH-USD"
 
@@ -34,7 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from streams.signals.config import ConfigError, load_config
+    from streams.config import ConfigError, load_config
     from streams.sources.replay import parse_speed
 
     try:
@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _live_trading(args: argparse.Namespace, live):
     from app.trading import LiveTrading
-    from streams.execution.networks import NetworkRefused, on_loopback
+    from streams.execution.networks import NetworkRefusedError, on_loopback
 
     if live is None:
         raise UsageError("--broker live trades on live data only: add --live (replays always use the paper broker)")
@@ -71,7 +71,7 @@ def _live_trading(args: argparse.Namespace, live):
                          "or --network testnet without --mainnet")
     try:
         return LiveTrading.choose(mainnet=args.mainnet, node_url=args.node_url, subaccount=args.subaccount)
-    except NetworkRefused as exc:
+    except NetworkRefusedError as exc:
         raise UsageError(str(exc)) from None
 
 

@@ -9,7 +9,7 @@ import logging
 import signal
 import sys
 
-from app.cli import UsageError
+from app.commands import UsageError
 from streams.sources.replay import parse_speed
 from streams.sources.replay_server import ReplayServer
 

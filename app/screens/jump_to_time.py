@@ -4,7 +4,7 @@ an offset from the current position."""
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -27,16 +27,16 @@ def parse_time(text: str, now: float) -> float:
     if offset := _OFFSET.fullmatch(text):
         sign, amount, unit = offset.groups()
         return now + (1 if sign == "+" else -1) * float(amount) * _UNITS[unit]
-    day = datetime.fromtimestamp(now, timezone.utc).date()
+    day = datetime.fromtimestamp(now, UTC).date()
     for form in _CLOCK:
         try:
             clock = datetime.strptime(text, form).time()
         except ValueError:
             continue
-        return datetime.combine(day, clock, timezone.utc).timestamp()
+        return datetime.combine(day, clock, UTC).timestamp()
     for form in _STAMPS:
         try:
-            return datetime.strptime(text.removesuffix("Z"), form).replace(tzinfo=timezone.utc).timestamp()
+            return datetime.strptime(text.removesuffix("Z"), form).replace(tzinfo=UTC).timestamp()
         except ValueError:
             continue
     raise ValueError(f"not a time: {text!r} (try 14:05, 14:05:30, 2025-01-02 14:05, +5m or -30s)")

@@ -31,10 +31,10 @@ from reactivex.subject import Subject
 from v4_proto.dydxprotocol.clob.order_pb2 import Order
 
 from streams.execution.networks import MAINNET_CHAIN_ID
-from streams.execution.order_builder import ChainOrder, ClobParams, InvalidOrder, OrderPlan, plan_order
-from streams.execution.orders import CancelIntent, Fill, OrderIntent, OrderUpdate
+from streams.execution.order_builder import ChainOrder, ClobParams, InvalidOrderError, OrderPlan, plan_order
 from streams.execution.reconcile import Reconciler, VenuePosition
 from streams.execution.secrets import Secret
+from streams.kernel.orders import CancelIntent, Fill, OrderIntent, OrderUpdate
 from streams.market.events import PerpetualMarket
 from streams.market.state import BookTop, MarketInfo
 
@@ -140,11 +140,11 @@ class LiveBroker:
         try:
             params = self._markets.get(intent.market)
             if params is None:
-                raise InvalidOrder(f"no market parameters for {intent.market} yet")
+                raise InvalidOrderError(f"no market parameters for {intent.market} yet")
             if self._reconciler.find(intent.client_id):
-                raise InvalidOrder(f"client id {intent.client_id} belongs to an order still open or in flight")
+                raise InvalidOrderError(f"client id {intent.client_id} belongs to an order still open or in flight")
             plan = plan_order(intent, params, self._reference_price(intent))
-        except InvalidOrder as exc:
+        except InvalidOrderError as exc:
             self._reject(intent.t, intent.client_id, intent.market, str(exc))
             return
         self._reconciler.expect(plan.ref)

@@ -22,7 +22,7 @@ TESTNET_NODE = "oegs-testnet.dydx.exchange:443"
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 
-class NetworkRefused(Exception):
+class NetworkRefusedError(Exception):
     """The requested network is not allowed; the message says why and what would allow it."""
 
 
@@ -31,7 +31,7 @@ def select_network(*, mainnet: bool = False, confirmation: str = "", node_url: s
     if not mainnet:
         return make_testnet(node_url=node_url or TESTNET_NODE)
     if confirmation.strip() != MAINNET_CONFIRMATION:
-        raise NetworkRefused(
+        raise NetworkRefusedError(
             "mainnet trades real money: it needs the mainnet flag and the confirmation typed exactly as "
             f"{MAINNET_CONFIRMATION!r}" + (" (what was typed does not match)" if confirmation.strip() else "")
         )
@@ -47,6 +47,6 @@ def on_loopback(node_url: str | None) -> bool:
 def local_network(node_url: str, *, rest_indexer: str = "", websocket_indexer: str = "") -> Network:
     """A plain-text gRPC node on this machine (chain id `localdydxprotocol`): a dev chain or a stand-in."""
     if not on_loopback(node_url):
-        raise NetworkRefused(f"an unencrypted node connection is only allowed on the loopback, not {node_url!r}")
+        raise NetworkRefusedError(f"an unencrypted node connection is only allowed on the loopback, not {node_url!r}")
     return make_insecure(local_node, rest_indexer=rest_indexer, websocket_indexer=websocket_indexer,
                          node_url=node_url)

@@ -26,7 +26,7 @@ from dydx_v4_client.node.message import order_id as order_id_message
 from msgspec import Struct
 from v4_proto.dydxprotocol.clob.order_pb2 import Order, OrderId
 
-from streams.execution.orders import OrderIntent, Side
+from streams.kernel.orders import OrderIntent, Side
 from streams.market.events import PerpetualMarket
 from streams.market.state import MarketInfo
 
@@ -42,7 +42,7 @@ _SIDE = {"BUY": Order.Side.SIDE_BUY, "SELL": Order.Side.SIDE_SELL}
 _NOT_TRADING = {"PAUSED", "CANCEL_ONLY", "FINAL_SETTLEMENT", "INITIALIZING"}
 
 
-class InvalidOrder(ValueError):
+class InvalidOrderError(ValueError):
     """The intent cannot become a valid order; the message is the reason reported to the caller."""
 
 
@@ -86,7 +86,7 @@ class ClobParams(Struct, frozen=True):
         """Base quantums of `size`, rounded down to whole steps; below one step is refused."""
         steps = _whole(size, -self.atomic_resolution) // self.step_base_quantums
         if steps < 1:
-            raise InvalidOrder(f"size {size} is below the minimum order size {self.step_size:f} of {self.market}")
+            raise InvalidOrderError(f"size {size} is below the minimum order size {self.step_size:f} of {self.market}")
         return steps * self.step_base_quantums
 
     def subticks(self, price: Decimal, side: Side) -> int:
@@ -96,7 +96,7 @@ class ClobParams(Struct, frozen=True):
         else:
             ticks = -(-_whole(price, self._subticks_exponent, up=True) // self.subticks_per_tick)
         if ticks < 1:
-            raise InvalidOrder(f"price {price} is below one tick ({self.tick_size:f}) of {self.market}")
+            raise InvalidOrderError(f"price {price} is below one tick ({self.tick_size:f}) of {self.market}")
         return ticks * self.subticks_per_tick
 
     def size_of(self, quantums: int) -> Decimal:
@@ -133,7 +133,7 @@ class ChainOrder(Struct, frozen=True):
         if self.short_term:
             return {"good_til_block": height + SHORT_BLOCK_WINDOW}
         if self.good_til_block_time is None:
-            raise InvalidOrder(f"long-term order {self.client_id} has no known good-til-block-time to cancel with")
+            raise InvalidOrderError(f"long-term order {self.client_id} has no known good-til-block-time to cancel with")
         return {"good_til_block_time": self.good_til_block_time}
 
 
@@ -169,46 +169,46 @@ def limit_price(intent: OrderIntent, reference: Decimal | None) -> Decimal:
     (the best ask for a buy, the best bid for a sell; an explicit `intent.price` takes its place)."""
     if intent.kind == "LIMIT":
         if intent.price is None:
-            raise InvalidOrder("a limit order needs a price")
+            raise InvalidOrderError("a limit order needs a price")
         return intent.price
     reference = intent.price if intent.price is not None else reference
     if reference is None:
-        raise InvalidOrder(f"no book price for {intent.market} to bound a market order")
+        raise InvalidOrderError(f"no book price for {intent.market} to bound a market order")
     if not 0 <= intent.max_slippage < 1:
-        raise InvalidOrder(f"max_slippage {intent.max_slippage} is not a fraction in [0, 1)")
+        raise InvalidOrderError(f"max_slippage {intent.max_slippage} is not a fraction in [0, 1)")
     return reference * (1 + intent.max_slippage if intent.side == "BUY" else 1 - intent.max_slippage)
 
 
 def plan_order(intent: OrderIntent, params: ClobParams, reference: Decimal | None = None) -> OrderPlan:
-    """Validate `intent` against the chain's rules and convert it; raises `InvalidOrder` with the reason."""
+    """Validate `intent` against the chain's rules and convert it; raises `InvalidOrderError` with the reason."""
     if params.status in _NOT_TRADING:
-        raise InvalidOrder(f"{params.market} is {params.status}")
+        raise InvalidOrderError(f"{params.market} is {params.status}")
     if params.status == "POST_ONLY" and not intent.post_only:
-        raise InvalidOrder(f"{params.market} accepts only post-only orders")
+        raise InvalidOrderError(f"{params.market} accepts only post-only orders")
     if not 0 <= intent.client_id <= MAX_CLIENT_ID:
-        raise InvalidOrder(f"client id {intent.client_id} is outside 0..{MAX_CLIENT_ID}")
+        raise InvalidOrderError(f"client id {intent.client_id} is outside 0..{MAX_CLIENT_ID}")
     if intent.size <= 0:
-        raise InvalidOrder(f"size {intent.size} is not positive")
+        raise InvalidOrderError(f"size {intent.size} is not positive")
     price = limit_price(intent, reference)
     if price <= 0:
-        raise InvalidOrder(f"price {price} is not positive")
+        raise InvalidOrderError(f"price {price} is not positive")
     time_in_force = _time_in_force(intent)
     immediate = time_in_force == Order.TimeInForce.TIME_IN_FORCE_IOC
     if intent.reduce_only and not immediate:
-        raise InvalidOrder("reduce-only orders must be short-term IOC (or market) orders on dYdX")
+        raise InvalidOrderError("reduce-only orders must be short-term IOC (or market) orders on dYdX")
     if intent.short_term:
         if not 1 <= intent.good_til_blocks <= SHORT_BLOCK_WINDOW:
-            raise InvalidOrder(f"good_til_blocks {intent.good_til_blocks} is outside 1..{SHORT_BLOCK_WINDOW}")
+            raise InvalidOrderError(f"good_til_blocks {intent.good_til_blocks} is outside 1..{SHORT_BLOCK_WINDOW}")
         flags, til, blocks = OrderFlags.SHORT_TERM, None, intent.good_til_blocks
     else:
         if immediate:
-            raise InvalidOrder("IOC and market orders must be short-term: the chain refuses them long-term")
+            raise InvalidOrderError("IOC and market orders must be short-term: the chain refuses them long-term")
         if not 1 <= intent.good_til_seconds <= STATEFUL_ORDER_WINDOW:
-            raise InvalidOrder(f"good_til_seconds {intent.good_til_seconds} is outside 1..{STATEFUL_ORDER_WINDOW}")
+            raise InvalidOrderError(f"good_til_seconds {intent.good_til_seconds} is outside 1..{STATEFUL_ORDER_WINDOW}")
         flags, til, blocks = OrderFlags.LONG_TERM, int(intent.t) + intent.good_til_seconds, None
     quantums, subticks = params.quantums(intent.size), params.subticks(price, intent.side)
     if quantums >= _UINT64 or subticks >= _UINT64:
-        raise InvalidOrder(f"size {intent.size} or price {price} does not fit the chain's 64-bit fields")
+        raise InvalidOrderError(f"size {intent.size} or price {price} does not fit the chain's 64-bit fields")
     ref = ChainOrder(intent.client_id, params.market, params.clob_pair_id, flags, good_til_block_time=til)
     return OrderPlan(ref, intent.side, quantums, subticks, time_in_force, intent.reduce_only, blocks)
 
@@ -227,13 +227,13 @@ def _whole(value: Decimal, exponent: int, *, up: bool = False) -> int:
 
 def _time_in_force(intent: OrderIntent) -> int:
     if intent.time_in_force == "FOK":
-        raise InvalidOrder("fill-or-kill is deprecated on dYdX v4: use IOC")
+        raise InvalidOrderError("fill-or-kill is deprecated on dYdX v4: use IOC")
     if intent.kind == "MARKET":
         if intent.post_only:
-            raise InvalidOrder("a market order cannot be post-only")
+            raise InvalidOrderError("a market order cannot be post-only")
         return Order.TimeInForce.TIME_IN_FORCE_IOC
     if intent.post_only:
         if intent.time_in_force != "GTT":
-            raise InvalidOrder(f"a post-only order cannot be {intent.time_in_force}")
+            raise InvalidOrderError(f"a post-only order cannot be {intent.time_in_force}")
         return Order.TimeInForce.TIME_IN_FORCE_POST_ONLY
     return _TIME_IN_FORCE[intent.time_in_force]

@@ -26,20 +26,20 @@ behind the `Broker` protocol the strategy and the risk engine talk to.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
-from typing import Callable, Iterable, Union
 
 from msgspec import Struct, structs
 from reactivex import Observable
 from reactivex.scheduler import CurrentThreadScheduler
 from reactivex.subject import Subject
 
-from streams import flow
 from streams.execution.fees import FeeSchedule, Liquidity
-from streams.execution.orders import CancelIntent, Fill, OrderIntent, OrderStatus, OrderUpdate, Side
+from streams.kernel import rx
+from streams.kernel.orders import CancelIntent, Fill, OrderIntent, OrderStatus, OrderUpdate, Side
+from streams.kernel.stage import Stage, lift
 from streams.market import events as ev
-from streams.market.stage import Stage, lift
 from streams.market.state import BookTop, MarketInfo
 from streams.risk.account import Account, AccountSnapshot, Market, apply_trade, isolation_conflict
 from streams.risk.margin import account_state, funding_payment
@@ -88,8 +88,8 @@ class FundingPayment(Struct, frozen=True):
     amount: Decimal
 
 
-PaperInput = Union[BookTop, MarketInfo, OrderIntent, CancelIntent, ev.Event]
-PaperOutput = Union[OrderUpdate, Fill, FundingPayment, AccountSnapshot]
+PaperInput = BookTop | MarketInfo | OrderIntent | CancelIntent | ev.Event
+PaperOutput = OrderUpdate | Fill | FundingPayment | AccountSnapshot
 
 
 class BlockClock:
@@ -512,11 +512,11 @@ class PaperBroker:
                  defer: Callable[[Callable[[], None]], None] = _on_trampoline) -> None:
         self._intents: Subject[OrderIntent | CancelIntent] = Subject()
         self._defer = defer
-        self.outputs: Observable[PaperOutput] = flow.merge(market, self._intents).pipe(
-            paper_exchange(config), flow.share())
-        self.events: Observable[OrderUpdate | Fill] = self.outputs.pipe(flow.of_type(OrderUpdate, Fill))
-        self.accounts: Observable[AccountSnapshot] = self.outputs.pipe(flow.of_type(AccountSnapshot))
-        self.funding: Observable[FundingPayment] = self.outputs.pipe(flow.of_type(FundingPayment))
+        self.outputs: Observable[PaperOutput] = rx.merge(market, self._intents).pipe(
+            paper_exchange(config), rx.share())
+        self.events: Observable[OrderUpdate | Fill] = self.outputs.pipe(rx.of_type(OrderUpdate, Fill))
+        self.accounts: Observable[AccountSnapshot] = self.outputs.pipe(rx.of_type(AccountSnapshot))
+        self.funding: Observable[FundingPayment] = self.outputs.pipe(rx.of_type(FundingPayment))
 
     def submit(self, intent: OrderIntent) -> None:
         self._defer(lambda: self._intents.on_next(intent))

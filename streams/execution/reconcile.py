@@ -27,7 +27,7 @@ from dydx_v4_client import OrderFlags
 from msgspec import Struct
 
 from streams.execution.order_builder import ChainOrder
-from streams.execution.orders import Fill, FillKind, OrderStatus, OrderUpdate
+from streams.kernel.orders import Fill, FillKind, OrderStatus, OrderUpdate
 from streams.market import events as ev
 from streams.market.parse import in_channel
 
@@ -73,7 +73,7 @@ class _Tracked:
     reported: tuple[OrderStatus, Decimal] | None = None
 
 
-Event = OrderUpdate | Fill | VenuePosition
+Reconciled = OrderUpdate | Fill | VenuePosition
 
 _CATCH_UP = re.compile(r"/v4/(orders|fills)(\?|$)")
 
@@ -130,13 +130,13 @@ class Reconciler:
         orders += [o.order for o in self._orders.values() if o.status not in _FINISHED]
         return [o for o in orders if market is None or o.market == market]
 
-    def on_message(self, message: Any) -> list[Event]:
+    def on_message(self, message: Any) -> list[Reconciled]:
         """Everything a v4_subaccounts (or v4_block_height) message, or the REST answer of the account's
         orders or fills, changes; other messages give []."""
         if isinstance(message, ev.RestResponse):
             return self._on_rest(message)
         contents = getattr(message, "contents", None)
-        out: list[Event] = []
+        out: list[Reconciled] = []
         for update in contents if isinstance(contents, list) else [contents]:
             match update:
                 case ev.SubaccountSnapshot():
@@ -160,8 +160,8 @@ class Reconciler:
         if height is not None:
             self.height = max(int(height), self.height or 0)
 
-    def _on_snapshot(self, snapshot: ev.SubaccountSnapshot, t: float) -> list[Event]:
-        out: list[Event] = [u for o in snapshot.orders if (u := self._on_order(o, t))]
+    def _on_snapshot(self, snapshot: ev.SubaccountSnapshot, t: float) -> list[Reconciled]:
+        out: list[Reconciled] = [u for o in snapshot.orders if (u := self._on_order(o, t))]
         held = snapshot.subaccount.openPerpetualPositions
         for market in sorted(self._positions.keys() - held.keys()):  # closed while we were not listening
             out.append(self._set_position(t, market, Decimal(0), "CLOSED"))
@@ -169,9 +169,9 @@ class Reconciler:
             out.append(self._set_position(t, market, _signed(position), "OPEN", position.entryPrice))
         return out
 
-    def _on_update(self, update: ev.SubaccountUpdate, t: float) -> list[Event]:
+    def _on_update(self, update: ev.SubaccountUpdate, t: float) -> list[Reconciled]:
         # orders first: they teach the indexer order id -> client id that the fills refer to
-        out: list[Event] = [u for o in update.orders if (u := self._on_order(o, t))]
+        out: list[Reconciled] = [u for o in update.orders if (u := self._on_order(o, t))]
         moved: dict[str, Decimal] = {}
         forced: dict[str, FillKind] = {}
         for raw in update.fills:
@@ -224,7 +224,7 @@ class Reconciler:
             reason = "; ".join(filter(None, [_NOT_OURS, reason]))
         return OrderUpdate(t, client_id, tracked.order.market, status, tracked.filled, reason)
 
-    def _on_rest(self, answer: ev.RestResponse) -> list[Event]:
+    def _on_rest(self, answer: ev.RestResponse) -> list[Reconciled]:
         """The account's latest orders or fills, fetched after a re-snapshot (see the module's doc)."""
         body, t = answer.body, answer.t
         if isinstance(body, list):  # /v4/orders: only the orders this broker knows, none of the history
@@ -235,7 +235,7 @@ class Reconciler:
             return []  # before any re-snapshot, the fills listed are history: the snapshot holds their effect
         missed = sorted((f for f in body.fills if self._height_of(f) > self._missed_after),
                         key=lambda f: (self._height_of(f), f.createdAt))  # the indexer lists newest first
-        out: list[Event] = []
+        out: list[Reconciled] = []
         for raw in missed:
             if not self._first_report(raw):
                 continue
@@ -246,17 +246,17 @@ class Reconciler:
                                               reason=fill.kind.lower()))
         return out
 
-    def _height_of(self, fill: ev.Fill) -> int:
+    def _height_of(self, fill: ev.IndexerFill) -> int:
         return int(fill.createdAtHeight) if fill.createdAtHeight else self.height or 0
 
-    def _first_report(self, fill: ev.Fill) -> bool:
+    def _first_report(self, fill: ev.IndexerFill) -> bool:
         """True the first time a fill id is seen (from the socket or from REST), remembering it."""
         if fill.id in self._fills:
             return False
         self._fills[fill.id] = self._height_of(fill)
         return True
 
-    def _fill(self, fill: ev.Fill, t: float) -> Fill:
+    def _fill(self, fill: ev.IndexerFill, t: float) -> Fill:
         tracked = self._orders.get(fill.orderId) if fill.orderId else None
         return Fill(
             t=t, market=fill.ticker or fill.market or (tracked.order.market if tracked else ""),
@@ -276,11 +276,11 @@ class Reconciler:
             self._positions.pop(market, None)
         return position
 
-    def _expire(self, t: float) -> list[Event]:
+    def _expire(self, t: float) -> list[Reconciled]:
         """Report sent orders the chain can no longer hold unseen; forget long-finished orders."""
         if self.height is None:
             return []
-        out: list[Event] = []
+        out: list[Reconciled] = []
         for client_id, expected in list(self._expected.items()):
             order = expected.order
             if not expected.placed:

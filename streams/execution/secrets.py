@@ -38,7 +38,7 @@ class Secret:
         raise TypeError("a Secret cannot be pickled (it would end up on disk in clear)")
 
 
-class MnemonicUnavailable(Exception):
+class MnemonicUnavailableError(Exception):
     """No mnemonic in the environment nor in the keyring; the message says how to provide one."""
 
 
@@ -56,7 +56,7 @@ def load_mnemonic(
     try:
         words = get_password(KEYRING_SERVICE, user)
     except KeyringError as exc:
-        raise MnemonicUnavailable(f"no wallet mnemonic: the OS keyring is unavailable ({exc}); {how}") from None
+        raise MnemonicUnavailableError(f"no wallet mnemonic: the OS keyring is unavailable ({exc}); {how}") from None
     if not words or not words.strip():
-        raise MnemonicUnavailable(f"no wallet mnemonic: {how}")
+        raise MnemonicUnavailableError(f"no wallet mnemonic: {how}")
     return Secret(words.strip())

@@ -11,14 +11,14 @@ snapshot (`ResyncRequest`); a book that missed updates shows nothing until that 
 from __future__ import annotations
 
 from bisect import bisect_left
+from collections.abc import Callable, Iterable
 from decimal import Decimal
-from typing import Callable, Iterable, Union
 
 from msgspec import Struct
 from reactivex import Observable
 
+from streams.kernel.stage import NOTHING, Stage, lift
 from streams.market import events as ev
-from streams.market.stage import NOTHING, Stage, lift
 from streams.market.state import BookTop
 
 CHANNEL = "v4_orderbook"
@@ -45,7 +45,7 @@ class Uncrossed(Struct, frozen=True):
     asks_dropped: int
 
 
-BookOutput = Union[BookTop, Uncrossed, ResyncRequest]
+BookOutput = BookTop | Uncrossed | ResyncRequest
 
 
 class _Side:

@@ -14,16 +14,16 @@ first candle of a market starts from the trades at hand, so it may be partial.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from functools import lru_cache
 from operator import attrgetter
-from typing import Callable, Iterable, Sequence
 
 from reactivex import Observable
 
+from streams.kernel.stage import NOTHING, Stage, lift
 from streams.market import events as ev
-from streams.market.stage import NOTHING, Stage, lift
 from streams.market.state import CandleUpdate
 
 CANDLES = "v4_candles"

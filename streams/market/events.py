@@ -9,7 +9,7 @@ carries `t`, the time the message arrived (recorded or live), which is the only 
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Literal, Union
+from typing import Literal
 
 from msgspec import Struct
 
@@ -173,7 +173,7 @@ class Order(Struct, frozen=True):
     subaccountNumber: int | None = None
 
 
-class Fill(Struct, frozen=True):
+class IndexerFill(Struct, frozen=True):
     id: str
     side: str
     size: Decimal
@@ -260,7 +260,7 @@ class SubaccountUpdate(Struct, frozen=True):
     perpetualPositions: list[PerpetualPosition] = []
     assetPositions: list[AssetPosition] = []
     orders: list[Order] = []
-    fills: list[Fill] = []
+    fills: list[IndexerFill] = []
     transfers: Transfer | None = None
     tradingReward: dict | None = None
     blockHeight: str | None = None
@@ -276,11 +276,11 @@ class BlockHeightUpdate(Struct, frozen=True):
     time: str
 
 
-Snapshot = Union[
-    MarketsSnapshot, OrderbookSnapshot, TradesSnapshot, CandlesSnapshot, SubaccountSnapshot,
-    BlockHeightSnapshot,
-]
-Update = Union[MarketsUpdate, OrderbookUpdate, TradesUpdate, Candle, SubaccountUpdate, BlockHeightUpdate]
+Snapshot = (
+    MarketsSnapshot | OrderbookSnapshot | TradesSnapshot | CandlesSnapshot | SubaccountSnapshot |
+    BlockHeightSnapshot
+)
+Update = MarketsUpdate | OrderbookUpdate | TradesUpdate | Candle | SubaccountUpdate | BlockHeightUpdate
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -392,7 +392,7 @@ class AddressResponse(Struct, frozen=True):
 
 
 class FillsResponse(Struct, frozen=True):
-    fills: list[Fill]
+    fills: list[IndexerFill]
 
 
 class PerpetualPositionsResponse(Struct, frozen=True):
@@ -413,12 +413,11 @@ class TimeResponse(Struct, frozen=True):
     epoch: float
 
 
-RestBody = Union[
-    PerpetualMarketsResponse, CandlesResponse, OrderbookResponse, TradesResponse,
-    HistoricalFundingResponse, SubaccountResponse, AddressResponse, FillsResponse,
-    PerpetualPositionsResponse, AssetPositionsResponse, Order, list[Order], HeightResponse,
-    TimeResponse,
-]
+RestBody = (
+    PerpetualMarketsResponse | CandlesResponse | OrderbookResponse | TradesResponse | HistoricalFundingResponse |
+    SubaccountResponse | AddressResponse | FillsResponse | PerpetualPositionsResponse | AssetPositionsResponse |
+    Order | list[Order] | HeightResponse | TimeResponse
+)
 
 
 class RestResponse(Struct):
@@ -446,5 +445,5 @@ class ParseError(Struct):
     conn: int = 0
 
 
-WsMessage = Union[Connected, Subscribed, ChannelData, ChannelBatchData, Unsubscribed, IndexerError]
-Event = Union[WsMessage, RestResponse, ParseError]
+WsEvent = Connected | Subscribed | ChannelData | ChannelBatchData | Unsubscribed | IndexerError
+Event = WsEvent | RestResponse | ParseError

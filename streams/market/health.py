@@ -30,20 +30,21 @@ candles subscription; its oracle stream counts the oracle price updates v4_marke
 from __future__ import annotations
 
 import re
-from typing import Callable, Iterable, Union
+from collections.abc import Callable, Iterable
 
 from msgspec import Struct
 from reactivex import Observable
 
+from streams.kernel.frames import Frame
+from streams.kernel.stage import NOTHING, Stage, lift
+from streams.kernel.status import read_status
 from streams.market import events as ev
-from streams.market.books import CHANNEL as BOOKS, ResyncRequest, Uncrossed
+from streams.market.books import CHANNEL as BOOKS
+from streams.market.books import ResyncRequest, Uncrossed
 from streams.market.candles import CANDLES, TRADES
 from streams.market.markets import CHANNEL as MARKETS
-from streams.market.stage import NOTHING, Stage, lift
 from streams.market.state import StreamHealth
-from streams.sources.frames import Frame
-from streams.sources.status import read_status
-from streams.sources.subscriptions import Staleness, Subscription
+from streams.sources.subscriptions import Staleness, StreamKey, Subscription
 
 
 class Tick(Struct, frozen=True):
@@ -52,7 +53,7 @@ class Tick(Struct, frozen=True):
     t: float
 
 
-HealthInput = Union[ev.Event, ResyncRequest, Uncrossed, Tick, Frame]
+HealthInput = ev.Event | ResyncRequest | Uncrossed | Tick | Frame
 """Frames: the source's `kind="status"` frames (connections, resyncs, renewals, retries, heartbeats)."""
 
 SLOTS = 10
@@ -68,14 +69,13 @@ PARSE = "parse"
 INDEXER = "indexer"
 _FOLLOWING = (BOOKS, TRADES, CANDLES)  # a subscription to any of these follows its market
 
-Key = tuple[str, Union[str, None]]
 
 
-def _name(key: Key) -> str:
+def _name(key: StreamKey) -> str:
     return key[0] if key[1] is None else f"{key[0]}:{key[1]}"
 
 
-def _error_key(error: ev.ParseError) -> Key:
+def _error_key(error: ev.ParseError) -> StreamKey:
     if match := _WS_WHERE.search(error.where):
         return match.group(1), match.group(2)
     if match := _REST_WHERE.match(error.where):
@@ -88,7 +88,7 @@ class _Stream:
                  "first_t", "last_t", "error_t", "resync_pending", "subscribed", "conn", "connection_id",
                  "message_id", "counts", "slots", "reported")
 
-    def __init__(self, key: Key, t: float, stale_after: float | None) -> None:
+    def __init__(self, key: StreamKey, t: float, stale_after: float | None) -> None:
         self.name = _name(key)
         self.subscription = False  # a WebSocket feed, which is expected to keep talking
         self.stale_after = stale_after  # seconds of silence that make it stale (None: never)
@@ -116,7 +116,7 @@ class Health(Stage[HealthInput, StreamHealth]):
         self.window = window
         self.staleness = staleness
         self._width = window / SLOTS
-        self._streams: dict[Key, _Stream] = {}
+        self._streams: dict[StreamKey, _Stream] = {}
         self._unnamed_errors: list[_Stream] = []  # "parse", "indexer" while in error
         self._followed: set[str] = set()
         self._oracle_t: dict[str, float] = {}  # last oracle price update of every market, followed or not
@@ -207,13 +207,13 @@ class Health(Stage[HealthInput, StreamHealth]):
             return (self._error(self._stream(("rest", status.path.split("?", 1)[0]), t), t),)
         return NOTHING
 
-    def _stream(self, key: Key, t: float) -> _Stream:
+    def _stream(self, key: StreamKey, t: float) -> _Stream:
         stream = self._streams.get(key)
         if stream is None:
             stream = self._streams[key] = self._new_stream(key, t)
         return stream
 
-    def _new_stream(self, key: Key, t: float) -> _Stream:
+    def _new_stream(self, key: StreamKey, t: float) -> _Stream:
         channel, ident = key
         if channel == ORACLE:
             stream = _Stream(key, t, self.staleness.oracle)
@@ -318,7 +318,8 @@ class Health(Stage[HealthInput, StreamHealth]):
         current = int(now // self._width)
         oldest = current - SLOTS
         recent = 0
-        for count, slot in zip(stream.counts, stream.slots):  # a loop: this runs for every stream every second
+        # a loop: this runs for every stream every second
+        for count, slot in zip(stream.counts, stream.slots, strict=True):
             if oldest <= slot < current:
                 recent += count
         return StreamHealth(t=now, stream=stream.name, rate=recent / self.window, last_age=age,

@@ -8,12 +8,13 @@ price. A `MarketInfo` goes out, once per message, for each market whose shown st
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from reactivex import Observable
 
+from streams.kernel.stage import NOTHING, Stage, lift
 from streams.market import events as ev
-from streams.market.stage import NOTHING, Stage, lift
 from streams.market.state import MarketInfo
 
 CHANNEL = "v4_markets"

@@ -4,31 +4,16 @@ wrong and where, and the stream goes on."""
 from __future__ import annotations
 
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import msgspec
 from reactivex import Observable
 
-from streams import flow
+from streams.kernel import rx
+from streams.kernel.frames import Frame
 from streams.market import events as ev
-from streams.sources.frames import Frame
-
-
-class Envelope(msgspec.Struct):
-    """The fields every server frame shares; `contents` stays raw until its channel is known."""
-
-    type: str
-    connection_id: str | None = None
-    message_id: int | None = None
-    channel: str | None = None
-    id: str | None = None
-    version: str = ""
-    subaccountNumber: int | None = None
-    message: str | None = None
-    contents: msgspec.Raw = msgspec.Raw()
-
-
-decode_envelope = msgspec.json.Decoder(Envelope).decode
+from streams.sources.envelope import Envelope, decode_envelope
 
 # channel -> (snapshot decoder, update decoder, batch decoder)
 _CHANNELS: dict[str, tuple[msgspec.json.Decoder, msgspec.json.Decoder, msgspec.json.Decoder]] = {
@@ -135,7 +120,7 @@ def parse_ws(frame: Frame) -> ev.Event:
 def parse_rest(frame: Frame) -> ev.Event | None:
     """A REST answer becomes a `RestResponse`; paths the bot does not use give None."""
     path = frame.path.split("?", 1)[0]
-    for pattern, decoder in _REST:
+    for pattern, decoder in _REST:  # noqa: B007 - the pair the loop breaks on is the one used below
         if pattern.search(path):
             break
     else:
@@ -160,7 +145,7 @@ def parse_frame(frame: Frame) -> ev.Event | None:
 
 def parse() -> Callable[[Observable[Frame]], Observable[ev.Event]]:
     """The operator: frames in, typed events out (status frames and unused REST paths dropped)."""
-    return flow.filter_map(parse_frame)
+    return rx.filter_map(parse_frame)
 
 
 _CHANNEL_MESSAGES = (ev.Subscribed, ev.ChannelData, ev.ChannelBatchData, ev.Unsubscribed)
@@ -173,4 +158,4 @@ def in_channel(event: Any, name: str, id: str | None = None) -> bool:
 
 def channel(name: str, id: str | None = None) -> Callable[[Observable[Any]], Observable[Any]]:
     """Keep one channel's messages (and one subscription id, when given)."""
-    return flow.filter(lambda event: in_channel(event, name, id))
+    return rx.filter(lambda event: in_channel(event, name, id))

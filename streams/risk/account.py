@@ -7,8 +7,8 @@ under its reader. Money and sizes are `Decimal` throughout.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
-from typing import Mapping
 
 from msgspec import Struct, structs
 

@@ -16,21 +16,21 @@ position within `max_position_notional` and the account within `max_leverage`, a
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from decimal import ROUND_FLOOR, Decimal
-from typing import Callable, Union
 
 from msgspec import Struct
 from reactivex import Observable
 
-from streams.execution.orders import CancelIntent, OrderIntent, OrderUpdate
-from streams.market.stage import Stage, lift
+from streams.kernel.frames import Frame
+from streams.kernel.orders import CancelIntent, OrderIntent, OrderUpdate
+from streams.kernel.stage import Stage, lift
+from streams.kernel.status import read_status
 from streams.market.state import MarketInfo, StreamHealth
 from streams.risk.config import RiskConfig
 from streams.risk.kill_switch import KillCommand, ResetCommand
 from streams.risk.ladder import Ladder, RiskState, severity
 from streams.risk.margin import AccountState, PositionState
-from streams.sources.frames import Frame
-from streams.sources.status import read_status
 
 RISK_CLIENT_IDS = 1 << 31
 """The risk engine numbers its orders from here up; the strategy's stay below (client ids are < 2**32)."""
@@ -48,9 +48,8 @@ class IntentBlocked(Struct, frozen=True):
     reason: str
 
 
-RiskInput = Union[AccountState, StreamHealth, Frame, OrderUpdate, KillCommand, ResetCommand, MarketInfo,
-                  OrderIntent]
-RiskOutput = Union[RiskState, OrderIntent, CancelIntent, IntentBlocked]
+RiskInput = AccountState | StreamHealth | Frame | OrderUpdate | KillCommand | ResetCommand | MarketInfo | OrderIntent
+RiskOutput = RiskState | OrderIntent | CancelIntent | IntentBlocked
 
 
 class RiskEngine(Stage[RiskInput, RiskOutput]):

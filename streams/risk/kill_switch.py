@@ -11,7 +11,7 @@ from __future__ import annotations
 from msgspec import Struct
 from reactivex.subject import Subject
 
-from streams.sources.frames import Frame
+from streams.kernel.frames import Frame
 
 
 class KillCommand(Struct, frozen=True):

@@ -10,18 +10,29 @@ whole quote quantums (1e-6 USDC), the Indexer does not, and reproducing the Inde
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import reactivex
 from msgspec import Struct
 from reactivex import Observable
 
-from streams import flow
+from streams.kernel import rx
 from streams.market import events as ev
 from streams.market.state import MarketInfo
-from streams.risk.account import (ZERO, Account, AccountSnapshot, MarginError, Market, TradeFill,
-                                  account_from_subaccount, apply_trade, apply_update, isolation_conflict)
+from streams.risk.account import (
+    ZERO,
+    Account,
+    AccountSnapshot,
+    MarginError,
+    Market,
+    TradeFill,
+    account_from_subaccount,
+    apply_trade,
+    apply_update,
+    isolation_conflict,
+)
 
 ONE = Decimal(1)
 HUNDRED = Decimal(100)
@@ -281,11 +292,11 @@ def margin_states(markets: Observable[MarketInfo], account_events: Observable[An
     def subscribe_fresh(_scheduler: Any) -> Observable[AccountState]:
         tracker = MarginTracker(leverage)
         sources: list[Observable[AccountState | None]] = [
-            markets.pipe(flow.map(tracker.on_market)),
-            account_events.pipe(flow.map(tracker.on_account_event)),
+            markets.pipe(rx.map(tracker.on_market)),
+            account_events.pipe(rx.map(tracker.on_account_event)),
         ]
         if atr is not None:
-            sources.append(atr.pipe(flow.map(lambda pair: tracker.on_atr(*pair))))
-        return flow.merge(*sources).pipe(flow.filter(lambda state: state is not None))
+            sources.append(atr.pipe(rx.map(lambda pair: tracker.on_atr(*pair))))
+        return rx.merge(*sources).pipe(rx.filter(lambda state: state is not None))
 
     return reactivex.defer(subscribe_fresh)

@@ -21,12 +21,13 @@ up to the score, which is clamped to [-1, 1] only against rounding.
 from __future__ import annotations
 
 import math
-from typing import Callable, Mapping, NamedTuple
+from collections.abc import Callable, Mapping
+from typing import NamedTuple
 
 from msgspec import Struct
 from reactivex import Observable
 
-from streams import flow
+from streams.kernel import rx
 from streams.signals.config import Scales, SignalsConfig
 from streams.signals.indicators.market import IndicatorSnapshot
 
@@ -142,4 +143,4 @@ def _score(snapshot: IndicatorSnapshot, plan: _Plan) -> SignalScore:
 def scores(config: SignalsConfig) -> Callable[[Observable[IndicatorSnapshot]], Observable[SignalScore]]:
     """The operator: indicator snapshots -> signal scores, one for one."""
     plan = _Plan.of(config)
-    return flow.map(lambda snapshot: _score(snapshot, plan))
+    return rx.map(lambda snapshot: _score(snapshot, plan))

@@ -2,9 +2,9 @@
 
 - REST goes through the library's `IndexerClient`: the markets list, candle history per market and
   resolution, and the subaccount when an address is given; after each later snapshot of the account (a
-  reconnect, a resync), its latest orders and fills, which that snapshot does not say. 429 and 5xx answers and transport errors are
-  retried with backoff. The library hands back decoded JSON, so REST frames carry it re-encoded; the
-  request path and query are exactly the ones the library sent.
+  reconnect, a resync), its latest orders and fills, which that snapshot does not say. 429 and 5xx
+  answers and transport errors are retried with backoff. The library hands back decoded JSON, so REST
+  frames carry it re-encoded; the request path and query are exactly the ones the library sent.
 - Each WebSocket connection is an `IndexerSocket` run by `run_forever` in its own worker thread, with
   TLS certificate verification on (the library's `connect()` blocks and turns it off). The socket's raw
   `on_message` replaces the library's JSON wrapper, so frames carry the bytes as received.
@@ -27,8 +27,9 @@ import socket
 import ssl
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import certifi
 import httpx
@@ -41,17 +42,21 @@ from reactivex import operators as ops
 from reactivex.subject import Subject
 from websocket import WebSocketException
 
-from streams.market.events import Event
-from streams.market.parse import Envelope, decode_envelope
-from streams.market.parse import channel as select_channel
-from streams.market.parse import parse
+from streams.kernel.frames import Frame
+from streams.kernel.status import SourceStatus, read_status, status_frame
 from streams.sources.endpoints import MAINNET, Endpoints
-from streams.sources.frames import Frame
+from streams.sources.envelope import Envelope, decode_envelope
 from streams.sources.message_ids import MessageIdCheck
 from streams.sources.pacing import Backoff, BackoffPolicy, Outbox, TokenBucket
-from streams.sources.status import SourceStatus, read_status, status_frame
 from streams.sources.subscriptions import (
-    Key, Request, Staleness, State, Subscription, SubscriptionTracker, plan_subscriptions, shard,
+    Request,
+    Staleness,
+    State,
+    StreamKey,
+    Subscription,
+    SubscriptionTracker,
+    plan_subscriptions,
+    shard,
 )
 
 MAX_CANDLES = 1000
@@ -141,8 +146,8 @@ class LiveConfig:
 
 
 class LiveSource:
-    """The live Indexer as frames. Create it, subscribe to `frames` (or `events`, or a per-channel
-    stream), then `await start()`; `await stop()` (or `async with`) closes everything and completes
+    """The live Indexer as frames. Create it, subscribe to `frames` (and `status()`), then
+    `await start()`; `await stop()` (or `async with`) closes everything and completes
     the streams. Methods are called on the event loop that ran `start()`."""
 
     def __init__(self, config: LiveConfig = LiveConfig(), *, clock: Callable[[], float] = time.time,
@@ -152,7 +157,6 @@ class LiveSource:
         self._random = random
         self._subject: Subject[Frame] = Subject()
         self.frames: Observable[Frame] = self._subject
-        self.events: Observable[Event] = self.frames.pipe(parse(), ops.share())
         self._connections = [_Connection(self, number, members)
                              for number, members in enumerate(shard(config.subscriptions()), 1)]
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -166,22 +170,6 @@ class LiveSource:
         return len(self._connections)
 
     # -- streams ------------------------------------------------------------------------------------
-
-    def stream(self, channel: str, id: str | None = None) -> Observable[Event]:
-        """Typed events of one channel (and one subscription id, when given)."""
-        return self.events.pipe(select_channel(channel, id))
-
-    def markets(self) -> Observable[Event]:
-        return self.stream("v4_markets")
-
-    def orderbook(self, market: str) -> Observable[Event]:
-        return self.stream("v4_orderbook", market)
-
-    def trades(self, market: str) -> Observable[Event]:
-        return self.stream("v4_trades", market)
-
-    def candles(self, market: str, resolution: str = "1MIN") -> Observable[Event]:
-        return self.stream("v4_candles", f"{market}/{resolution}")
 
     def status(self) -> Observable[SourceStatus]:
         return self.frames.pipe(ops.filter(lambda frame: frame.kind == "status"), ops.map(read_status))
@@ -344,7 +332,7 @@ class _Connection:
         self._line: _SocketThread | None = None
         self._lines: list[_SocketThread] = []  # every socket thread not yet finished (joined on stop)
         self._ids = MessageIdCheck()
-        self._snapshotted: set[Key] = set()  # subscriptions that had a snapshot, on any socket
+        self._snapshotted: set[StreamKey] = set()  # subscriptions that had a snapshot, on any socket
         self._ready = False  # the server said `connected`: requests may go
         self._last_error: str | None = None
         self._opened_at = 0.0
@@ -370,7 +358,7 @@ class _Connection:
             self._line = None
         return self._lines
 
-    def resync(self, key: Key, reason: str) -> None:
+    def resync(self, key: StreamKey, reason: str) -> None:
         self._status("resync", channel=key[0], id=key[1], reason=reason)
         self._send(self.tracker.renew(key))
 

@@ -19,8 +19,9 @@ import platform
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Iterable
 from importlib import metadata
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from mitmproxy import ctx, http
 from mitmproxy.addons import default_addons

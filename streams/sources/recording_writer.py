@@ -8,16 +8,30 @@ flow is redacted on a copy before it is written.
 
 from __future__ import annotations
 
+import base64
+import json
 import os
+import time
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import IO, Any
 from urllib.parse import urlsplit
 
 from mitmproxy import connection, http, io
 
 from streams.sources.recording import (
-    FLOWS, JOURNAL, MANIFEST, JournalWriter, RecordingError, WsClose, WsMessage, WsOpen, subscription_of,
-    write_manifest,
+    FLOWS,
+    FORMAT,
+    FORMAT_VERSION,
+    JOURNAL,
+    MANIFEST,
+    Recording,
+    RecordingError,
+    WsClose,
+    WsMessage,
+    WsOpen,
+    file_digest,
+    subscription_of,
 )
 
 REDACTED_REQUEST_HEADERS = ("authorization", "proxy-authorization", "cookie", "x-api-key", "api-key",
@@ -108,3 +122,87 @@ class RecordingWriter:
         self._journal.close()
         return write_manifest(self.path, markets=self.markets | set(markets), channels=self.channels,
                               network=network, upstream=upstream, provenance=provenance, extra=extra)
+
+
+# ---------------------------------------------------------------------------------------------------
+# The journal and the manifest
+
+
+def journal_line(entry: WsOpen | WsMessage | WsClose) -> bytes:
+    if isinstance(entry, WsMessage):
+        line: dict[str, Any] = {"t": entry.t, "conn": entry.conn, "ev": "msg", "from_client": entry.from_client}
+        if entry.is_text:
+            line["text"] = entry.data.decode("utf-8", "surrogateescape")
+        else:
+            line["b64"] = base64.b64encode(entry.data).decode()
+    elif isinstance(entry, WsOpen):
+        line = {"t": entry.t, "conn": entry.conn, "ev": "open", "path": entry.path}
+    else:
+        line = {"t": entry.t, "conn": entry.conn, "ev": "close", "code": entry.code, "by_client": entry.by_client}
+    try:
+        return json.dumps(line, separators=(",", ":"), ensure_ascii=False).encode() + b"\n"
+    except UnicodeEncodeError:  # a text frame that was not UTF-8: its stray bytes stay as \udcXX escapes
+        return json.dumps(line, separators=(",", ":")).encode() + b"\n"
+
+
+class JournalWriter:
+    """Appends journal lines durably: each line is written and flushed at once (a killed process loses at
+    most the line being written); fsync runs at most every `fsync_every` seconds and on close."""
+
+    def __init__(self, path: Path, fsync_every: float = 0.25) -> None:
+        self.path = path
+        self._file: IO[bytes] = open(path, "ab", buffering=0)
+        self._fsync_every = fsync_every
+        self._last_sync = time.monotonic()
+        self.lines = 0
+
+    def append(self, entry: WsOpen | WsMessage | WsClose) -> None:
+        self._file.write(journal_line(entry))
+        self.lines += 1
+        now = time.monotonic()
+        if now - self._last_sync >= self._fsync_every:
+            os.fsync(self._file.fileno())
+            self._last_sync = now
+
+    def close(self) -> None:
+        if not self._file.closed:
+            os.fsync(self._file.fileno())
+            self._file.close()
+
+
+def write_manifest(path: Path, *, markets: Iterable[str], channels: Iterable[str], network: str,
+                   upstream: str, provenance: dict[str, Any], extra: dict[str, Any] | None = None
+                   ) -> dict[str, Any]:
+    """Write `manifest.json` for a closed recording directory (after both files are complete)."""
+    from mitmproxy import version
+
+    recording = Recording(path=path, flows_path=path / FLOWS,
+                          journal_path=path / JOURNAL if (path / JOURNAL).exists() else None,
+                          manifest={"format": FORMAT})
+    summary = recording.summary() if recording.journal_path else {"counts": {}, "start": None, "end": None}
+    files = {}
+    for name in (FLOWS, JOURNAL):
+        if (path / name).exists():
+            size, digest = file_digest(path / name)
+            files[name] = {"bytes": size, "sha256": digest}
+    manifest = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "created_by": "dydx-bot",
+        "mitmproxy_version": version.VERSION,
+        "flow_format_version": version.FLOW_FORMAT_VERSION,
+        "network": network,
+        "upstream": upstream,
+        "markets": sorted(set(markets)),
+        "channels": sorted(set(channels)),
+        "start": summary["start"],
+        "end": summary["end"],
+        "counts": summary["counts"],
+        "files": files,
+        "provenance": provenance,
+        **(extra or {}),
+    }
+    tmp = path / (MANIFEST + ".tmp")
+    tmp.write_text(json.dumps(manifest, indent=2, sort_keys=False) + "\n")
+    os.replace(tmp, path / MANIFEST)  # never a half-written manifest
+    return manifest

@@ -8,16 +8,16 @@ traffic in a fraction of a second, identical every run), a thread or event-loop 
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable, Iterator
 from datetime import timedelta
-from typing import Iterable, Iterator
 
 import reactivex
+from msgspec import Struct
 from reactivex import Observable, abc
 from reactivex.disposable import SerialDisposable
 from reactivex.subject import BehaviorSubject, Subject
-from msgspec import Struct
 
-from streams.sources.frames import Frame
+from streams.kernel.frames import Frame
 
 MAX = None
 """Speed `None` means as fast as possible."""

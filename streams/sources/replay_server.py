@@ -37,13 +37,20 @@ import json
 import logging
 import os
 from collections import Counter, defaultdict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Mapping, NamedTuple, Sequence, Union
+from typing import NamedTuple
 
 from aiohttp import WSMsgType, web
 
 from streams.sources.recording import (
-    Recording, RecordingError, RestExchange, WsClose, WsMessage, WsOpen, open_recording,
+    Recording,
+    RecordingError,
+    RestExchange,
+    WsClose,
+    WsMessage,
+    WsOpen,
+    open_recording,
 )
 from streams.sources.replay import CHUNK, MAX
 
@@ -62,7 +69,7 @@ MAX_REASON_BYTES = 123
 
 DEFAULT_WS_PATH = "/v4/ws"
 
-MessageKey = tuple[Union[str, None], ...]
+MessageKey = tuple[str | None, ...]
 """What a client message is matched on: (type, channel, id) for JSON, else ("raw", text)."""
 
 PING: MessageKey = ("ping", None, None)
@@ -106,11 +113,11 @@ class Gate:
     expected: tuple[MessageKey, ...]
 
 
-Step = Union[Send, Gate]
+Step = Send | Gate
 
 
 @dataclass(frozen=True, slots=True)
-class Session:
+class RecordedSocket:
     """One recorded WebSocket connection."""
 
     conn: int  # its number in the recording
@@ -127,7 +134,7 @@ class Session:
 @dataclass(frozen=True)
 class ReplayScript:
     rest: Mapping[tuple[str, str], Sequence[RestExchange]]  # (method, path?query) -> in recorded order
-    sessions: Mapping[str, Sequence[Session]]  # WebSocket path?query -> in opening order
+    sessions: Mapping[str, Sequence[RecordedSocket]]  # WebSocket path?query -> in opening order
 
 
 @dataclass
@@ -148,8 +155,8 @@ class _SessionDraft:
             else:
                 self.steps.append(Gate(entry.t, (key,)))
 
-    def session(self) -> Session:
-        return Session(self.opened.conn, self.opened.path, self.opened.t, tuple(self.steps), self.close)
+    def session(self) -> RecordedSocket:
+        return RecordedSocket(self.opened.conn, self.opened.path, self.opened.t, tuple(self.steps), self.close)
 
 
 def load_script(recording: Recording) -> ReplayScript:
@@ -166,7 +173,7 @@ def load_script(recording: Recording) -> ReplayScript:
         else:
             raise RecordingError(f"{recording.path}: WebSocket connection {entry.conn} has a message or "
                                  f"close at t={entry.t} before it opened")
-    sessions: defaultdict[str, list[Session]] = defaultdict(list)
+    sessions: defaultdict[str, list[RecordedSocket]] = defaultdict(list)
     for draft in drafts.values():  # in opening order
         sessions[draft.opened.path].append(draft.session())
     return ReplayScript(rest=dict(rest), sessions=dict(sessions))
@@ -350,7 +357,7 @@ class _Connection:
     """One live client playing one recorded session: this task reads the client, a second one plays."""
 
     def __init__(self, server: ReplayServer, ws: web.WebSocketResponse, request: web.Request,
-                 session: Session) -> None:
+                 session: RecordedSocket) -> None:
         self.server = server
         self.ws = ws
         self.request = request

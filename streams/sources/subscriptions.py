@@ -8,20 +8,21 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import Enum
-from typing import Iterable, Literal, NamedTuple
+from typing import Literal, NamedTuple
 
 from dydx_v4_client.indexer.candles_resolution import CandlesResolution
 
 RESOLUTIONS = tuple(resolution.value for resolution in CandlesResolution)
-RESOLUTION_SECONDS = dict(zip(RESOLUTIONS, (60, 300, 900, 1800, 3600, 14400, 86400)))
+RESOLUTION_SECONDS = dict(zip(RESOLUTIONS, (60, 300, 900, 1800, 3600, 14400, 86400), strict=False))
 
 SUBSCRIPTION_LIMIT = 32
 """The Indexer's per-connection cap for each of the markets, orderbook, trades and candles channels."""
 SUBSCRIPTION_LIMITS = {"v4_subaccounts": 256, "v4_parent_subaccounts": 256}
 
-Key = tuple[str, str | None]
+StreamKey = tuple[str, str | None]
 """(channel, id) as the server names a subscription in its frames; v4_markets has no id."""
 
 
@@ -32,7 +33,7 @@ class Subscription:
     batched: bool = True
 
     @property
-    def key(self) -> Key:
+    def key(self) -> StreamKey:
         return (self.channel, self.id)
 
     def __str__(self) -> str:
@@ -81,7 +82,7 @@ def shard(subscriptions: Iterable[Subscription]) -> list[list[Subscription]]:
     connections: list[tuple[list[Subscription], Counter[str]]] = []
     for sub in subscriptions:
         limit = SUBSCRIPTION_LIMITS.get(sub.channel, SUBSCRIPTION_LIMIT)
-        for members, counts in connections:
+        for members, counts in connections:  # noqa: B007 - the first with room is kept past the break
             if counts[sub.channel] < limit:
                 break
         else:
@@ -155,7 +156,7 @@ class SubscriptionTracker:
     def subscriptions(self) -> list[Subscription]:
         return [entry.subscription for entry in self._entries.values()]
 
-    def state(self, key: Key) -> State:
+    def state(self, key: StreamKey) -> State:
         return self._entries[key].state
 
     def restart(self) -> list[Request]:
@@ -169,7 +170,7 @@ class SubscriptionTracker:
         if entry is not None and request.type == "subscribe":
             entry.state, entry.since = State.PENDING, now
 
-    def seen(self, kind: str, key: Key, now: float) -> None:
+    def seen(self, kind: str, key: StreamKey, now: float) -> None:
         """A server frame for `key`: `subscribed` activates it, data keeps an active one fresh. Frames of
         a subscription being renewed (queued, or pending its new snapshot) change nothing."""
         entry = self._entries.get(key)
@@ -178,7 +179,7 @@ class SubscriptionTracker:
         if (kind == "subscribed" and entry.state is State.PENDING) or entry.state is State.ACTIVE:
             entry.state, entry.since = State.ACTIVE, now
 
-    def renew(self, key: Key) -> list[Request]:
+    def renew(self, key: StreamKey) -> list[Request]:
         """Requests for a fresh snapshot: unsubscribe + subscribe when active, subscribe again when the
         server never answered, nothing when a subscribe is already queued."""
         entry = self._entries[key]

@@ -4,8 +4,9 @@ and the rule that keeps small corrections from churning."""
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Mapping
 from decimal import ROUND_DOWN, Decimal
-from typing import Iterable, Literal, Mapping
+from typing import Literal
 
 YEAR = 365 * 24 * 3600.0
 ZERO = Decimal(0)

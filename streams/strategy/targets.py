@@ -13,14 +13,14 @@ margin engine's what-if of the account after it fills, and reduce-only when it o
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Callable, Union
 
 from msgspec import Struct
 from reactivex import Observable
 
-from streams.execution.orders import OrderIntent, WhatIf
-from streams.market.stage import Stage, lift
+from streams.kernel.orders import OrderIntent, WhatIf
+from streams.kernel.stage import Stage, lift
 from streams.market.state import BookTop, MarketInfo
 from streams.risk.account import Account, MarginError, Market, Position
 from streams.risk.config import RiskConfig
@@ -48,8 +48,8 @@ class Target(Struct, frozen=True):
     capped_by: str
 
 
-StrategyInput = Union[SignalScore, IndicatorSnapshot, AccountState, MarketInfo, BookTop, RiskState]
-StrategyOutput = Union[Target, OrderIntent]
+StrategyInput = SignalScore | IndicatorSnapshot | AccountState | MarketInfo | BookTop | RiskState
+StrategyOutput = Target | OrderIntent
 
 
 def account_of(state: AccountState) -> Account:

@@ -13,7 +13,7 @@ import pytest
 from app.cli import main
 from app.headless import HeadlessOptions, run_headless
 from app.sources import DEFAULT_RECORDING, ReplaySource
-from streams.signals.config import Config
+from streams.config import Config
 from tests.support.processes import CHILD_TIMEOUT, Child, app_argv
 
 KINDS = {"candle", "score", "risk", "intent", "blocked", "order", "fill", "health", "summary"}

@@ -20,10 +20,11 @@ import signal
 import socket
 import sys
 import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import keyring
 import pytest
@@ -38,19 +39,26 @@ from app import jsonl
 from app.cli import main
 from app.headless import HeadlessOptions, run_headless
 from app.trading import LiveTrading
-from streams.execution.networks import MAINNET_CONFIRMATION, NetworkRefused
-from streams.signals.config import Config
+from streams.config import Config
+from streams.execution.networks import MAINNET_CONFIRMATION, NetworkRefusedError
 from streams.sources.endpoints import Endpoints
 from streams.sources.live import LiveConfig
 from streams.sources.recording import RestExchange, WsMessage, open_recording
 from streams.sources.subscriptions import Request
-from streams.sources.synthetic import Update, batched
 from tests.support.dydx_node import Account, NodeStandIn, SentTx, throwaway_mnemonic
 from tests.support.processes import CHILD_TIMEOUT, Child, app_argv
 from tests.support.servers import replay_server
 from tests.support.trading_session import (
-    ETH_USD, HEIGHT, MARKET, USDC, Placed, Venue, trading_config, write_trading_session,
+    ETH_USD,
+    HEIGHT,
+    MARKET,
+    USDC,
+    Placed,
+    Venue,
+    trading_config,
+    write_trading_session,
 )
+from tools.synthetic import Update, batched
 
 CHAIN_ID = "localdydxprotocol"
 ACCOUNT_NUMBER, SEQUENCE = 31, 4
@@ -58,7 +66,7 @@ GUARD = 120.0  # seconds: a hang guard, never a measurement
 
 
 @dataclass(frozen=True)
-class Session:
+class LiveScenario:
     config_path: Path
     config: Config
     recording: Path
@@ -92,15 +100,15 @@ def wallet(words) -> Wallet:
 
 
 @pytest.fixture(scope="module")
-def session(tmp_path_factory, wallet) -> Session:
+def session(tmp_path_factory, wallet) -> LiveScenario:
     directory = tmp_path_factory.mktemp("live-trading")
     config_path, config = trading_config(directory)
     venue = write_trading_session(directory / "recording", wallet.address, config)
-    return Session(config_path, config, directory / "recording", venue)
+    return LiveScenario(config_path, config, directory / "recording", venue)
 
 
 @contextlib.contextmanager
-def indexer_and_node(session: Session, wallet: Wallet) -> Iterator[tuple[Endpoints, NodeStandIn]]:
+def indexer_and_node(session: LiveScenario, wallet: Wallet) -> Iterator[tuple[Endpoints, NodeStandIn]]:
     """A fresh replay server (each plays its session once) and node stand-in that knows the wallet."""
     node = NodeStandIn(height=HEIGHT, accounts={wallet.address: Account(ACCOUNT_NUMBER, SEQUENCE)}).start()
     try:
@@ -229,7 +237,7 @@ def test_live_sends_exactly_the_intents_the_venue_answered(live_run, session):
 def test_each_intent_is_one_signed_short_term_order_on_the_node(live_run, session, wallet):
     assert len(live_run.sent) == len(session.placed)
     step, tick = int(ETH_USD["stepBaseQuantums"]), int(ETH_USD["subticksPerTick"])
-    for tx, placed in zip(live_run.sent, session.placed):
+    for tx, placed in zip(live_run.sent, session.placed, strict=False):
         intent = placed.intent
         [message] = tx.messages
         assert isinstance(message, MsgPlaceOrder)
@@ -271,7 +279,7 @@ def test_order_updates_and_fills_are_reconciled_from_the_subaccount_messages(liv
 def test_margin_is_valued_on_the_subaccount_not_the_paper_account(live_run, session):
     # the config gives the paper account 1 USDC: with it, no order would be worth sending
     assert session.config.paper.starting_usdc == 1 and live_run.of("intent")
-    for intent, placed in zip(live_run.of("intent"), session.placed):
+    for intent, placed in zip(live_run.of("intent"), session.placed, strict=False):
         after = intent["what_if"]  # the account after a fill at the oracle price, which keeps its equity
         usage, free = Decimal(after["margin_usage"]), Decimal(after["free_collateral"])
         assert abs(free / (1 - usage) - equity_before(placed)) < Decimal("1e-9")
@@ -361,7 +369,7 @@ class Terminal(io.StringIO):
 
 def test_mainnet_is_chosen_with_the_phrase_typed_word_for_word_at_a_terminal(monkeypatch, capsys):
     monkeypatch.setattr(sys, "stdin", Terminal("yes\n"))
-    with pytest.raises(NetworkRefused, match="what was typed does not match"):
+    with pytest.raises(NetworkRefusedError, match="what was typed does not match"):
         LiveTrading.choose(mainnet=True, node_url=None, subaccount=0)
     monkeypatch.setattr(sys, "stdin", Terminal(MAINNET_CONFIRMATION + "\n"))
     trading = LiveTrading.choose(mainnet=True, node_url=None, subaccount=0)  # the channel connects lazily

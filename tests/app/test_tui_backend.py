@@ -11,12 +11,12 @@ from reactivex.scheduler import HistoricalScheduler
 
 from app.backend import Backend, LiveSession
 from streams.graph import build_graph
+from streams.kernel.status import SourceStatus
 from streams.market.books import ResyncRequest
 from streams.sources.endpoints import Endpoints
 from streams.sources.live import LiveConfig
 from streams.sources.recording import FLOWS
 from streams.sources.recording_writer import RecordingWriter
-from streams.sources.status import SourceStatus
 from tests.support.dashboard import TICK
 from tests.support.dashboard_recording import LIVE, T0, build_recording
 from tests.support.servers import replay_server

@@ -12,7 +12,7 @@ from reactivex.subject import Subject
 from reactivex.testing import ReactiveTest, TestScheduler
 
 from app.ui_bridge import Batch, FrameMeter, LatencyGauge, UiBridge, conflate
-from streams.sources.frames import Frame
+from streams.kernel.frames import Frame
 
 on_next, on_completed, on_error = ReactiveTest.on_next, ReactiveTest.on_completed, ReactiveTest.on_error
 

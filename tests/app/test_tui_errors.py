@@ -12,7 +12,7 @@ from reactivex import Observable
 
 from app import sources
 from streams.graph import Graph, build_graph
-from streams.sources.frames import Frame
+from streams.kernel.frames import Frame
 from streams.sources.subscriptions import Staleness
 from tests.support.dashboard import Dashboard
 from tests.support.dashboard_recording import T0, build_recording

@@ -9,11 +9,11 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input
 
+from app import tui
 from app.screens.confirm import ConfirmScreen
 from app.screens.help import HelpScreen
 from app.screens.jump_to_time import JumpScreen
 from app.screens.open_recording import OpenRecordingScreen
-from app import tui
 from app.tui import DashboardApp
 from streams.sources.recording import FLOWS
 from tests.support.dashboard import TICK, Dashboard

@@ -3,7 +3,7 @@ at a fixed position, the time syntax of the jump, and `run_tui` end to end."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -13,7 +13,7 @@ from app import tui
 from app.screens.jump_to_time import parse_time
 from app.screens.open_recording import bundled_recordings
 from app.sources import ReplaySource
-from streams.signals.config import Config
+from streams.config import Config
 from tests.support.dashboard import Dashboard
 from tests.support.dashboard_recording import T0, build_recording
 
@@ -37,7 +37,7 @@ def test_snapshot(snap_compare, recording: Path, keys: tuple[str, ...], monkeypa
 
 
 def utc(text: str) -> float:
-    return datetime.fromisoformat(text).replace(tzinfo=timezone.utc).timestamp()
+    return datetime.fromisoformat(text).replace(tzinfo=UTC).timestamp()
 
 
 NOW = utc("2025-01-02T10:20:42")

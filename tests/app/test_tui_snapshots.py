@@ -5,8 +5,9 @@ recording that cannot be opened."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 import msgspec
 import pytest
@@ -14,7 +15,7 @@ from textual.pilot import Pilot
 from textual.widgets import Input
 
 from app.sources import DEFAULT_RECORDING
-from streams.signals.config import Config
+from streams.config import Config
 from tests.support.dashboard import Dashboard
 from tests.support.dashboard_recording import T0, build_recording
 

@@ -8,14 +8,33 @@ from decimal import Decimal
 import pytest
 from msgspec import structs
 
-from app.view_model import (CHART, CHART_CANDLES, HEALTH, MARGIN, MARKETS, POSITIONS, SIGNALS, DashboardModel,
-                            log_entry, state_key)
-from streams.execution.orders import CancelIntent, Fill, OrderIntent, OrderUpdate
+from app.view_model import (
+    CHART,
+    CHART_CANDLES,
+    HEALTH,
+    MARGIN,
+    MARKETS,
+    POSITIONS,
+    SIGNALS,
+    DashboardModel,
+    log_entry,
+    state_key,
+)
+from streams.kernel.orders import CancelIntent, Fill, OrderIntent, OrderUpdate
 from streams.market.books import ResyncRequest
 from streams.market.state import CandleUpdate
 from streams.risk.derisk import IntentBlocked
-from tests.support.dashboard import (T, book_top, candles, derisking_account, derisking_risk, health, market_info,
-                                     normal_account, scores)
+from tests.support.dashboard import (
+    T,
+    book_top,
+    candles,
+    derisking_account,
+    derisking_risk,
+    health,
+    market_info,
+    normal_account,
+    scores,
+)
 
 
 def updates(market: str = "BTC-USD", resolution: str = "1MIN") -> list[CandleUpdate]:

@@ -20,9 +20,9 @@ from v4_proto.dydxprotocol.clob.tx_pb2 import MsgCancelOrder, MsgPlaceOrder
 
 from streams.execution.live_broker import BrokerSetupError, LiveBroker, _CallDetails, _Deadline
 from streams.execution.networks import local_network
-from streams.execution.orders import CancelIntent, OrderIntent, OrderUpdate
 from streams.execution.reconcile import VenuePosition
 from streams.execution.secrets import Secret
+from streams.kernel.orders import CancelIntent, OrderIntent, OrderUpdate
 from streams.market import events as ev
 from streams.market.state import BookTop
 from tests.execution.test_live_broker_orders import BTC, ETH
@@ -364,7 +364,7 @@ async def test_a_cancel_that_cannot_be_expressed_is_reported(broker, node, seen)
     broker.cancel(CancelIntent(t=T + 2, client_id=556))
     await broker.settled()
     assert seen[-1] == OrderUpdate(T + 2, 556, "BTC-USD", "OPEN", reason=(
-        "cancel failed: InvalidOrder: long-term order 556 has no known good-til-block-time to cancel with"))
+        "cancel failed: InvalidOrderError: long-term order 556 has no known good-til-block-time to cancel with"))
     assert node.broadcasts == []
 
 

@@ -14,10 +14,10 @@ from typing import Any
 
 from dydx_v4_client import OrderFlags
 
-from streams import flow
 from streams.execution.order_builder import ChainOrder
-from streams.execution.orders import Fill, OrderUpdate
 from streams.execution.reconcile import Reconciler, VenuePosition, is_account_message
+from streams.kernel import rx
+from streams.kernel.orders import Fill, OrderUpdate
 from streams.market.parse import parse_frame
 from tests.conftest import rest_frame, run_frames, ws_frame
 
@@ -149,10 +149,10 @@ def test_the_broker_reads_the_subaccount_channel_and_the_catch_up_answers_only()
                                    "freeCollateral": "1"}}, f"/v4/addresses/{ADDRESS}/subaccountNumber/0", T),
         rest_frame([], "/v4/orders/order-11", T),
     ]
-    account = run_frames(frames, flow.filter(is_account_message))
+    account = run_frames(frames, rx.filter(is_account_message))
     assert [event.path for event in account] == [FILLS, ORDERS]
     assert run_frames([ws_frame({"type": "subscribed", "connection_id": "c", "message_id": 2,
                                  "channel": "v4_subaccounts", "id": ACCOUNT, "contents": {
                                      "subaccount": {"address": ADDRESS, "subaccountNumber": 0, "equity": "1",
                                                     "freeCollateral": "1"}}}, T)],
-                      flow.filter(is_account_message))[0].channel == "v4_subaccounts"
+                      rx.filter(is_account_message))[0].channel == "v4_subaccounts"

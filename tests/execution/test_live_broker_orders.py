@@ -10,11 +10,11 @@ from dydx_v4_client import OrderFlags
 from dydx_v4_client.node.market import Market
 from v4_proto.dydxprotocol.clob.order_pb2 import Order
 
-from tests.conftest import load_sample
-from streams.execution.order_builder import ChainOrder, ClobParams, InvalidOrder, plan_order
-from streams.execution.orders import OrderIntent
+from streams.execution.order_builder import ChainOrder, ClobParams, InvalidOrderError, plan_order
+from streams.kernel.orders import OrderIntent
 from streams.market.events import PerpetualMarket
 from streams.market.state import MarketInfo
+from tests.conftest import load_sample
 
 # Mainnet /v4/perpetualMarkets entries of 2025-12-08 (nautilus-2025/rest/http_get_perpetual_markets.json),
 # trimmed to what order construction reads, so these tests also run without ../shared.
@@ -76,7 +76,7 @@ def test_quantums_round_down_to_whole_steps(size, quantums):
 
 
 def test_below_one_step_is_refused_not_rounded_up():
-    with pytest.raises(InvalidOrder, match=r"size 0.00009 is below the minimum order size 0.0001 of BTC-USD"):
+    with pytest.raises(InvalidOrderError, match=r"size 0.00009 is below the minimum order size 0.0001 of BTC-USD"):
         ClobParams.of(BTC).quantums(D("0.00009"))
     assert Market(BTC).calculate_quantums(0.00009) == 1_000_000  # the library would have sent one step
 
@@ -102,7 +102,7 @@ def test_eth_and_sol_grids():
 
 
 def test_a_price_below_one_tick_is_refused():
-    with pytest.raises(InvalidOrder, match=r"price 0.4 is below one tick \(1\) of BTC-USD"):
+    with pytest.raises(InvalidOrderError, match=r"price 0.4 is below one tick \(1\) of BTC-USD"):
         ClobParams.of(BTC).subticks(D("0.4"), "BUY")
 
 
@@ -167,7 +167,7 @@ def test_a_market_order_with_a_price_uses_it_as_its_reference():
     ({}, {**BTC, "status": "POST_ONLY"}, "BTC-USD accepts only post-only orders"),
 ])
 def test_orders_the_chain_would_refuse_are_refused_with_the_reason(fields, params, reason):
-    with pytest.raises(InvalidOrder, match=reason):
+    with pytest.raises(InvalidOrderError, match=reason):
         plan_order(intent(**fields), ClobParams.of(params), reference=None)
 
 
@@ -181,7 +181,7 @@ def test_cancel_windows():
     long = ChainOrder(8, "BTC-USD", 0, OrderFlags.LONG_TERM, good_til_block_time=1_765_210_600)
     assert short.cancel_until(1_000) == {"good_til_block": 1_020}
     assert long.cancel_until(0) == {"good_til_block_time": 1_765_210_600}
-    with pytest.raises(InvalidOrder, match="no known good-til-block-time"):
+    with pytest.raises(InvalidOrderError, match="no known good-til-block-time"):
         ChainOrder(9, "BTC-USD", 0, OrderFlags.LONG_TERM).cancel_until(0)
 
 

@@ -11,8 +11,8 @@ import pytest
 from dydx_v4_client import OrderFlags
 
 from streams.execution.order_builder import ChainOrder
-from streams.execution.orders import Fill, OrderUpdate
 from streams.execution.reconcile import FORGET_AFTER_BLOCKS, Reconciler, VenuePosition
+from streams.kernel.orders import Fill, OrderUpdate
 from streams.market import events as ev
 from streams.market.parse import parse_frame
 from tests.conftest import load_sample, ws_frame
@@ -166,11 +166,11 @@ def test_a_subscription_snapshot_lists_positions_and_foreign_orders(samples_dir)
         ("BTC-USD", D("0"), "CLOSED"), ("ETH-USD", D("-0.002"), "OPEN")]
 
 
-def liquidated(samples_dir, kind: str = "LIQUIDATED", size: str = "0.1036") -> ev.Fill:
+def liquidated(samples_dir, kind: str = "LIQUIDATED", size: str = "0.1036") -> ev.IndexerFill:
     """The real fill of v4_accounts_fills.json as the liquidation engine's SELL that closes a BTC long."""
     fill = load_sample(samples_dir, WS + "v4_accounts_fills.json")["contents"]["fills"][0]
     fill.update(type=kind, side="SELL", size=size, price="57459", ticker="BTC-USD", clobPairId="0", orderId=None)
-    return msgspec.convert(fill, ev.Fill, strict=False)
+    return msgspec.convert(fill, ev.IndexerFill, strict=False)
 
 
 @pytest.fixture
@@ -210,7 +210,7 @@ def test_a_short_reported_unsigned_with_its_side_is_negative(near_liquidation):
 
 
 def test_a_trade_fill_without_a_position_report_moves_the_local_position(samples_dir, near_liquidation):
-    buy = ev.Fill(id="f", side="BUY", size=D("0.002"), price=D("2600"), liquidity="MAKER", type="LIMIT",
+    buy = ev.IndexerFill(id="f", side="BUY", size=D("0.002"), price=D("2600"), liquidity="MAKER", type="LIMIT",
                   createdAt="2024-08-12T14:06:01.172Z", market="ETH-USD", fee=D("-0.0001"))
     events = near_liquidation.on_message(update(fills=[buy]))
     assert events == [Fill(T, "ETH-USD", "BUY", D("0.002"), D("2600"), D("-0.0001"), "MAKER"),

@@ -11,13 +11,8 @@ import pytest
 from keyring.backend import KeyringBackend
 from keyring.backends.fail import Keyring as NoKeyring
 
-from streams.execution.networks import (
-    MAINNET_CONFIRMATION,
-    NetworkRefused,
-    local_network,
-    select_network,
-)
-from streams.execution.secrets import MnemonicUnavailable, Secret, load_mnemonic
+from streams.execution.networks import MAINNET_CONFIRMATION, NetworkRefusedError, local_network, select_network
+from streams.execution.secrets import MnemonicUnavailableError, Secret, load_mnemonic
 from tests.support.dydx_node import throwaway_mnemonic
 
 
@@ -56,7 +51,7 @@ def test_testnet_is_the_default():
     (MAINNET_CONFIRMATION.lower(), "what was typed does not match"),
 ])
 def test_mainnet_without_the_typed_confirmation_is_refused(confirmation, detail):
-    with pytest.raises(NetworkRefused, match=detail) as refused:
+    with pytest.raises(NetworkRefusedError, match=detail) as refused:
         select_network(mainnet=True, confirmation=confirmation)
     assert MAINNET_CONFIRMATION in str(refused.value)
 
@@ -80,14 +75,14 @@ def test_a_plain_text_node_only_on_the_loopback():
         network = local_network(url)
         assert network.node.chain_id == "localdydxprotocol"
         network.node.channel.close()
-    with pytest.raises(NetworkRefused, match="only allowed on the loopback, not 'dydx-grpc.example:9090'"):
+    with pytest.raises(NetworkRefusedError, match="only allowed on the loopback, not 'dydx-grpc.example:9090'"):
         local_network("dydx-grpc.example:9090")
 
 
 def test_a_secret_never_shows_itself(words):
     secret = Secret(words)
     assert secret.reveal() == words
-    for shown in (str(secret), repr(secret), f"{secret}", f"{secret!r}", "{}".format(secret)):
+    for shown in (str(secret), repr(secret), f"{secret}", f"{secret!r}", f"{secret}"):
         assert shown == "Secret('<redacted>')"
     assert repr([secret]) == "[Secret('<redacted>')]"
     with pytest.raises(TypeError, match="cannot be pickled"):
@@ -114,11 +109,11 @@ def test_then_the_os_keyring_by_address_or_default(words, use_keyring):
     use_keyring(MemoryKeyring({("dydx-bot", "dydx1me"): words, ("dydx-bot", "default"): "other words"}))
     assert load_mnemonic("dydx1me", environ={}).reveal() == words
     assert load_mnemonic(environ={}).reveal() == "other words"
-    with pytest.raises(MnemonicUnavailable, match="keyring set dydx-bot dydx1else"):
+    with pytest.raises(MnemonicUnavailableError, match="keyring set dydx-bot dydx1else"):
         load_mnemonic("dydx1else", environ={"DYDX_MNEMONIC": "  "})
 
 
 def test_no_keyring_on_this_machine_says_how_to_provide_one(use_keyring):
     use_keyring(NoKeyring())
-    with pytest.raises(MnemonicUnavailable, match="the OS keyring is unavailable .*set DYDX_MNEMONIC"):
+    with pytest.raises(MnemonicUnavailableError, match="the OS keyring is unavailable .*set DYDX_MNEMONIC"):
         load_mnemonic(environ={})

@@ -9,8 +9,8 @@ import msgspec
 import pytest
 
 from streams.execution.fees import FeeSchedule
-from streams.execution.orders import Fill, OrderUpdate
 from streams.execution.paper_broker import FundingPayment, PaperConfig, PaperExchange
+from streams.kernel.orders import Fill, OrderUpdate
 from streams.risk.account import AccountSnapshot, Market
 from streams.risk.margin import account_state
 from tests.execution.test_paper_broker import ASKS, BIDS, ETH, book, eth, intent, of, trade

@@ -8,14 +8,14 @@ from decimal import Decimal as D
 import pytest
 from reactivex.testing import ReactiveTest, TestScheduler
 
-from streams.execution.orders import CancelIntent, Fill, OrderIntent, OrderUpdate
 from streams.execution.paper_broker import BlockClock, PaperBroker, PaperConfig, PaperExchange
+from streams.kernel.frames import Frame
+from streams.kernel.orders import CancelIntent, Fill, OrderIntent, OrderUpdate
 from streams.market import events as ev
 from streams.market.books import OrderBooks
 from streams.market.parse import parse_frame
 from streams.market.state import BookTop, MarketInfo
 from streams.risk.account import AccountSnapshot
-from streams.sources.frames import Frame
 
 ETH = "ETH-USD"
 

@@ -16,7 +16,17 @@ import pytest
 from streams.market import events as ev
 from streams.market.state import BookTop
 from tests.support.faults import (
-    CONN_A, CONN_B, MARKET, T0, FaultyRecording, IndexerTape, clean_book, live_graph, status_is, top_of, trade_ids,
+    CONN_A,
+    CONN_B,
+    MARKET,
+    T0,
+    FaultyRecording,
+    IndexerTape,
+    clean_book,
+    live_graph,
+    status_is,
+    top_of,
+    trade_ids,
 )
 
 DROPPED = "WebSocketConnectionClosedException: Connection to remote host was lost."

@@ -19,7 +19,17 @@ from streams.market.parse import parse_frame
 from streams.sources.subscriptions import Staleness
 from tests.conftest import ws_frame
 from tests.support.faults import (
-    CONN_A, FETCH_FAILED, MARKET, PLAN, T0, FaultyRecording, IndexerTape, clean_book, live_graph, request, top_of,
+    CONN_A,
+    FETCH_FAILED,
+    MARKET,
+    PLAN,
+    T0,
+    FaultyRecording,
+    IndexerTape,
+    clean_book,
+    live_graph,
+    request,
+    top_of,
 )
 
 BOOK = f"v4_orderbook:{MARKET}"

@@ -19,7 +19,17 @@ import pytest
 from streams.market import events as ev
 from streams.market.state import BookTop
 from tests.support.faults import (
-    CONN_A, CONN_B, CONN_C, MARKET, T0, FaultyRecording, IndexerTape, clean_book, live_graph, request, top_of,
+    CONN_A,
+    CONN_B,
+    CONN_C,
+    MARKET,
+    T0,
+    FaultyRecording,
+    IndexerTape,
+    clean_book,
+    live_graph,
+    request,
+    top_of,
     trade_ids,
 )
 

@@ -19,17 +19,26 @@ import reactivex
 from reactivex.subject import Subject
 
 from app.sources import DEFAULT_RECORDING
-from streams.execution.orders import OrderIntent
 from streams.graph import build_graph
+from streams.kernel.frames import Frame
+from streams.kernel.orders import OrderIntent
 from streams.market.state import BookTop
 from streams.risk.derisk import IntentBlocked
 from streams.risk.ladder import RiskState
-from streams.sources.frames import Frame
 from streams.sources.recording import open_recording
 from streams.sources.subscriptions import Staleness
 from streams.strategy.targets import Target
 from tests.support.faults import (
-    CONN_A, MARKET, T0, FaultyRecording, IndexerTape, clean_book, live_graph, request, status_is, top_of,
+    CONN_A,
+    MARKET,
+    T0,
+    FaultyRecording,
+    IndexerTape,
+    clean_book,
+    live_graph,
+    request,
+    status_is,
+    top_of,
 )
 
 BOOK = f"v4_orderbook:{MARKET}"

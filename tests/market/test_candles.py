@@ -4,7 +4,7 @@ Frames -> parse() -> candles() / candles_from_trades() -> assertions."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -167,7 +167,7 @@ def test_candles_with_a_bad_start_empty_history_and_other_channels_are_skipped(c
 
 
 def test_minute_start_reads_indexer_timestamps():
-    expected = datetime(2024, 7, 26, 17, 54, tzinfo=timezone.utc).timestamp()
+    expected = datetime(2024, 7, 26, 17, 54, tzinfo=UTC).timestamp()
     assert minute_start("2024-07-26T17:54:59.999Z") == expected
     assert minute_start("2024-07-26") is None and minute_start("2024-13-26T17:54:00.000Z") is None
 

@@ -4,18 +4,18 @@ replay on virtual time at speed 1 gives exactly what the as-fast-as-possible run
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 import reactivex
 from reactivex import operators as ops
 from reactivex.scheduler import HistoricalScheduler
 
+from streams.kernel.frames import Frame
 from streams.market.books import order_books
 from streams.market.health import Health, Tick, health
 from streams.market.parse import parse, parse_frame
 from streams.market.state import StreamHealth
-from streams.sources.frames import Frame
 from streams.sources.replay import Replayer
 from tests.conftest import load_sample, rest_frame, run_frames, ws_frame
 
@@ -175,7 +175,7 @@ def test_a_replay_on_virtual_time_gives_the_same_health_as_running_flat_out(ws):
     frames = [ws_frame(snapshot, T0)]
     frames += [update(snapshot, 5 + i, T0 + 0.7 * (i + 1), price=f"3393.{3 + i % 3}") for i in range(60)]
 
-    scheduler = HistoricalScheduler(datetime.fromtimestamp(T0, timezone.utc))
+    scheduler = HistoricalScheduler(datetime.fromtimestamp(T0, UTC))
     replayer = Replayer(frames, scheduler, speed=1.0)
     live: list[StreamHealth] = []
     replayer.frames.pipe(parse(), graph(interval=5.0)).subscribe(live.append)

@@ -11,9 +11,9 @@ import reactivex
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from streams.kernel.frames import Frame
 from streams.market import events as ev
 from streams.market.parse import channel, parse, parse_frame, parse_rest, parse_ws
-from streams.sources.frames import Frame
 from tests.conftest import load_sample
 
 WS_SAMPLES = {
@@ -62,7 +62,8 @@ REST_SAMPLES = {
     "nautilus-2024/rest/list_perpetual_markets_empty_oracle_price.json":
         ("/v4/perpetualMarkets", ev.PerpetualMarketsResponse),
     "nautilus-2024/rest/list_perpetual_markets_v8.json": ("/v4/perpetualMarkets", ev.PerpetualMarketsResponse),
-    "nautilus-2024/rest/list_perpetual_positions.json": ("/v4/perpetualPositions?address=x", ev.PerpetualPositionsResponse),
+    "nautilus-2024/rest/list_perpetual_positions.json": ("/v4/perpetualPositions?address=x",
+                                                          ev.PerpetualPositionsResponse),
     "nautilus-2024/rest/order.json": ("/v4/orders/abc", ev.Order),
     "nautilus-2024/rest/orders.json": ("/v4/orders?address=x", list),
     "nautilus-2024/rest/subaccount.json": ("/v4/addresses/x/subaccountNumber/0", ev.SubaccountResponse),
@@ -132,7 +133,7 @@ def test_batched_orderbook_keeps_update_order(samples_dir):
     updates = json.loads(raw)["contents"]
     event = parse_ws(ws(raw))
     assert len(event.contents) == len(updates) == 41
-    for parsed, wire in zip(event.contents, updates):
+    for parsed, wire in zip(event.contents, updates, strict=False):
         for side in ("bids", "asks"):
             assert [(str(p), str(s)) for p, s in getattr(parsed, side)] == [tuple(lvl) for lvl in wire.get(side, [])]
 

@@ -11,9 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.sources import DEFAULT_RECORDING
+from streams.kernel.frames import Frame
 from streams.market import events as ev
 from streams.market.parse import parse_frame
-from streams.sources.frames import Frame
 from streams.sources.recording import open_recording
 
 

@@ -8,7 +8,9 @@ from decimal import Decimal as D
 import reactivex
 from reactivex.testing import ReactiveTest, TestScheduler
 
-from streams.execution.orders import CancelIntent, OrderIntent, OrderUpdate
+from streams.kernel.frames import Frame
+from streams.kernel.orders import CancelIntent, OrderIntent, OrderUpdate
+from streams.kernel.status import SourceStatus, status_frame
 from streams.market.state import MarketInfo, StreamHealth
 from streams.risk.account import Account, Market, Position
 from streams.risk.config import RiskConfig, Rung
@@ -16,8 +18,6 @@ from streams.risk.derisk import RISK_CLIENT_IDS, IntentBlocked, RiskEngine, risk
 from streams.risk.kill_switch import KillCommand, KillSwitch, ResetCommand
 from streams.risk.ladder import RiskState
 from streams.risk.margin import AccountState, account_state
-from streams.sources.frames import Frame
-from streams.sources.status import SourceStatus, status_frame
 
 ETH, BTC = "ETH-USD", "BTC-USD"
 PRICES = {ETH: D(3000), BTC: D(60_000)}
@@ -213,8 +213,8 @@ def test_without_an_account_or_a_price_nothing_new_gets_through():
 
 
 def test_the_kill_switch_stamps_a_command_with_the_latest_frame_the_graph_took():
+    from streams.kernel.frames import Frame
     from streams.risk.kill_switch import KillCommand, KillSwitch, ResetCommand
-    from streams.sources.frames import Frame
 
     switch = KillSwitch()
     pulled: list = []

@@ -9,10 +9,18 @@ import pytest
 
 from streams.market import events as ev
 from streams.market.state import MarketInfo
-from streams.risk.account import (Account, MarginError, Market, Position, account_from_subaccount, apply_trade,
-                                  apply_update, implied_oracle_prices, isolation_conflict)
-from streams.risk.margin import (account_state, effective_imf, funding_payment, imr, liquidation_price, mmr,
-                                 what_if)
+from streams.risk.account import (
+    Account,
+    MarginError,
+    Market,
+    Position,
+    account_from_subaccount,
+    apply_trade,
+    apply_update,
+    implied_oracle_prices,
+    isolation_conflict,
+)
+from streams.risk.margin import account_state, effective_imf, funding_payment, imr, liquidation_price, mmr, what_if
 
 CENT = D("0.01")
 BTC = Market("BTC-USD", imf=D("0.05"), mmf=D("0.03"))
@@ -299,7 +307,10 @@ def usdc(side, size):
     return ev.AssetPosition(symbol="USDC", side=side, size=D(size))
 
 
-def subaccount(number=0, positions=(), assets=(usdc("LONG", "100"),)):
+HUNDRED_USDC = (usdc("LONG", "100"),)
+
+
+def subaccount(number=0, positions=(), assets=HUNDRED_USDC):
     return ev.Subaccount(address="dydx1test", subaccountNumber=number, equity=D(0), freeCollateral=D(0),
                          openPerpetualPositions={p.market: p for p in positions},
                          assetPositions={a.symbol: a for a in assets})
@@ -328,7 +339,7 @@ def test_implied_oracle_prices():
 
 def test_indexer_update_replaces_positions_and_balance():
     account = account_from_subaccount(subaccount(positions=[perpetual("ETH-USD", "LONG", "0.003", "3177")]))
-    fill = ev.Fill(id="f", side="BUY", size=D("0.002"), price=D("2620"), liquidity="TAKER", type="LIMIT",
+    fill = ev.IndexerFill(id="f", side="BUY", size=D("0.002"), price=D("2620"), liquidity="TAKER", type="LIMIT",
                    createdAt="2024-08-12T14:06:01.172Z", ticker="ETH-USD")
     grown = apply_update(account, ev.SubaccountUpdate(
         fills=[fill], perpetualPositions=[perpetual("ETH-USD", "LONG", "0.005", "2955.62")]))

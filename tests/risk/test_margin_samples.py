@@ -24,11 +24,11 @@ from decimal import Decimal
 import msgspec
 import pytest
 
+from streams.kernel.frames import Frame
 from streams.market import events as ev
 from streams.market.parse import parse_ws
 from streams.risk.account import Market, account_from_subaccount, implied_oracle_prices
 from streams.risk.margin import account_state
-from streams.sources.frames import Frame
 from tests.conftest import load_sample
 
 

@@ -6,11 +6,12 @@ from __future__ import annotations
 import json
 import math
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Callable, NamedTuple
+from typing import Any, NamedTuple
 
 import msgspec
 import numpy as np
@@ -19,9 +20,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from streams.market.events import Candle
 from streams.market.state import BookTop, CandleUpdate, MarketInfo
-from streams.signals.indicators import (
-    Atr, Bar, BollingerBands, Ema, Macd, RealisedVolatility, Rsi, Sma, Vwap,
-)
+from streams.signals.indicators import Atr, Bar, BollingerBands, Ema, Macd, RealisedVolatility, Rsi, Sma, Vwap
 
 ETH_CANDLES = "nautilus-2024/ws/v4_candles.json"
 MINUTES_PER_YEAR = 365 * 24 * 60
@@ -36,7 +35,7 @@ def eth_candles(samples_dir: Path) -> list[Candle]:
 
 
 def iso(t: float) -> str:
-    return datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 
 def synthetic_candles(n: int = 1000, seed: int = 7, market: str = "BTC-USD", price: float = 60_000.0,
@@ -83,11 +82,11 @@ class Series(NamedTuple):
 
     @classmethod
     def of(cls, bars: list[Bar]) -> Series:
-        return cls(*(np.array(column, dtype=float) for column in zip(*bars)))
+        return cls(*(np.array(column, dtype=float) for column in zip(*bars, strict=False)))
 
     def then(self, count: int, bar: Bar) -> Series:
         """The first `count` bars followed by `bar`."""
-        return Series(*(np.append(column[:count], value) for column, value in zip(self, bar)))
+        return Series(*(np.append(column[:count], value) for column, value in zip(self, bar, strict=False)))
 
 
 # -- oracles where TA-Lib has no equivalent: straightforward numpy over every window

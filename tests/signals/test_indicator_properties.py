@@ -11,8 +11,18 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from streams.signals.indicators import (
-    Atr, BollingerBands, BookImbalance, Ema, FundingZScore, Macd, RealisedVolatility, RollingMoments, RollingSum,
-    Rsi, Sma, Vwap,
+    Atr,
+    BollingerBands,
+    BookImbalance,
+    Ema,
+    FundingZScore,
+    Macd,
+    RealisedVolatility,
+    RollingMoments,
+    RollingSum,
+    Rsi,
+    Sma,
+    Vwap,
 )
 
 prices = st.floats(min_value=1e-6, max_value=1e6, allow_nan=False, allow_infinity=False)
@@ -107,7 +117,7 @@ def test_rolling_moments_are_those_of_the_window(values, size):
 def test_rsi_does_not_depend_on_the_price_scale(moves, scale):
     """TA-Lib reads avg gain + avg loss below 1e-8 as zero and reports 0; sub-cent markets exist."""
     path = np.cumprod(1.0 + np.array(moves))
-    for plain, scaled in zip(series(Rsi(14), path), series(Rsi(14), path * scale)):
+    for plain, scaled in zip(series(Rsi(14), path), series(Rsi(14), path * scale), strict=False):
         assert (plain is None) == (scaled is None)
         if plain is not None:
             assert math.isclose(plain, scaled, abs_tol=1e-6)

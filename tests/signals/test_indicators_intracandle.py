@@ -38,7 +38,7 @@ def test_peek_is_the_oracle_with_the_open_candle_appended(case, bars, open_bars)
 def test_open_updates_leave_the_closed_series_exact(case, bars, open_bars):
     indicator = case.make()
     closed = []
-    for bar, forming_bars in zip(bars, open_bars):
+    for bar, forming_bars in zip(bars, open_bars, strict=False):
         for open_bar in forming_bars:
             indicator.peek(*case.inputs(open_bar))
         value = indicator.update(*case.inputs(bar))

@@ -8,9 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from streams.signals.config import (
-    RESOLUTION_SECONDS, Config, ConfigError, Directions, IndicatorParams, Resolution, load_config,
-)
+from streams.config import Config, ConfigError, load_config
+from streams.signals.config import RESOLUTION_SECONDS, Directions, IndicatorParams, Resolution
 
 DEFAULT_FILE = Path(__file__).resolve().parents[2] / "app" / "default_config.toml"
 

@@ -103,7 +103,7 @@ weights = st.floats(min_value=0.0, max_value=100.0)
 def test_the_score_is_in_range_and_the_sum_of_its_contributions(values, weight_list, directions):
     if values["bb_upper"] is not None and values["bb_lower"] is not None and values["bb_upper"] < values["bb_lower"]:
         values["bb_upper"], values["bb_lower"] = values["bb_lower"], values["bb_upper"]
-    config = SignalsConfig(weights=Weights(**dict(zip(CONTRIBUTORS, weight_list))), directions=directions)
+    config = SignalsConfig(weights=Weights(**dict(zip(CONTRIBUTORS, weight_list, strict=False))), directions=directions)
     result = score(snapshot(**values), config)
     assert -1.0 <= result.score <= 1.0
     assert all(c.value is None or -1.0 <= c.value <= 1.0 for c in result.contributors)

@@ -68,7 +68,7 @@ async def test_stop_before_start_does_nothing():
     source = LiveSource()
     await source.stop()
     with pytest.raises(RuntimeError, match="has not been started"):
-        source.loop
+        _ = source.loop
 
 
 def _status_error(status: int, headers: dict[str, str] | None = None) -> httpx.HTTPStatusError:

@@ -17,9 +17,10 @@ import json
 import socket
 import ssl
 import threading
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 from aiohttp import web
@@ -29,13 +30,15 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from reactivex import Observable
 
+from streams.kernel.frames import Frame
+from streams.kernel.status import SourceStatus, read_status
 from streams.market import events as ev
+from streams.market.parse import channel as select_channel
+from streams.market.parse import parse
 from streams.sources.endpoints import Endpoints
-from streams.sources.frames import Frame
 from streams.sources.live import LiveConfig, LiveSource
 from streams.sources.pacing import BackoffPolicy
 from streams.sources.recording_writer import RecordingWriter
-from streams.sources.status import SourceStatus, read_status
 from streams.sources.subscriptions import Staleness
 from tests.conftest import load_sample
 from tests.support.servers import replay_server
@@ -133,6 +136,12 @@ def collect(stream: Observable[Any]) -> list[Any]:
     return seen
 
 
+def events_of(source: LiveSource, channel: str | None = None, id: str | None = None) -> Observable[Any]:
+    """The source's frames as typed events, as the graph parses them (of one channel, when given)."""
+    events = source.frames.pipe(parse())
+    return events if channel is None else events.pipe(select_channel(channel, id))
+
+
 def names(events: list[Any]) -> list[str]:
     return [type(event).__name__ for event in events]
 
@@ -142,7 +151,7 @@ class Collected:
 
     def __init__(self, source: LiveSource) -> None:
         self.frames: list[Frame] = []
-        self.events = collect(source.orderbook("ETH-USD"))  # first: conditions see its events
+        self.events = collect(events_of(source, "v4_orderbook", "ETH-USD"))  # first: conditions see its events
         self.completed = False
         self._waiters: list[tuple[Callable[[], bool], asyncio.Future[None]]] = []
         source.frames.subscribe(self._frame, on_completed=self._completed)
@@ -206,8 +215,9 @@ async def test_recorded_frames_arrive_in_order_byte_for_byte_with_the_rest_histo
     with replay_server(path, speed=None, idle_at_end=True) as (rest_url, ws_url):
         source = LiveSource(config(rest_url, ws_url, trades=True, candles=("1MIN",), candle_history=1000))
         collected = Collected(source)
-        markets, trades = collect(source.markets()), collect(source.trades("ETH-USD"))
-        candles, events = collect(source.candles("ETH-USD", "1MIN")), collect(source.events)
+        markets, trades = collect(events_of(source, "v4_markets")), collect(events_of(source, "v4_trades", "ETH-USD"))
+        candles = collect(events_of(source, "v4_candles", "ETH-USD/1MIN"))
+        events = collect(events_of(source))
         statuses = collect(source.status())
         async with source:
             await collected.until(lambda: last in collected.ws() and len(collected.rest()) == 2)
@@ -393,7 +403,7 @@ def self_signed(tmp_path: Path) -> ssl.SSLContext:
     """A server context whose certificate for 127.0.0.1 no public CA signed."""
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
             .serial_number(x509.random_serial_number())
             .not_valid_before(now - datetime.timedelta(days=1)).not_valid_after(now + datetime.timedelta(days=1))

@@ -13,8 +13,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from streams.sources.subscriptions import (
-    RESOLUTIONS, SUBSCRIPTION_LIMIT, Request, Staleness, State, Subscription, SubscriptionTracker,
-    plan_subscriptions, shard,
+    RESOLUTIONS,
+    SUBSCRIPTION_LIMIT,
+    Request,
+    Staleness,
+    State,
+    Subscription,
+    SubscriptionTracker,
+    plan_subscriptions,
+    shard,
 )
 
 ADDRESS = "dydx14zzueazeh0hj67cghhf9jypslcf9sh2n5k6art"

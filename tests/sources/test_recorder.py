@@ -18,8 +18,9 @@ import signal
 import ssl
 import sys
 import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -38,7 +39,15 @@ from streams.sources import recorder as recorder_module
 from streams.sources.live import LiveConfig
 from streams.sources.recorder import Recorder, RecorderError
 from streams.sources.recording import (
-    FLOWS, JOURNAL, MANIFEST, RecordingError, RestExchange, WsClose, WsMessage, WsOpen, file_digest,
+    FLOWS,
+    JOURNAL,
+    MANIFEST,
+    RecordingError,
+    RestExchange,
+    WsClose,
+    WsMessage,
+    WsOpen,
+    file_digest,
     open_recording,
 )
 from streams.sources.recording_writer import NOWHERE, RecordingWriter
@@ -265,7 +274,7 @@ def tls_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     base = tmp_path_factory.mktemp("tls")
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "test indexer")])
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
             .serial_number(x509.random_serial_number())
             .not_valid_before(now - datetime.timedelta(hours=1)).not_valid_after(now + datetime.timedelta(days=1))
@@ -394,7 +403,8 @@ def test_stopping_with_a_client_connected_ends_its_socket_in_the_journal(tmp_pat
 
 
 @pytest.mark.timeout(CHILD_TIMEOUT)
-def test_a_mitmdump_flow_file_is_a_recording_to_read_serve_and_summarise(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_mitmdump_flow_file_is_a_recording_to_read_serve_and_summarise(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     mitmdump = Path(sys.executable).with_name("mitmdump")
     upstream = build_upstream(tmp_path / "upstream")
     flow_file = tmp_path / "session.mitm"

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import io
 import json
-import re
 import random
+import re
 from pathlib import Path
 
 import pytest
@@ -18,9 +18,7 @@ from mitmproxy.io import tnetstring
 
 from app.cli import main
 from app.commands.recording import format_info, recording_info
-from streams.sources.recording import (
-    FLOWS, JOURNAL, MANIFEST, RecordingError, WsMessage, open_recording,
-)
+from streams.sources.recording import FLOWS, JOURNAL, MANIFEST, RecordingError, WsMessage, open_recording
 from streams.sources.recording_writer import RecordingWriter
 
 T0 = 1_733_000_000.0

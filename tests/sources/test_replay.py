@@ -3,16 +3,16 @@ virtual time, with pause, step and seek - and the same frames every run."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from reactivex.scheduler import HistoricalScheduler
 
-from streams.sources.frames import Frame
+from streams.kernel.frames import Frame
 from streams.sources.replay import CHUNK, Replayer, parse_speed, replay
 
 T0 = 1_721_800_000.0
-EPOCH = datetime(2024, 7, 24, tzinfo=timezone.utc)
+EPOCH = datetime(2024, 7, 24, tzinfo=UTC)
 
 
 def frames(gaps: list[float]) -> list[Frame]:

@@ -26,8 +26,21 @@ from streams.sources.recording import RecordingError, open_recording
 from streams.sources.recording_writer import RecordingWriter, make_flow
 from streams.sources.replay import MAX
 from streams.sources.replay_server import (
-    CLOSE_DIVERGED, CLOSE_END, CLOSE_GOING_AWAY, CLOSE_TIMEOUT, MAX_REASON_BYTES, PING, Gate, GateTracker,
-    ReplayServer, Schedule, Send, close_reason, describe, load_script, message_key,
+    CLOSE_DIVERGED,
+    CLOSE_END,
+    CLOSE_GOING_AWAY,
+    CLOSE_TIMEOUT,
+    MAX_REASON_BYTES,
+    PING,
+    Gate,
+    GateTracker,
+    ReplayServer,
+    Schedule,
+    Send,
+    close_reason,
+    describe,
+    load_script,
+    message_key,
 )
 from tests.conftest import load_sample
 from tests.support.processes import CHILD_TIMEOUT, Child, app_argv

@@ -10,8 +10,15 @@ import msgspec
 import pytest
 
 from streams.strategy.config import StrategyConfig
-from streams.strategy.sizing import (YEAR, capped, horizon_volatility, on_step, scaled_notional, toward_zero,
-                                     worth_trading)
+from streams.strategy.sizing import (
+    YEAR,
+    capped,
+    horizon_volatility,
+    on_step,
+    scaled_notional,
+    toward_zero,
+    worth_trading,
+)
 
 
 def test_volatility_from_atr_or_realised_scales_with_the_square_root_of_time():

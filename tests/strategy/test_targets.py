@@ -7,7 +7,7 @@ from decimal import Decimal as D
 
 from reactivex.testing import ReactiveTest, TestScheduler
 
-from streams.execution.orders import OrderIntent, OrderUpdate, WhatIf
+from streams.kernel.orders import OrderIntent, OrderUpdate, WhatIf
 from streams.market.state import BookTop, MarketInfo
 from streams.risk.account import Account, Market, Position
 from streams.risk.config import RiskConfig

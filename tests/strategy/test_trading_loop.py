@@ -12,8 +12,8 @@ from reactivex.scheduler import CurrentThreadScheduler
 from reactivex.subject import Subject
 from reactivex.testing import ReactiveTest, TestScheduler
 
-from streams.execution.orders import CancelIntent, Fill, OrderIntent, OrderUpdate
 from streams.execution.paper_broker import PaperBroker, PaperConfig
+from streams.kernel.orders import CancelIntent, Fill, OrderIntent, OrderUpdate
 from streams.market.state import BookTop, MarketInfo
 from streams.risk.config import RiskConfig
 from streams.risk.derisk import IntentBlocked, risk_engine

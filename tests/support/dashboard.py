@@ -24,16 +24,17 @@ from textual.widget import Widget
 from app.backend import ReplaySession
 from app.sources import ReplaySource
 from app.tui import DashboardApp
+from streams.config import Config
 from streams.market.events import Candle
 from streams.market.state import BookTop, MarketInfo, StreamHealth
 from streams.risk.account import Account, Market, Position
 from streams.risk.config import RiskConfig
 from streams.risk.ladder import Ladder, RiskState
 from streams.risk.margin import AccountState, account_state
-from streams.signals.config import Config, SignalsConfig
+from streams.signals.config import SignalsConfig
 from streams.signals.indicators.market import VALUES, IndicatorSnapshot
 from streams.signals.scoring import SignalScore, score
-from streams.sources.synthetic import synthetic_candles
+from tools.synthetic import synthetic_candles
 
 T = 1_735_812_000.0 + 1242.0  # 2025-01-02 10:20:42 UTC
 D = Decimal
@@ -103,7 +104,8 @@ def _margin_markets() -> dict[str, Market]:
 def account(usdc: Decimal, positions: dict[str, tuple[Decimal, Decimal]], prices: dict[str, Decimal] | None = None,
             t: float = T) -> AccountState:
     """The margin engine's state of an account holding `positions` (market -> (size, entry))."""
-    held = {market: Position(market=market, size=size, entry_price=entry) for market, (size, entry) in positions.items()}
+    held = {market: Position(market=market, size=size, entry_price=entry)
+            for market, (size, entry) in positions.items()}
     oracle = {market: spec[0] for market, spec in MARKETS.items()} | (prices or {})
     return account_state(Account(usdc=usdc, positions=held), oracle, _margin_markets(), t=t)
 

@@ -1,6 +1,6 @@
 """A small, fully SYNTHETIC recording for the dashboard tests: what the live source would have recorded
 for `LIVE` (REST markets and candle history, one WebSocket session with every subscription), from
-`streams.sources.synthetic` traffic around seeded random-walk candles. Every checkout can build it (no
+`tools.synthetic` traffic around seeded random-walk candles. Every checkout can build it (no
 ../shared samples); the bundled `recordings/default` has the same shape, so a test switches to it by
 returning `DEFAULT_RECORDING` from its fixture instead.
 """
@@ -16,8 +16,17 @@ from typing import Any
 from streams.sources.live import LiveConfig
 from streams.sources.recording_writer import RecordingWriter
 from streams.sources.subscriptions import Request
-from streams.sources.synthetic import (PROVENANCE_RECONSTRUCTED, BookShape, MarketTape, Session, batched, initial_book,
-                                       merge_markets, synthetic_candles, text)
+from tools.synthetic import (
+    PROVENANCE_RECONSTRUCTED,
+    BookShape,
+    MarketTape,
+    MessageIds,
+    batched,
+    initial_book,
+    merge_markets,
+    synthetic_candles,
+    text,
+)
 
 T0 = 1_735_812_000.0  # 2025-01-02 10:00:00 UTC: live traffic starts here
 REST_URL = "https://indexer.dydx.trade"
@@ -78,7 +87,7 @@ def build_recording(out: Path, *, minutes: int = 8, history: int = 60, seed: int
             body = {"candles": past[call.path.rsplit("/", 1)[1]][: dict(call.params)["limit"]]}
         writer.add_rest(REST_URL + call.target, 200, json.dumps(body, separators=(",", ":")).encode(), t - 0.1, t)
 
-    session = Session(rng)
+    session = MessageIds(rng)
     t = T0 - 3.0
     writer.ws_open(1, t, "/v4/ws")
     writer.ws_message(1, t + 0.05, False, session.connected())

@@ -1,6 +1,6 @@
 """Faulty Indexer traffic and a harness to watch the bot survive it.
 
-`IndexerTape` is SYNTHETIC ETH-USD traffic (`streams.sources.synthetic`: seeded random-walk candles, and
+`IndexerTape` is SYNTHETIC ETH-USD traffic (`tools.synthetic`: seeded random-walk candles, and
 the trades, book, oracle and funding updates that agree with them) together with what the indexer would
 hold after each update, so that a reconnect can be answered with the snapshots the real server would
 send then. `FaultyRecording` writes recordings message by message, numbered as the indexer numbers them
@@ -19,31 +19,30 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, AsyncIterator, Callable, Iterable, Iterator
+from typing import Any
 
 import msgspec
 
-from streams.execution.orders import OrderIntent
 from streams.graph import BOOK_DEPTH, Graph, build_graph
+from streams.kernel.frames import Frame
+from streams.kernel.orders import OrderIntent
+from streams.kernel.status import SourceStatus, read_status
 from streams.market import events as ev
 from streams.market.books import OrderBook, order_books
 from streams.market.state import BookTop
 from streams.risk.ladder import RiskState
 from streams.sources.endpoints import Endpoints
-from streams.sources.frames import Frame
 from streams.sources.live import LiveConfig, LiveSource
 from streams.sources.pacing import BackoffPolicy
 from streams.sources.recording_writer import RecordingWriter, make_flow
-from streams.sources.status import SourceStatus, read_status
-from streams.sources.synthetic import (
-    BookShape, MarketTape, batched, market_updates, synthetic_candles, text,
-)
 from tests.conftest import run_frames
 from tests.support.servers import replay_server
+from tools.synthetic import BookShape, MarketTape, batched, market_updates, synthetic_candles, text
 
 T0 = 1_722_000_000.0  # 2024-07-26 13:20 UTC: where the synthetic traffic starts
 MARKET = "ETH-USD"
@@ -161,7 +160,7 @@ class IndexerTape:
             return {"markets": {MARKET: self.market}}
         if channel == "v4_orderbook":
             return {side: [{"price": text(p), "size": text(s)} for p, s in levels]
-                    for side, levels in zip(("bids", "asks"), self.book.top())}
+                    for side, levels in zip(("bids", "asks"), self.book.top(), strict=False)}
         if channel == "v4_trades":
             return {"trades": self.trades[:100]}
         return {"candles": [self.candles[start] for start in sorted(self.candles, reverse=True)]}
@@ -191,7 +190,7 @@ def clean_book(sent: list[bytes]) -> tuple[Levels, Levels]:
 # Recordings
 
 
-class Session:
+class FaultSession:
     """One recorded WebSocket connection: server messages numbered like the indexer's, client requests
     as gates, and how it ends."""
 
@@ -268,7 +267,7 @@ class FaultyRecording:
     def __init__(self, path: Path, markets: dict[str, Any] | None = None) -> None:
         self.path = path
         self.writer = RecordingWriter(path)
-        self.sessions: list[Session] = []
+        self.sessions: list[FaultSession] = []
         self._t = T0 - 60.0
         if markets is not None:
             self.rest("/v4/perpetualMarkets", {"markets": markets})
@@ -281,9 +280,9 @@ class FaultyRecording:
         data = body if isinstance(body, bytes) else _dump(body)
         self.writer.add_flow(make_flow(HOST + target, "GET", status, data, self._t, self._t, headers))
 
-    def session(self, connection_id: str) -> Session:
+    def session(self, connection_id: str) -> FaultSession:
         start = self.sessions[-1].t + 0.01 if self.sessions else T0 + WARM_UP - 1.0  # before the tape plays
-        session = Session(self.writer, len(self.sessions) + 1, connection_id, start)
+        session = FaultSession(self.writer, len(self.sessions) + 1, connection_id, start)
         self.sessions.append(session)
         return session
 

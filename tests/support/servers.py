@@ -6,8 +6,9 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 
 from streams.sources.recording import Recording
 from streams.sources.replay_server import ReplayServer, ReplayUrls

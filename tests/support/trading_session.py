@@ -30,17 +30,26 @@ from reactivex import Observable
 from reactivex.disposable import CompositeDisposable
 from reactivex.subject import Subject
 
-from streams.execution.orders import CancelIntent, OrderIntent
+from streams.config import Config, load_config
 from streams.graph import build_graph
+from streams.kernel.frames import Frame
+from streams.kernel.orders import CancelIntent, OrderIntent
 from streams.market.state import BookTop, MarketInfo
 from streams.risk.account import Account, apply_trade
-from streams.signals.config import Config, load_config
-from streams.sources.frames import Frame
 from streams.sources.live import LiveConfig, RestCall
 from streams.sources.recording_writer import RecordingWriter
 from streams.sources.subscriptions import Subscription
-from streams.sources.synthetic import (
-    BookShape, MarketTape, Session, Update, initial_book, iso, market_updates, synthetic_candles, text, write_session,
+from tools.synthetic import (
+    BookShape,
+    MarketTape,
+    MessageIds,
+    Update,
+    initial_book,
+    iso,
+    market_updates,
+    synthetic_candles,
+    text,
+    write_session,
 )
 
 UPSTREAM = "https://indexer.v4testnet.dydx.exchange"
@@ -248,7 +257,7 @@ def write_trading_session(path: Path, address: str, config: Config, minutes: int
         return venue.reply(frame)
 
     writer = RecordingWriter(path)
-    write_session(writer, live, Session(random.Random(11)), START, upstream=UPSTREAM, rest_body=rest_body,
+    write_session(writer, live, MessageIds(random.Random(11)), START, upstream=UPSTREAM, rest_body=rest_body,
                   snapshot=snapshot, updates=market_updates(tape, HISTORY_MINUTES), reply=reply)
     connection.dispose()
     writer.close(network="testnet", upstream=UPSTREAM, markets=(MARKET,), provenance={

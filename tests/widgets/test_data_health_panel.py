@@ -9,8 +9,9 @@ from widgets.data_health import DataHealthPanel, DataHealthState, age, health_ro
 
 SIZES = {"80": (80, 10), "160": (160, 10)}
 OK = tuple(health(name) for market in ("BTC-USD", "ETH-USD") for name in stream_names(market))
-ERROR = (health("rest:/v4/candles/perpetualMarkets/BTC-USD", "ok", messages=1), health("parse", "error", errors=2), *OK[:3], health("v4_orderbook:ETH-USD", "error", errors=3, gaps=1),
-         health("v4_trades:ETH-USD", "stale"), health("v4_candles:ETH-USD/1MIN", "resyncing", resyncs=2, crossed=5))
+ERROR = (health("rest:/v4/candles/perpetualMarkets/BTC-USD", "ok", messages=1), health("parse", "error", errors=2),
+         *OK[:3], health("v4_orderbook:ETH-USD", "error", errors=3, gaps=1), health("v4_trades:ETH-USD", "stale"),
+         health("v4_candles:ETH-USD/1MIN", "resyncing", resyncs=2, crossed=5))
 STATES = {"normal": DataHealthState(OK), "error": DataHealthState(ERROR), "empty": DataHealthState()}
 
 

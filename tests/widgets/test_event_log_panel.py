@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from textual.widgets import RichLog
 
-from tests.support.dashboard import T, PanelApp
+from tests.support.dashboard import PanelApp, T
 from widgets.event_log import EventLogPanel, EventLogState, LogEntry
 
 SIZES = {"80": (80, 8), "160": (160, 8)}

@@ -8,8 +8,20 @@ import pytest
 from msgspec import structs
 
 from tests.support.dashboard import market_info
-from widgets.format import (MISSING, Column, Columns, compact, countdown, number, percent, price, quantity, sign_style,
-                            utc_clock, utc_stamp)
+from widgets.format import (
+    MISSING,
+    Column,
+    Columns,
+    compact,
+    countdown,
+    number,
+    percent,
+    price,
+    quantity,
+    sign_style,
+    utc_clock,
+    utc_stamp,
+)
 from widgets.markets import MarketRow, market_row, next_funding
 
 

@@ -8,8 +8,16 @@ from decimal import Decimal
 import pytest
 
 from streams.risk.config import RiskConfig
-from tests.support.dashboard import (T, PanelApp, derisking_account, derisking_risk, error_risk, normal_account,
-                                     normal_risk, risk_after)
+from tests.support.dashboard import (
+    PanelApp,
+    T,
+    derisking_account,
+    derisking_risk,
+    error_risk,
+    normal_account,
+    normal_risk,
+    risk_after,
+)
 from widgets.margin_health import GAUGE, MarginHealthPanel, MarginState
 
 SIZES = {"80": (36, 10), "160": (60, 12)}

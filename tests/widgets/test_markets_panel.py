@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.dashboard import T, PanelApp, book_top, market_info
+from tests.support.dashboard import PanelApp, T, book_top, market_info
 from widgets.markets import MarketRow, MarketsPanel, MarketsState, market_row, next_funding
 
 SIZES = {"80": (80, 8), "160": (160, 8)}

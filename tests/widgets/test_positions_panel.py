@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from streams.risk.config import RiskConfig
-from tests.support.dashboard import (MARKETS, PanelApp, account, book_top, derisking_account, normal_account)
+from tests.support.dashboard import MARKETS, PanelApp, account, book_top, derisking_account, normal_account
 from widgets.positions import PositionsPanel, PositionsState
 
 SIZES = {"80": (80, 6), "160": (160, 6)}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.dashboard import T, PanelApp
+from tests.support.dashboard import PanelApp, T
 from widgets.status_bar import StatusBar, StatusState, perf_line, where_line
 
 MB = 2**20

@@ -4,14 +4,7 @@ the stream of every market."""
 
 from streams.signals.indicators.averages import Ema, Sma
 from streams.signals.indicators.flow import BookImbalance, FundingZScore
-from streams.signals.indicators.market import (
-    VALUES,
-    Bar,
-    IndicatorSnapshot,
-    MarketIndicators,
-    SignalInput,
-    indicators,
-)
+from streams.signals.indicators.market import VALUES, Bar, IndicatorSnapshot, MarketIndicators, SignalInput, indicators
 from streams.signals.indicators.oscillators import Macd, MacdValue, Rsi
 from streams.signals.indicators.rolling import RollingMoments, RollingSum
 from streams.signals.indicators.volatility import Atr, Bands, BollingerBands, RealisedVolatility

@@ -13,14 +13,15 @@ once, in `Bar.of` (the one place the Decimal wire values turn into floats for sp
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import Any, Callable, Iterable, NamedTuple
+from typing import Any, NamedTuple
 
 from msgspec import Struct
 from reactivex import Observable
 
+from streams.kernel.stage import NOTHING, Stage, lift
 from streams.market.events import Candle, FundingRate
-from streams.market.stage import NOTHING, Stage, lift
 from streams.market.state import BookTop, CandleUpdate, MarketInfo
 from streams.signals.config import RESOLUTION_SECONDS, SignalsConfig
 from streams.signals.indicators.averages import Ema, Sma

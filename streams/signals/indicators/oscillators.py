@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 from streams.signals.indicators.averages import Ema
 

@@ -1,11 +1,12 @@
-"""`streams.flow` keeps RxPY's semantics where the graph's behaviour depends on them: the same topology,
+"""`streams.kernel.rx` keeps RxPY's semantics where the graph's behaviour depends on them: the same topology,
 subscribed in the same order, delivers the same values in the same order as RxPY's own operators. And
 the rest of what a shared stream, a merge and the trampoline promise."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from itertools import permutations
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 import reactivex
@@ -14,11 +15,11 @@ from reactivex import operators as ops
 from reactivex.scheduler import CurrentThreadScheduler
 from reactivex.subject import Subject
 
-from streams import flow
+from streams.kernel import rx
 
 Kit = dict[str, Callable[..., Any]]
 RX: Kit = {"share": ops.share, "merge": reactivex.merge, "map": ops.map, "filter": ops.filter}
-FLOW: Kit = {"share": flow.share, "merge": flow.merge, "map": flow.map, "filter": flow.filter}
+FLOW: Kit = {"share": rx.share, "merge": rx.merge, "map": rx.map, "filter": rx.filter}
 
 
 def diamond(source: Observable[int], kit: Kit) -> dict[str, Observable[Any]]:
@@ -55,7 +56,7 @@ def test_a_shared_stream_connects_on_its_first_subscriber_and_disconnects_after_
         subscriptions.append("subscribed")
         return reactivex.disposable.Disposable(lambda: subscriptions.append("disposed"))
 
-    shared = Observable(subscribe).pipe(flow.share())
+    shared = Observable(subscribe).pipe(rx.share())
     first, second = shared.subscribe(print), shared.subscribe(print)
     first.dispose()
     assert subscriptions == ["subscribed"]
@@ -67,7 +68,7 @@ def test_a_shared_stream_connects_on_its_first_subscriber_and_disconnects_after_
 
 def test_published_values_flow_only_once_connected_and_stop_when_disconnected() -> None:
     source: Subject[int] = Subject()
-    published = source.pipe(flow.publish())
+    published = source.pipe(rx.publish())
     seen: list[int] = []
     published.subscribe(seen.append)
     source.on_next(1)
@@ -81,7 +82,7 @@ def test_published_values_flow_only_once_connected_and_stop_when_disconnected() 
 
 def test_a_subscriber_joining_mid_emission_gets_the_next_value_not_this_one() -> None:
     source: Subject[int] = Subject()
-    shared = source.pipe(flow.share())
+    shared = source.pipe(rx.share())
     late: list[int] = []
     shared.subscribe(lambda value: shared.subscribe(late.append) if value == 1 else None)
     source.on_next(1)
@@ -92,19 +93,23 @@ def test_a_subscriber_joining_mid_emission_gets_the_next_value_not_this_one() ->
 def test_the_end_and_errors_reach_every_subscriber_and_later_ones_at_once() -> None:
     for end, expected in ((lambda s: s.on_completed(), "done"), (lambda s: s.on_error(ValueError("x")), "x")):
         source: Subject[int] = Subject()
-        shared = source.pipe(flow.share())
+        shared = source.pipe(rx.share())
         said: list[str] = []
-        for _ in range(2):
+
+        def listen(shared: Observable[int] = shared, said: list[str] = said) -> None:
             shared.subscribe(said.append, lambda error: said.append(str(error)), lambda: said.append("done"))
+
+        listen()
+        listen()
         end(source)
         source.on_next(9)  # nothing after the end
-        shared.subscribe(said.append, lambda error: said.append(str(error)), lambda: said.append("done"))
+        listen()
         assert said == [expected] * 3
 
 
 def test_an_error_without_a_handler_is_raised_as_rxpy_does() -> None:
     source: Subject[int] = Subject()
-    source.pipe(flow.map(lambda x: 1 // x)).subscribe(print)
+    source.pipe(rx.map(lambda x: 1 // x)).subscribe(print)
     with pytest.raises(ZeroDivisionError):
         source.on_next(0)
 
@@ -122,9 +127,9 @@ def test_operators_take_observers_and_pass_the_subscribers_scheduler_upstream() 
     trampoline = CurrentThreadScheduler.singleton()
     seen: list[Any] = []
     done: list[bool] = []
-    stream = flow.merge(Observable(subscribe), reactivex.of("a")).pipe(
-        ops.map(lambda value: value), flow.filter_map(lambda value: value), flow.of_type(int),
-        flow.map(lambda value: value * 10))
+    stream = rx.merge(Observable(subscribe), reactivex.of("a")).pipe(
+        ops.map(lambda value: value), rx.filter_map(lambda value: value), rx.of_type(int),
+        rx.map(lambda value: value * 10))
     stream.subscribe(reactivex.Observer(seen.append, on_completed=lambda: done.append(True)), scheduler=trampoline)
     assert seen == [10, 30] and done == [True] and schedulers == [trampoline]
 
@@ -132,7 +137,7 @@ def test_operators_take_observers_and_pass_the_subscribers_scheduler_upstream() 
 def test_a_merge_ends_when_all_its_sources_have() -> None:
     first, second = Subject(), Subject()
     done: list[bool] = []
-    flow.merge(first, second).subscribe(on_completed=lambda: done.append(True))
+    rx.merge(first, second).subscribe(on_completed=lambda: done.append(True))
     first.on_completed()
     assert done == []
     second.on_completed()
@@ -140,7 +145,7 @@ def test_a_merge_ends_when_all_its_sources_have() -> None:
 
 
 def test_turns_run_what_is_asked_during_a_turn_after_it_in_order() -> None:
-    turns = flow.Turns()
+    turns = rx.Turns()
     said: list[str] = []
 
     def frame() -> None:
@@ -155,7 +160,7 @@ def test_turns_run_what_is_asked_during_a_turn_after_it_in_order() -> None:
 
 
 def test_a_failing_turn_drops_what_was_queued_behind_it() -> None:
-    turns = flow.Turns()
+    turns = rx.Turns()
     said: list[str] = []
 
     def failing() -> None:
@@ -169,7 +174,7 @@ def test_a_failing_turn_drops_what_was_queued_behind_it() -> None:
 
 
 def test_a_stream_on_turns_delivers_each_value_errors_and_the_end_as_turns() -> None:
-    turns = flow.Turns()
+    turns = rx.Turns()
     source: Subject[int] = Subject()
     said: list[Any] = []
     source.pipe(turns.operator()).subscribe(said.append, lambda error: said.append(str(error)),

@@ -16,7 +16,8 @@ These are `reactivex.Observable`s: RxPY operators and subscribers take them as t
 from __future__ import annotations
 
 from collections import deque
-from typing import Any, Callable, Generic, TypeVar
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
 
 from reactivex import Observable, abc
 from reactivex.disposable import CompositeDisposable, Disposable
@@ -39,7 +40,7 @@ def _callbacks(on_next: Any, on_error: OnError | None, on_completed: OnCompleted
     return on_next or noop, on_error or default_error, on_completed or noop
 
 
-class Flow(Observable[T], Generic[T]):
+class Stream(Observable[T], Generic[T]):
     """A cold stream: each subscription runs `attach(on_next, on_error, on_completed, scheduler)`, which
     subscribes upstream and returns that subscription."""
 
@@ -131,20 +132,20 @@ def publish() -> Callable[[Observable[T]], Shared[T]]:
     return lambda source: Shared(source, auto_connect=False)
 
 
-def map(mapper: Callable[[T], U]) -> Callable[[Observable[T]], Flow[U]]:  # noqa: A001 - as RxPY names it
-    def operator(source: Observable[T]) -> Flow[U]:
+def map(mapper: Callable[[T], U]) -> Callable[[Observable[T]], Stream[U]]:  # noqa: A001 - as RxPY names it
+    def operator(source: Observable[T]) -> Stream[U]:
         def attach(on_next: OnNext, on_error: OnError, on_completed: OnCompleted,
                    scheduler: abc.SchedulerBase | None) -> abc.DisposableBase:
             return source.subscribe(lambda value: on_next(mapper(value)), on_error, on_completed,
                                     scheduler=scheduler)
 
-        return Flow(attach)
+        return Stream(attach)
 
     return operator
 
 
-def filter(predicate: Callable[[T], bool]) -> Callable[[Observable[T]], Flow[T]]:  # noqa: A001
-    def operator(source: Observable[T]) -> Flow[T]:
+def filter(predicate: Callable[[T], bool]) -> Callable[[Observable[T]], Stream[T]]:  # noqa: A001
+    def operator(source: Observable[T]) -> Stream[T]:
         def attach(on_next: OnNext, on_error: OnError, on_completed: OnCompleted,
                    scheduler: abc.SchedulerBase | None) -> abc.DisposableBase:
             def wanted(value: T) -> None:
@@ -153,15 +154,15 @@ def filter(predicate: Callable[[T], bool]) -> Callable[[Observable[T]], Flow[T]]
 
             return source.subscribe(wanted, on_error, on_completed, scheduler=scheduler)
 
-        return Flow(attach)
+        return Stream(attach)
 
     return operator
 
 
-def filter_map(mapper: Callable[[T], U | None]) -> Callable[[Observable[T]], Flow[U]]:
+def filter_map(mapper: Callable[[T], U | None]) -> Callable[[Observable[T]], Stream[U]]:
     """`map`, keeping only the results that are not None (one hop where map + filter take two)."""
 
-    def operator(source: Observable[T]) -> Flow[U]:
+    def operator(source: Observable[T]) -> Stream[U]:
         def attach(on_next: OnNext, on_error: OnError, on_completed: OnCompleted,
                    scheduler: abc.SchedulerBase | None) -> abc.DisposableBase:
             def mapped(value: T) -> None:
@@ -171,17 +172,17 @@ def filter_map(mapper: Callable[[T], U | None]) -> Callable[[Observable[T]], Flo
 
             return source.subscribe(mapped, on_error, on_completed, scheduler=scheduler)
 
-        return Flow(attach)
+        return Stream(attach)
 
     return operator
 
 
-def of_type(*kinds: type) -> Callable[[Observable[Any]], Flow[Any]]:
+def of_type(*kinds: type) -> Callable[[Observable[Any]], Stream[Any]]:
     """Keep the values that are instances of `kinds`."""
     return filter(lambda value: isinstance(value, kinds))
 
 
-def merge(*sources: Observable[T]) -> Flow[T]:
+def merge(*sources: Observable[T]) -> Stream[T]:
     """Every source's values as they come; subscribes to the sources in order, ends when all have."""
 
     def attach(on_next: OnNext, on_error: OnError, on_completed: OnCompleted,
@@ -196,7 +197,7 @@ def merge(*sources: Observable[T]) -> Flow[T]:
         return CompositeDisposable(*(source.subscribe(on_next, on_error, one_completed, scheduler=scheduler)
                                      for source in sources))
 
-    return Flow(attach)
+    return Stream(attach)
 
 
 class Turns:
@@ -223,10 +224,10 @@ class Turns:
             self._running = False
             self._queue.clear()
 
-    def operator(self) -> Callable[[Observable[T]], Flow[T]]:
+    def operator(self) -> Callable[[Observable[T]], Stream[T]]:
         """Deliver each value of a stream as a turn."""
 
-        def operator(source: Observable[T]) -> Flow[T]:
+        def operator(source: Observable[T]) -> Stream[T]:
             def attach(on_next: OnNext, on_error: OnError, on_completed: OnCompleted,
                        scheduler: abc.SchedulerBase | None) -> abc.DisposableBase:
                 run = self.run
@@ -234,6 +235,6 @@ class Turns:
                                         lambda error: run(lambda: on_error(error)),
                                         lambda: run(on_completed), scheduler=scheduler)
 
-            return Flow(attach)
+            return Stream(attach)
 
         return operator

@@ -10,7 +10,7 @@ from typing import Literal
 
 import msgspec
 
-from streams.sources.frames import Frame
+from streams.kernel.frames import Frame
 
 StatusEvent = Literal[
     "connecting",  # a socket is being opened (url, attempt)

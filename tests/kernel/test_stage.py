@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import reactivex
 
-from streams.market.stage import Stage, lift
+from streams.kernel.stage import Stage, lift
 
 
 class RunningSum(Stage[int, int]):

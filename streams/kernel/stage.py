@@ -3,16 +3,17 @@ onto a stream.
 
 The market math lives in stages, testable without Rx. `lift` builds a fresh stage per subscription, so
 two subscribers never share, or apply twice, one book; put `ops.share()` after it to fan one out. Each
-value it emits is a plain call to the subscriber (see `streams.flow`).
+value it emits is a plain call to the subscriber (see `streams.kernel.rx`).
 """
 
 from __future__ import annotations
 
-from typing import Callable, Generic, Iterable, TypeVar
+from collections.abc import Callable, Iterable
+from typing import Generic, TypeVar
 
 from reactivex import Observable, abc
 
-from streams.flow import Flow, OnCompleted, OnError, OnNext
+from streams.kernel.rx import OnCompleted, OnError, OnNext, Stream
 
 In = TypeVar("In")
 Out = TypeVar("Out")
@@ -62,6 +63,6 @@ def lift(make: Callable[[], Stage[In, Out]]) -> Callable[[Observable[In]], Obser
 
             return source.subscribe(on_next, on_source_error, on_end, scheduler=scheduler)
 
-        return Flow(attach)
+        return Stream(attach)
 
     return operator

@@ -25,12 +25,13 @@ import json
 import math
 import random
 import uuid
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal
-from typing import Any, Callable, Collection, Iterable, Iterator
+from typing import Any
 
-from streams.sources.frames import Frame
+from streams.kernel.frames import Frame
 from streams.sources.live import LiveConfig, RestCall
 from streams.sources.recording_writer import RecordingWriter
 from streams.sources.subscriptions import Request, Subscription
@@ -46,11 +47,11 @@ PROVENANCE_RECONSTRUCTED = (
 
 
 def iso(t: float) -> str:
-    return datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{int(t * 1000) % 1000:03d}Z"
+    return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{int(t * 1000) % 1000:03d}Z"
 
 
 def epoch(iso_text: str) -> float:
-    return datetime.strptime(iso_text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc).timestamp()
+    return datetime.strptime(iso_text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC).timestamp()
 
 
 def text(value: Decimal) -> str:
@@ -77,7 +78,7 @@ class BookShape:
 
     @classmethod
     def from_snapshot(cls, snapshot: dict[str, Any], tick: Decimal, size_scale: Decimal = Decimal(1),
-                      step: Decimal | None = None) -> "BookShape":
+                      step: Decimal | None = None) -> BookShape:
         def side(levels: list[dict[str, str]]) -> list[tuple[int, Decimal]]:
             best = Decimal(levels[0]["price"])
             out = []
@@ -153,7 +154,7 @@ def _sizes(total: Decimal, count: int, step: Decimal, rng: random.Random) -> lis
         return [step * (base + (1 if i < extra else 0)) for i in range(count)]
     cuts = sorted(rng.sample(range(1, units), count - 1))
     bounds = [0, *cuts, units]
-    return [step * (b - a) for a, b in zip(bounds, bounds[1:])]
+    return [step * (b - a) for a, b in zip(bounds, bounds[1:], strict=False)]
 
 
 def _prices(candle: dict[str, Any], count: int, tick: Decimal, rng: random.Random) -> list[Decimal]:
@@ -327,7 +328,7 @@ def merge_markets(tapes: list[MarketTape], start_minute: int) -> Iterator[Update
 # Wire messages of one WebSocket session
 
 
-class Session:
+class MessageIds:
     """Numbers server messages the way the indexer does: one connection id, one message-id counter."""
 
     def __init__(self, rng: random.Random) -> None:
@@ -379,7 +380,7 @@ SUBSCRIBE_SPACING = 0.5  # the live source paces 2 subscribe requests per second
 WS_CONN = 1
 
 
-def write_session(writer: RecordingWriter, config: LiveConfig, session: Session, start: float, *,
+def write_session(writer: RecordingWriter, config: LiveConfig, session: MessageIds, start: float, *,
                   upstream: str, rest_body: Callable[[RestCall], bytes],
                   snapshot: Callable[[Subscription], dict[str, Any]], updates: Iterable[Update],
                   reply: Callable[[Frame], Iterable[Update]] = lambda _frame: ()) -> None:
