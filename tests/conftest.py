@@ -3,22 +3,15 @@ read in place (never copied) and tests that need them skip with a reason when th
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import pytest_textual_snapshot
-import reactivex
 from hypothesis import settings
 from pytest_textual_snapshot import SVGImageExtension
-from reactivex import Observable
 from syrupy.location import PyTestLocation
-
-from streams.kernel.frames import Frame
-from streams.market.parse import parse
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT.parent / "shared" / "dydx-samples"
@@ -47,30 +40,6 @@ def samples_dir() -> Path:
     if not SAMPLES.is_dir():
         pytest.skip(f"real Indexer captures not available at {SAMPLES} (a fresh clone has no ../shared)")
     return SAMPLES
-
-
-def load_sample(samples_dir: Path, relative: str) -> Any:
-    """A sample's JSON; nautilus-2025 REST captures are unwrapped from their `result` envelope."""
-    data = json.loads((samples_dir / relative).read_text())
-    if isinstance(data, dict) and "requestId" in data and "result" in data:
-        return data["result"]
-    return data
-
-
-def ws_frame(message: dict[str, Any], t: float, conn: int = 0, **envelope: Any) -> Frame:
-    """A WebSocket frame at time `t` carrying `message` (e.g. a sample) with `envelope` fields replaced."""
-    return Frame(t=t, kind="ws", data=json.dumps({**message, **envelope}).encode(), conn=conn)
-
-
-def rest_frame(body: Any, path: str, t: float, status: int = 200) -> Frame:
-    return Frame(t=t, kind="rest", data=json.dumps(body).encode(), path=path, status=status)
-
-
-def run_frames(frames: list[Frame], *operators: Callable[[Observable], Observable]) -> list[Any]:
-    """Frames -> parse() -> `operators`, synchronously (event time only): everything that came out."""
-    out: list[Any] = []
-    reactivex.from_iterable(frames).pipe(parse(), *operators).subscribe(out.append)
-    return out
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from decimal import Decimal as D
 import pytest
 
 from app import cli
-from tests.conftest import load_sample
+from tests.support.builders import load_sample
 
 MARKET_FIELDS = {"clobPairId": "0", "status": "ACTIVE", "atomicResolution": -10, "quantumConversionExponent": -9,
                  "stepBaseQuantums": 1_000_000, "subticksPerTick": 100_000, "tickSize": "1", "stepSize": "0.0001",

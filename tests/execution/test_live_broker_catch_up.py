@@ -19,7 +19,7 @@ from streams.execution.reconcile import Reconciler, VenuePosition, is_account_me
 from streams.kernel import rx
 from streams.kernel.orders import Fill, OrderUpdate
 from streams.market.parse import parse_frame
-from tests.conftest import rest_frame, run_frames, ws_frame
+from tests.support.builders import rest_frame, run_frames, ws_frame
 
 D = Decimal
 ADDRESS = "dydx1catchup0000000000000000000000000000000"

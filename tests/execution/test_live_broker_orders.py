@@ -13,8 +13,7 @@ from v4_proto.dydxprotocol.clob.order_pb2 import Order
 from streams.execution.order_builder import ChainOrder, ClobParams, InvalidOrderError, plan_order
 from streams.kernel.orders import OrderIntent
 from streams.market.events import PerpetualMarket
-from streams.market.state import MarketInfo
-from tests.conftest import load_sample
+from tests.support.builders import load_sample, market_info
 
 # Mainnet /v4/perpetualMarkets entries of 2025-12-08 (nautilus-2025/rest/http_get_perpetual_markets.json),
 # trimmed to what order construction reads, so these tests also run without ../shared.
@@ -52,12 +51,8 @@ def test_params_from_market_state_and_typed_market_agree():
     typed = PerpetualMarket(ticker="ETH-USD", clobPairId="1", status="ACTIVE", initialMarginFraction=D("0.05"),
                             maintenanceMarginFraction=D("0.03"), atomicResolution=-9, quantumConversionExponent=-9,
                             stepBaseQuantums=1000000, subticksPerTick=100000, tickSize=D("0.1"), stepSize=D("0.001"))
-    state = MarketInfo(t=0.0, market="ETH-USD", status="ACTIVE", market_type="CROSS", oracle_price=None,
-                       next_funding_rate=None, initial_margin_fraction=D("0.05"),
-                       maintenance_margin_fraction=D("0.03"), open_interest=None, open_interest_lower_cap=None,
-                       open_interest_upper_cap=None, tick_size=D("0.1"), step_size=D("0.001"), atomic_resolution=-9,
-                       quantum_conversion_exponent=-9, step_base_quantums=1000000, subticks_per_tick=100000,
-                       clob_pair_id="1")
+    state = market_info("ETH-USD", oracle_price=None, next_funding_rate=None, open_interest=None,
+                        open_interest_lower_cap=None, open_interest_upper_cap=None)
     assert ClobParams.of(typed) == ClobParams.of(state) == ClobParams.of(ETH)
 
 

@@ -15,7 +15,7 @@ from streams.execution.reconcile import FORGET_AFTER_BLOCKS, Reconciler, VenuePo
 from streams.kernel.orders import Fill, OrderUpdate
 from streams.market import events as ev
 from streams.market.parse import parse_frame
-from tests.conftest import load_sample, ws_frame
+from tests.support.builders import load_sample, ws_frame
 
 D = Decimal
 WS = "nautilus-2024/ws/"

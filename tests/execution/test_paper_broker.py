@@ -16,19 +16,16 @@ from streams.market.books import OrderBooks
 from streams.market.parse import parse_frame
 from streams.market.state import BookTop, MarketInfo
 from streams.risk.account import AccountSnapshot
+from tests.support.builders import market_info
 
 ETH = "ETH-USD"
 
 
 def eth(t: float = 0.0, oracle: str | None = "3393.3", status: str = "ACTIVE", market_type: str = "CROSS",
         market: str = ETH, rate: str = "0") -> MarketInfo:
-    """ETH-USD's real parameters (mainnet, July 2024)."""
-    return MarketInfo(t=t, market=market, status=status, market_type=market_type,
-                      oracle_price=None if oracle is None else D(oracle), next_funding_rate=D(rate),
-                      initial_margin_fraction=D("0.05"), maintenance_margin_fraction=D("0.03"),
-                      open_interest=D("17208.407"), open_interest_lower_cap=D(0), open_interest_upper_cap=D(0),
-                      tick_size=D("0.1"), step_size=D("0.001"), atomic_resolution=-9, quantum_conversion_exponent=-9,
-                      step_base_quantums=1_000_000, subticks_per_tick=100_000, clob_pair_id="1")
+    """ETH-USD's real parameters (mainnet, July 2024) with its open interest then."""
+    return market_info(market, t, oracle_price=oracle, status=status, market_type=market_type, next_funding_rate=rate,
+                       open_interest="17208.407")
 
 
 def book(t: float, bids: list[tuple[str, str]], asks: list[tuple[str, str]], market: str = ETH) -> BookTop:

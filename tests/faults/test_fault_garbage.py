@@ -17,7 +17,7 @@ from streams.market import events as ev
 from streams.market.health import Health, Tick
 from streams.market.parse import parse_frame
 from streams.sources.subscriptions import Staleness
-from tests.conftest import ws_frame
+from tests.support.builders import ws_frame
 from tests.support.faults import (
     CONN_A,
     FETCH_FAILED,

@@ -15,7 +15,7 @@ from streams.market import events as ev
 from streams.market.books import OrderBook, ResyncRequest, Uncrossed, order_books
 from streams.market.parse import parse
 from streams.market.state import BookTop
-from tests.conftest import load_sample, run_frames, ws_frame
+from tests.support.builders import load_sample, run_frames, ws_frame
 
 T0 = 1_721_848_355.0  # 2024-07-24 19:12:35 UTC, when the ETH-USD snapshot was live
 CONN = "7ad53844-1f2c-4d86-83d1-42f6562844f3"  # the mainnet connection of the snapshot and the delete

@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 
 from streams.market.candles import RESOLUTIONS, CandleSeries, candles, candles_from_trades, minute_start
-from tests.conftest import load_sample, rest_frame, run_frames, ws_frame
+from tests.support.builders import load_sample, rest_frame, run_frames, ws_frame
 
 T0 = 1_722_016_680.0  # 2024-07-26 17:58 UTC, just after the newest real candle started
 

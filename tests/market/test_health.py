@@ -17,7 +17,7 @@ from streams.market.health import Health, Tick, health
 from streams.market.parse import parse, parse_frame
 from streams.market.state import StreamHealth
 from streams.sources.replay import Replayer
-from tests.conftest import load_sample, rest_frame, run_frames, ws_frame
+from tests.support.builders import load_sample, rest_frame, run_frames, ws_frame
 
 T0 = 1_721_848_000.0
 BOOK = "v4_orderbook:ETH-USD"

@@ -10,7 +10,7 @@ import pytest
 
 from streams.market.markets import markets, seconds_to_funding
 from streams.market.state import MarketInfo
-from tests.conftest import load_sample, rest_frame, run_frames, ws_frame
+from tests.support.builders import load_sample, rest_frame, run_frames, ws_frame
 
 T0 = 1_723_915_476.33  # 2024-08-17 17:24:36.330 UTC, the real JASMY-USD oracle update
 

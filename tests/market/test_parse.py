@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from streams.kernel.frames import Frame
 from streams.market import events as ev
 from streams.market.parse import channel, parse, parse_frame, parse_rest, parse_ws
-from tests.conftest import load_sample
+from tests.support.builders import load_sample
 
 WS_SAMPLES = {
     "connected.json": (ev.Connected, None),

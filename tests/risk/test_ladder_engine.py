@@ -18,6 +18,7 @@ from streams.risk.derisk import RISK_CLIENT_IDS, IntentBlocked, RiskEngine, risk
 from streams.risk.kill_switch import KillCommand, KillSwitch, ResetCommand
 from streams.risk.ladder import RiskState
 from streams.risk.margin import AccountState, account_state
+from tests.support.builders import market_info
 
 ETH, BTC = "ETH-USD", "BTC-USD"
 PRICES = {ETH: D(3000), BTC: D(60_000)}
@@ -36,12 +37,7 @@ USAGE_ONLY = RiskConfig(no_new_risk=rung("0.5", "0.4", "0.003", "0.004"), reduce
 
 
 def info(market: str, step: str = "0.001", oracle: str | None = None) -> MarketInfo:
-    return MarketInfo(t=0.0, market=market, status="ACTIVE", market_type="CROSS",
-                      oracle_price=None if oracle is None else D(oracle), next_funding_rate=D(0),
-                      initial_margin_fraction=D("0.05"), maintenance_margin_fraction=D("0.03"), open_interest=D(0),
-                      open_interest_lower_cap=D(0), open_interest_upper_cap=D(0), tick_size=D("0.1"),
-                      step_size=D(step), atomic_resolution=-9, quantum_conversion_exponent=-9,
-                      step_base_quantums=1_000_000, subticks_per_tick=100_000, clob_pair_id="1")
+    return market_info(market, oracle_price=oracle, step_size=step)
 
 
 def margin(t: float, usage: str | None = None, usdc: str | None = None, **sizes: str) -> AccountState:

@@ -8,7 +8,6 @@ from decimal import Decimal as D
 import pytest
 
 from streams.market import events as ev
-from streams.market.state import MarketInfo
 from streams.risk.account import (
     Account,
     MarginError,
@@ -21,6 +20,7 @@ from streams.risk.account import (
     isolation_conflict,
 )
 from streams.risk.margin import account_state, effective_imf, funding_payment, imr, liquidation_price, mmr, what_if
+from tests.support.builders import market_info
 
 CENT = D("0.01")
 BTC = Market("BTC-USD", imf=D("0.05"), mmf=D("0.03"))
@@ -363,12 +363,10 @@ def test_update_without_margin_changes_returns_the_same_account():
 
 
 def test_market_parameters_from_market_info_and_rest():
-    info = MarketInfo(t=1.0, market="TRY-USD", status="ACTIVE", market_type="ISOLATED", oracle_price=D("0.03"),
-                      next_funding_rate=D("0.0000125"), initial_margin_fraction=D("0.2"),
-                      maintenance_margin_fraction=D("0.1"), open_interest=None, open_interest_lower_cap=D(5),
-                      open_interest_upper_cap=None, tick_size=D("0.0001"), step_size=D(1), atomic_resolution=-5,
-                      quantum_conversion_exponent=-9, step_base_quantums=1, subticks_per_tick=1,
-                      clob_pair_id="200")
+    info = market_info("TRY-USD", 1.0, market_type="ISOLATED", oracle_price="0.03", next_funding_rate="0.0000125",
+                       initial_margin_fraction="0.2", maintenance_margin_fraction="0.1", open_interest=None,
+                       open_interest_lower_cap=5, open_interest_upper_cap=None, tick_size="0.0001", step_size=1,
+                       atomic_resolution=-5, step_base_quantums=1, subticks_per_tick=1, clob_pair_id="200")
     assert Market.from_info(info) == Market("TRY-USD", imf=D("0.2"), mmf=D("0.1"), open_interest_lower_cap=D(5),
                                             isolated=True, funding_rate=D("0.0000125"))
     rest = ev.PerpetualMarket(ticker="MID-USD", clobPairId="6", status="ACTIVE", initialMarginFraction=D("0.1"),

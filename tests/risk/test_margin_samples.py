@@ -29,7 +29,7 @@ from streams.market import events as ev
 from streams.market.parse import parse_ws
 from streams.risk.account import Market, account_from_subaccount, implied_oracle_prices
 from streams.risk.margin import account_state
-from tests.conftest import load_sample
+from tests.support.builders import load_sample
 
 
 @pytest.fixture(scope="module")

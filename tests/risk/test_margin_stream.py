@@ -8,9 +8,9 @@ from decimal import Decimal as D
 from reactivex.testing import ReactiveTest, TestScheduler
 
 from streams.market import events as ev
-from streams.market.state import MarketInfo
 from streams.risk.account import TradeFill
 from streams.risk.margin import margin_states
+from tests.support.builders import market_info
 
 on_next, on_completed = ReactiveTest.on_next, ReactiveTest.on_completed
 
@@ -29,12 +29,10 @@ BTC_LIQ = D("57459.58")  # the reference's liquidation price, rounded to the cen
 
 
 def info(t, market, price, imf="0.05", mmf="0.03", open_interest=None):
-    return MarketInfo(t=t, market=market, status="ACTIVE", market_type="CROSS", oracle_price=None if price is None
-                      else D(price), next_funding_rate=D(0), initial_margin_fraction=D(imf),
-                      maintenance_margin_fraction=D(mmf), open_interest=open_interest, open_interest_lower_cap=D(0),
-                      open_interest_upper_cap=D(0), tick_size=D(1), step_size=D("0.0001"), atomic_resolution=-10,
-                      quantum_conversion_exponent=-9, step_base_quantums=1_000_000, subticks_per_tick=100_000,
-                      clob_pair_id="0")
+    """BTC-USD's parameters (the market of the reference account) with the fractions given."""
+    return market_info(market, t, oracle_price=price, initial_margin_fraction=imf, maintenance_margin_fraction=mmf,
+                       open_interest=open_interest, tick_size=1, step_size="0.0001", atomic_resolution=-10,
+                       clob_pair_id="0")
 
 
 def subscribed(t):

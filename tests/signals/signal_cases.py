@@ -21,6 +21,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from streams.market.events import Candle
 from streams.market.state import BookTop, CandleUpdate, MarketInfo
 from streams.signals.indicators import Atr, Bar, BollingerBands, Ema, Macd, RealisedVolatility, Rsi, Sma, Vwap
+from tests.support import builders
 
 ETH_CANDLES = "nautilus-2024/ws/v4_candles.json"
 MINUTES_PER_YEAR = 365 * 24 * 60
@@ -198,11 +199,5 @@ def book_top(market: str, t: float, imbalance: float | None) -> BookTop:
 
 
 def market_info(market: str, t: float, funding_rate: str | None) -> MarketInfo:
-    return MarketInfo(
-        t=t, market=market, status="ACTIVE", market_type="CROSS", oracle_price=Decimal("3000"),
-        next_funding_rate=None if funding_rate is None else Decimal(funding_rate),
-        initial_margin_fraction=Decimal("0.05"), maintenance_margin_fraction=Decimal("0.03"),
-        open_interest=None, open_interest_lower_cap=None, open_interest_upper_cap=None,
-        tick_size=Decimal("0.1"), step_size=Decimal("0.001"), atomic_resolution=-9,
-        quantum_conversion_exponent=-9, step_base_quantums=1_000_000, subticks_per_tick=100_000,
-        clob_pair_id="1")
+    return builders.market_info(market, t, next_funding_rate=funding_rate, open_interest=None,
+                                open_interest_lower_cap=None, open_interest_upper_cap=None)

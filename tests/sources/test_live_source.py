@@ -40,7 +40,7 @@ from streams.sources.live import LiveConfig, LiveSource
 from streams.sources.pacing import BackoffPolicy
 from streams.sources.recording_writer import RecordingWriter
 from streams.sources.subscriptions import Staleness
-from tests.conftest import load_sample
+from tests.support.builders import load_sample
 from tests.support.servers import replay_server
 
 T0 = 1_721_848_355.0  # 2024-07-24, the day of the mainnet orderbook and trades captures

@@ -42,7 +42,7 @@ from streams.sources.replay_server import (
     load_script,
     message_key,
 )
-from tests.conftest import load_sample
+from tests.support.builders import load_sample
 from tests.support.processes import CHILD_TIMEOUT, Child, app_argv
 from tests.support.servers import replay_server
 

@@ -17,6 +17,7 @@ from streams.signals.indicators.market import IndicatorSnapshot
 from streams.signals.scoring import SignalScore
 from streams.strategy.config import StrategyConfig
 from streams.strategy.targets import Target, TargetStrategy, account_of, targets
+from tests.support.builders import market_info
 
 ETH, BTC = "ETH-USD", "BTC-USD"
 # volatility = ATR / close with the horizon one bar long: 120 / 3000 = 4 %
@@ -25,12 +26,7 @@ CONFIG = StrategyConfig(horizon=60.0)
 
 def info(market: str = ETH, oracle: str | None = "3000", market_type: str = "CROSS", status: str = "ACTIVE"
          ) -> MarketInfo:
-    return MarketInfo(t=0.0, market=market, status=status, market_type=market_type,
-                      oracle_price=None if oracle is None else D(oracle), next_funding_rate=D(0),
-                      initial_margin_fraction=D("0.05"), maintenance_margin_fraction=D("0.03"), open_interest=D(0),
-                      open_interest_lower_cap=D(0), open_interest_upper_cap=D(0), tick_size=D("0.1"),
-                      step_size=D("0.001"), atomic_resolution=-9, quantum_conversion_exponent=-9,
-                      step_base_quantums=1_000_000, subticks_per_tick=100_000, clob_pair_id="1")
+    return market_info(market, oracle_price=oracle, market_type=market_type, status=status)
 
 
 def book(market: str = ETH, bid: str = "2999.9", ask: str = "3000.1") -> BookTop:

@@ -24,17 +24,14 @@ from streams.signals.indicators.market import IndicatorSnapshot
 from streams.signals.scoring import SignalScore
 from streams.strategy.config import StrategyConfig
 from streams.strategy.targets import Target, targets
+from tests.support.builders import market_info
 
 ETH = "ETH-USD"
 on_next = ReactiveTest.on_next
 
 
 def info(t: float, oracle: str) -> MarketInfo:
-    return MarketInfo(t=t, market=ETH, status="ACTIVE", market_type="CROSS", oracle_price=D(oracle),
-                      next_funding_rate=D(0), initial_margin_fraction=D("0.05"), maintenance_margin_fraction=D("0.03"),
-                      open_interest=D(0), open_interest_lower_cap=D(0), open_interest_upper_cap=D(0),
-                      tick_size=D("0.1"), step_size=D("0.001"), atomic_resolution=-9, quantum_conversion_exponent=-9,
-                      step_base_quantums=1_000_000, subticks_per_tick=100_000, clob_pair_id="1")
+    return market_info(ETH, t, oracle_price=oracle)
 
 
 def book(t: float, mid: str) -> BookTop:

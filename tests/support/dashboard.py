@@ -34,6 +34,7 @@ from streams.risk.margin import AccountState, account_state
 from streams.signals.config import SignalsConfig
 from streams.signals.indicators.market import VALUES, IndicatorSnapshot
 from streams.signals.scoring import SignalScore, score
+from tests.support import builders
 from tools.synthetic import synthetic_candles
 
 T = 1_735_812_000.0 + 1242.0  # 2025-01-02 10:20:42 UTC
@@ -52,13 +53,11 @@ MARKETS = {
 
 def market_info(market: str, t: float = T, oracle: Decimal | None = None) -> MarketInfo:
     price, tick, step, change, funding, oi, imf, mmf = MARKETS[market]
-    return MarketInfo(t=t, market=market, status="ACTIVE", market_type="CROSS",
-                      oracle_price=price if oracle is None else oracle, next_funding_rate=funding,
-                      initial_margin_fraction=imf, maintenance_margin_fraction=mmf, open_interest=oi,
-                      open_interest_lower_cap=None, open_interest_upper_cap=None, tick_size=tick, step_size=step,
-                      atomic_resolution=-10, quantum_conversion_exponent=-9, step_base_quantums=1_000_000,
-                      subticks_per_tick=100_000, clob_pair_id=str(list(MARKETS).index(market)),
-                      price_change_24h=change)
+    return builders.market_info(
+        market, t, oracle_price=price if oracle is None else oracle, next_funding_rate=funding,
+        initial_margin_fraction=imf, maintenance_margin_fraction=mmf, open_interest=oi, open_interest_lower_cap=None,
+        open_interest_upper_cap=None, tick_size=tick, step_size=step, atomic_resolution=-10,
+        clob_pair_id=str(list(MARKETS).index(market)), price_change_24h=change)
 
 
 def book_top(market: str, t: float = T, ticks_wide: int = 1) -> BookTop:

@@ -40,7 +40,7 @@ from streams.sources.endpoints import Endpoints
 from streams.sources.live import LiveConfig, LiveSource
 from streams.sources.pacing import BackoffPolicy
 from streams.sources.recording_writer import RecordingWriter, make_flow
-from tests.conftest import run_frames
+from tests.support.builders import run_frames
 from tests.support.servers import replay_server
 from tools.synthetic import BookShape, MarketTape, batched, market_updates, synthetic_candles, text
 
