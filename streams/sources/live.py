@@ -157,7 +157,10 @@ class LiveSource:
         self._random = random
         self._subject: Subject[Frame] = Subject()
         self.frames: Observable[Frame] = self._subject
-        self._connections = [_Connection(self, number, members)
+        host = _Host(config, random, clock, now=self._now, call_later=lambda delay, then: self.loop.call_later(
+            delay, then), from_thread=self._from_thread, emit=self._emit, status=self._status,
+            catch_up=lambda: self._fetch_each(config.catch_up_calls()))
+        self._connections = [_Connection(host, number, members)
                              for number, members in enumerate(shard(config.subscriptions()), 1)]
         self._loop: asyncio.AbstractEventLoop | None = None
         self._fetches: set[asyncio.Task[None]] = set()
@@ -172,7 +175,7 @@ class LiveSource:
     # -- streams ------------------------------------------------------------------------------------
 
     def status(self) -> Observable[SourceStatus]:
-        return self.frames.pipe(ops.filter(lambda frame: frame.kind == "status"), ops.map(read_status))
+        return self.frames.pipe(ops.filter(_is_status), ops.map(read_status))
 
     # -- life cycle ---------------------------------------------------------------------------------
 
@@ -282,6 +285,10 @@ class LiveSource:
         self._status(SourceStatus("error", path=call.target, status=failure.status, reason=failure.reason))
 
 
+def _is_status(frame: Frame) -> bool:
+    return frame.kind == "status"
+
+
 @dataclass(frozen=True)
 class _Failure:
     """A failed REST attempt: what the server answered, if anything, and whether to try again."""
@@ -319,16 +326,32 @@ _FETCH_FAILED = re.compile(r"Internal error, could not fetch data for subscripti
 """The indexer's error when a subscription's initial snapshot could not be fetched: nothing is subscribed."""
 
 
+@dataclass(frozen=True)
+class _Host:
+    """What a connection may use of its source, and nothing else: the config, its two clocks (the wall
+    clock stamps frames, the loop's paces requests), timers, and the ways out."""
+
+    config: LiveConfig
+    random: Callable[[], float]
+    clock: Callable[[], float]
+    now: Callable[[], float]
+    call_later: Callable[[float, Callable[[], None]], asyncio.TimerHandle]
+    from_thread: Callable[..., None]  # the one hand-over from a socket's thread to the loop
+    emit: Callable[[Frame], None]
+    status: Callable[[SourceStatus], None]
+    catch_up: Callable[[], None]  # fetch what an account missed while away (REST)
+
+
 class _Connection:
     """One shard of the subscription plan: a logical connection that outlives its sockets. It runs on
-    the event loop; its socket's thread reaches it only through `LiveSource._from_thread`."""
+    the event loop; its socket's thread reaches it only through `_Host.from_thread`."""
 
-    def __init__(self, source: LiveSource, number: int, subscriptions: list[Subscription]) -> None:
+    def __init__(self, host: _Host, number: int, subscriptions: list[Subscription]) -> None:
         self.number = number
-        self.tracker = SubscriptionTracker(subscriptions, source.config.staleness)
-        self._source = source
-        self._outbox: Outbox[Request] = Outbox(TokenBucket(source.config.subscribe_rate))
-        self._backoff = Backoff(source.config.reconnect, source._random)
+        self.tracker = SubscriptionTracker(subscriptions, host.config.staleness)
+        self._host = host
+        self._outbox: Outbox[Request] = Outbox(TokenBucket(host.config.subscribe_rate))
+        self._backoff = Backoff(host.config.reconnect, host.random)
         self._line: _SocketThread | None = None
         self._lines: list[_SocketThread] = []  # every socket thread not yet finished (joined on stop)
         self._ids = MessageIdCheck()
@@ -341,11 +364,10 @@ class _Connection:
     def open(self) -> None:
         self._timer = None
         self._ids, self._ready, self._last_error = MessageIdCheck(), False, None
-        self._opened_at = self._source._now()
-        url = self._source.config.endpoints.ws
+        self._opened_at = self._host.now()
+        url = self._host.config.endpoints.ws
         self._status("connecting", url=url, attempt=self._backoff.attempt or None)
-        line = _SocketThread(url, self._source.config, self.number, self._source._clock,
-                             self._source._from_thread, self)
+        line = _SocketThread(url, self._host.config, self.number, self._host.clock, self._host.from_thread, self)
         self._lines = [old for old in self._lines if old.thread.is_alive()] + [line]
         self._line = line
         line.start()
@@ -364,7 +386,7 @@ class _Connection:
 
     def check(self, now: float) -> None:
         if not self._ready:
-            answer = self._source.config.staleness.answer
+            answer = self._host.config.staleness.answer
             if self._line is not None and now - self._opened_at > answer:
                 self._reconnect(f"no `connected` message within {answer:g} s")
             return
@@ -386,24 +408,24 @@ class _Connection:
             self._status("resync", channel=env.channel, id=env.id, message_id=env.message_id, reason=reason)
             self._reconnect(reason)
             return
-        self._source._emit(Frame(t=t, kind="ws", data=data, conn=self.number))
+        self._host.emit(Frame(t=t, kind="ws", data=data, conn=self.number))
         if env is None:
             return
         if env.type == "connected":
             self._ready = True
-            self._backoff.succeeded(self._source._now())
+            self._backoff.succeeded(self._host.now())
             self._status("connected", connection_id=env.connection_id)
             self._outbox.clear()
             self._send(self.tracker.restart())
         elif env.type == "error":
             self._refetch(env)
         elif env.channel is not None:
-            self.tracker.seen(env.type, (env.channel, env.id), self._source._now())
+            self.tracker.seen(env.type, (env.channel, env.id), self._host.now())
             if env.type == "subscribed":
                 self._status("subscribed", channel=env.channel, id=env.id, message_id=env.message_id)
                 key = (env.channel, env.id)
                 if key in self._snapshotted and env.channel in ACCOUNT_CHANNELS:
-                    self._source._fetch_each(self._source.config.catch_up_calls())
+                    self._host.catch_up()
                 self._snapshotted.add(key)
 
     def failed(self, line: _SocketThread, reason: str) -> None:
@@ -429,15 +451,15 @@ class _Connection:
                    if sub.channel == channel and (env.channel is None or sub.id == env.id)
                    and self.tracker.state(sub.key) is State.PENDING]
         if len(pending) == 1:
-            self.resync(pending[0], env.message)
+            self.resync(pending[0], failed.string)
 
     def _reconnect(self, reason: str, code: int | None = None) -> None:
         self.close()
         self._ready = False
-        delay = self._backoff.next_delay(self._source._now())
+        delay = self._backoff.next_delay(self._host.now())
         self._status("reconnecting", attempt=self._backoff.attempt, delay=round(delay, 3), reason=reason,
                      code=code)
-        self._timer = self._source.loop.call_later(delay, self.open)
+        self._timer = self._host.call_later(delay, self.open)
 
     def _send(self, requests: list[Request]) -> None:
         if not self._ready:
@@ -448,14 +470,14 @@ class _Connection:
     def _pump(self) -> None:
         """Send what the pacing allows now, and come back when the next request may go."""
         self._cancel_timer()
-        now = self._source._now()
+        now = self._host.now()
         requests, wait = self._outbox.release(now)
         for request in requests:
             if self._line is None or not self._line.send(request.payload):
                 return  # the socket is closing; its close reconnects and resubscribes
             self.tracker.sent(request, now)
         if wait is not None:
-            self._timer = self._source.loop.call_later(wait, self._pump)
+            self._timer = self._host.call_later(wait, self._pump)
 
     def _cancel_timer(self) -> None:
         if self._timer is not None:
@@ -463,7 +485,7 @@ class _Connection:
             self._timer = None
 
     def _status(self, event: Any, **fields: Any) -> None:
-        self._source._status(SourceStatus(event, conn=self.number, **fields))
+        self._host.status(SourceStatus(event, conn=self.number, **fields))
 
 
 class _SocketThread:
