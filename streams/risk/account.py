@@ -85,17 +85,6 @@ class Account(Struct, frozen=True):
     isolated: bool = False
 
 
-class TradeFill(Struct, frozen=True):
-    """A fill of the bot's own paper broker, applied as a change (Indexer fills are not: see
-    `apply_update`). `size` is signed: positive buys, negative sells."""
-
-    t: float
-    market: str
-    size: Decimal
-    price: Decimal
-    fee: Decimal = ZERO
-
-
 class AccountSnapshot(Struct, frozen=True):
     """A whole account at event time `t`, replacing the tracked one: the paper broker publishes its
     subaccount this way after every change (fills, funding, liquidation)."""

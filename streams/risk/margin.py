@@ -27,7 +27,6 @@ from streams.risk.account import (
     AccountSnapshot,
     MarginError,
     Market,
-    TradeFill,
     account_from_subaccount,
     apply_trade,
     apply_update,
@@ -245,15 +244,12 @@ class MarginTracker:
         return self._state_if_held(market, self._t) if changed else None
 
     def on_account_event(self, event: Any) -> AccountState | None:
-        """Takes a v4_subaccounts snapshot or update event, a `TradeFill` or an `AccountSnapshot`;
+        """Takes a v4_subaccounts snapshot or update event or an `AccountSnapshot` (the paper broker's);
         ignores anything else."""
         self._t = getattr(event, "t", self._t)
         account = self._account
         if isinstance(event, AccountSnapshot):
             account = event.account
-        elif isinstance(event, TradeFill):
-            if account is not None:
-                account = apply_trade(account, event.market, event.size, event.price, event.fee)
         elif isinstance(event, ev.Subscribed) and isinstance(event.contents, ev.SubaccountSnapshot):
             account = account_from_subaccount(event.contents.subaccount, self._leverage)
         elif isinstance(event, (ev.ChannelData, ev.ChannelBatchData)) and account is not None:
@@ -285,7 +281,7 @@ def margin_states(markets: Observable[MarketInfo], account_events: Observable[An
     its positions or balance, or of a held market's ATR.
 
     `account_events` carries one subaccount's v4_subaccounts events (`channel("v4_subaccounts", id)`)
-    and/or the paper broker's `TradeFill`s; `atr` carries `(market, atr)` pairs. Each subscription tracks
+    or the paper broker's `AccountSnapshot`s; `atr` carries `(market, atr)` pairs. Each subscription tracks
     its own state; all inputs arrive on one thread (the graph's).
     """
 

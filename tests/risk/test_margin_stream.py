@@ -8,7 +8,7 @@ from decimal import Decimal as D
 from reactivex.testing import ReactiveTest, TestScheduler
 
 from streams.market import events as ev
-from streams.risk.account import TradeFill
+from streams.risk.account import Account, AccountSnapshot, Position
 from streams.risk.margin import margin_states
 from tests.support.builders import market_info
 
@@ -88,7 +88,7 @@ def test_no_state_until_every_held_market_has_a_price():
     assert states == []
 
 
-def test_indexer_updates_and_paper_fills():
+def test_indexer_updates_and_paper_accounts():
     grown = ev.SubaccountUpdate(perpetualPositions=[ev.PerpetualPosition(
         market="BTC-USD", status="OPEN", side="LONG", size=D("0.2"), entryPrice=D(59_000))])
     paid = ev.SubaccountUpdate(assetPositions=[ev.AssetPosition(symbol="USDC", side="SHORT", size=D(11_500))])
@@ -100,7 +100,6 @@ def test_indexer_updates_and_paper_fills():
     states = run(
         markets=[on_next(201, info(0.1, "BTC-USD", "60000")), on_next(202, info(0.2, "ETH-USD", "2600"))],
         account_events=[on_next(203, channel_data(0.25, grown)),  # before the snapshot: nothing to update
-                        on_next(204, TradeFill(t=0.28, market="BTC-USD", size=D(1), price=D(60_000))),
                         on_next(205, subscribed(0.3)),
                         on_next(210, channel_data(1.0, grown)),
                         on_next(220, channel_data(2.0, paid)),
@@ -110,8 +109,9 @@ def test_indexer_updates_and_paper_fills():
                         on_next(245, ev.ChannelData(connection_id="c", message_id=4, channel="v4_markets", t=4.5,
                                                     contents=ev.MarketsUpdate())),
                         on_next(250, batch),
-                        on_next(260, TradeFill(t=6.0, market="BTC-USD", size=D("-0.1"), price=D(60_000),
-                                               fee=D(3)))])
+                        # the paper broker's account after selling 0.1 at 60,000 with a fee of 3
+                        on_next(260, AccountSnapshot(t=6.0, account=Account(usdc=D(-11_505 + 6_000 - 3), positions={
+                            "BTC-USD": Position(market="BTC-USD", size=D("0.1"), entry_price=D(59_000))})))])
     assert [(time, state.t) for time, state in states] == [(205, 0.3), (210, 1.0), (220, 2.0), (250, 5.0),
                                                           (260, 6.0)]
     snapshot, bigger, funded, flat_eth, sold = (state for _, state in states)
