@@ -166,10 +166,11 @@ def apply_trade(account: Account, market: str, size: Decimal, price: Decimal, fe
     held = positions.get(market)
     old = held.size if held else ZERO
     new = old + size
+    entry: Decimal | None
     if new == 0:
         positions.pop(market, None)
     else:
-        if old == 0 or (old > 0) != (new > 0):
+        if held is None or old == 0 or (old > 0) != (new > 0):
             entry = price
         elif abs(new) > abs(old):
             entry = None if held.entry_price is None else (old * held.entry_price + size * price) / new

@@ -51,9 +51,7 @@ def _pct(x: Decimal) -> str:
     return f"{x * 100:.1f} %"
 
 
-def _entered(rung: Rung, usage: Decimal | None, distance: Decimal | None) -> str | None:
-    if usage is None:
-        return "no equity left"
+def _entered(rung: Rung, usage: Decimal, distance: Decimal | None) -> str | None:
     if usage >= rung.enter_usage:
         return f"margin usage {_pct(usage)} >= {_pct(rung.enter_usage)}"
     if distance is not None and distance <= rung.enter_distance:
@@ -151,9 +149,12 @@ class Ladder:
     # -- the machine -------------------------------------------------------------------------------
 
     def _climb(self, usage: Decimal | None, distance: Decimal | None) -> tuple[RiskLevel, str]:
+        if usage is None:
+            return "FLATTEN", "no equity left"
         config, current = self._config, severity(self._rung[0])
-        for level, rung in (("FLATTEN", config.flatten), ("REDUCE", config.reduce),
-                            ("NO_NEW_RISK", config.no_new_risk)):
+        rungs: tuple[tuple[RiskLevel, Rung], ...] = (
+            ("FLATTEN", config.flatten), ("REDUCE", config.reduce), ("NO_NEW_RISK", config.no_new_risk))
+        for level, rung in rungs:
             why = _entered(rung, usage, distance)
             if why is None and current >= severity(level):
                 why = _held(rung, usage, distance)

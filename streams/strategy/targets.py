@@ -110,7 +110,7 @@ class TargetStrategy(Stage[StrategyInput, StrategyOutput]):
         position = next((p for p in account.positions if p.market == market), None)
         held = ZERO if position is None else position.size
         wanted = scaled_notional(score.score, account.equity, config.risk_per_market, volatility, config.dead_zone)
-        notional, capped_by = capped(wanted, self._limits(account, info, position))
+        notional, capped_by = capped(wanted, self._limits(account, info, price, position))
         if state == "NO_NEW_RISK" and (kept := toward_zero(notional, held * price)) != notional:
             notional, capped_by = kept, state
         size = on_step(notional / price, info.step_size)
@@ -118,13 +118,13 @@ class TargetStrategy(Stage[StrategyInput, StrategyOutput]):
         if not worth_trading(size, held, price, info.step_size, config.min_trade_notional,
                              config.rebalance_threshold):
             return [target]
-        order = self._order(t, market, size - held, held, target)
+        order = self._order(t, account, market, size - held, held, target)
         return [target] if order is None else [target, order]
 
-    def _limits(self, account: AccountState, info: MarketInfo, position: PositionState | None
+    def _limits(self, account: AccountState, info: MarketInfo, price: Decimal, position: PositionState | None
                 ) -> list[tuple[str, Decimal]]:
         """Largest |notional| each limit allows in this market, the other positions as they are."""
-        equity, price = account.equity, info.oracle_price
+        equity = account.equity
         other_gross = sum((abs(p.notional) for p in account.positions), ZERO)
         other_margin = account.initial_margin
         if position is not None:
@@ -137,7 +137,8 @@ class TargetStrategy(Stage[StrategyInput, StrategyOutput]):
                 ("max leverage", self._risk.max_leverage * equity - other_gross),
                 ("max margin usage", (self._config.max_margin_usage * equity - other_margin) / imf)]
 
-    def _order(self, t: float, market: str, delta: Decimal, held: Decimal, target: Target) -> OrderIntent | None:
+    def _order(self, t: float, account: AccountState, market: str, delta: Decimal, held: Decimal, target: Target
+               ) -> OrderIntent | None:
         """A market order (an IOC limit the broker sets `max_slippage` past the best opposite price when it
         acts) from `held` to the target; None when the book has no opposite side or the margin engine cannot
         value the account after it."""
@@ -145,7 +146,7 @@ class TargetStrategy(Stage[StrategyInput, StrategyOutput]):
         book = self._books.get(market)
         if book is None or not (book.asks if buy else book.bids):
             return None
-        after = self._what_if(market, delta)
+        after = self._what_if(account, market, delta)
         if after is None:
             return None
         reduce_only = abs(held + delta) < abs(held) and (held + delta) * held >= 0
@@ -156,16 +157,17 @@ class TargetStrategy(Stage[StrategyInput, StrategyOutput]):
                                   f"volatility {target.volatility:.2%}"
                                   + (f", capped by {target.capped_by}" if target.capped_by else ""))
 
-    def _what_if(self, market: str, delta: Decimal) -> WhatIf | None:
-        account = self._account
+    def _what_if(self, account: AccountState, market: str, delta: Decimal) -> WhatIf | None:
         names = {p.market for p in account.positions} | {market}
         try:
             infos = {name: self._infos[name] for name in names}
-            after = what_if(account_of(account), [(market, delta)], {n: i.oracle_price for n, i in infos.items()},
+            prices = {name: info.oracle_price for name, info in infos.items() if info.oracle_price is not None}
+            after = what_if(account_of(account), [(market, delta)], prices,
                             {n: Market.from_info(i) for n, i in infos.items()})
-        except (KeyError, MarginError):  # a held market without parameters, or an isolated-market mix
+        except (KeyError, MarginError):  # a held market without parameters or price, or an isolated-market mix
             return None
         # a trade at the oracle price leaves equity as it was (positive), so margin usage is defined
+        assert after.margin_usage is not None
         position = next((p for p in after.positions if p.market == market), None)
         return WhatIf(margin_usage=after.margin_usage, free_collateral=after.free_collateral,
                       liquidation_price=None if position is None else position.liquidation_price)
