@@ -17,21 +17,21 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from reactivex.scheduler import EventLoopScheduler
 
 from app.jsonl import line
 from app.sources import ReplaySource
-from app.trading import LiveTrading
 from streams.config import Config
-from streams.execution.live_broker import BrokerSetupError
-from streams.execution.secrets import MnemonicUnavailableError
 from streams.graph import Graph, build_graph
 from streams.kernel import rx
 from streams.kernel.orders import Fill, OrderIntent, OrderUpdate
 from streams.risk.derisk import IntentBlocked
-from streams.sources.live import LiveConfig, LiveSource
+
+if TYPE_CHECKING:  # the live path's modules are imported by it alone: a replay starts without them
+    from app.trading import LiveTrading
+    from streams.sources.live import LiveConfig
 
 PROGRESS_EVERY = 1.0  # seconds of wall time between progress lines
 
@@ -162,6 +162,10 @@ def _run_replay(options: HeadlessOptions) -> int:
 
 
 async def _run_live(options: HeadlessOptions) -> int:
+    from streams.execution.live_broker import BrokerSetupError
+    from streams.execution.secrets import MnemonicUnavailableError
+    from streams.sources.live import LiveSource
+
     assert options.live is not None
     broker, live = None, options.live
     if options.trading is not None:

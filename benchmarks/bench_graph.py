@@ -10,7 +10,8 @@ recording and parse every frame into its typed event (`streams.market.parse`, pr
 however little it does after. `books`: `parse` with every event also applied to the order books
 (`streams.market.books.OrderBooks`, the first stage every frame meets), nothing else: the least a graph
 that keeps books can cost. `graph`: the headless graph and printer over frames already in memory (no
-reading). Each is the best of `--runs`, taken in turns so that all of them see the same machine.
+reading). Each figure is the median of `--runs` rounds that take all of them in turns, and each ratio the
+median of the rounds' ratios to that round's floor, so that all of them see the same machine.
 Messages are counted two ways: frames (one WebSocket server message or REST answer each; the targets
 are on these) and updates (each item of a `channel_batch_data` frame).
 
@@ -32,16 +33,21 @@ from __future__ import annotations
 import argparse
 import io
 import os
+import statistics
+import sys
 import time
 from pathlib import Path
 from typing import Any
+
+# runnable as a file too (python benchmarks/bench_graph.py): the project root on the path, as -m puts it
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import msgspec
 from reactivex.subject import Subject
 
 from app.headless import HeadlessOptions, Printer, run_headless
 from app.sources import DEFAULT_RECORDING, ReplaySource
-from benchmarks.report import RESULTS, Row, best_of, rate, show, write
+from benchmarks.report import RESULTS, Row, interleaved, median_ratio, rate, show, write
 from streams.config import Config
 from streams.graph import build_graph
 from streams.kernel.frames import Frame
@@ -51,8 +57,8 @@ from streams.risk.derisk import RiskEngine
 from streams.sources.recording import open_recording
 
 THROUGHPUT_TARGET = 50_000  # frames/s
-RATIO_TARGET = 0.5
-P99_TARGET_MS = 1.0
+RATIO_TARGET = 0.25  # issue 16; 0.5 would take a native core (benchmarks/README.md)
+P99_TARGET_MS = 0.5  # issue 16
 
 
 class _Batch(msgspec.Struct):
@@ -189,32 +195,30 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     frames = list(open_recording(args.recording).frames())
     count, updates = count_messages(frames)
-    runs = {"floor": lambda: floor(args.recording), "parse": lambda: parse_only(args.recording),
-            "books": lambda: parse_books(args.recording),
-            "headless": lambda: headless(args.recording), "graph": lambda: graph_only(frames)}
-    for work in runs.values():  # warm: imports, caches, the files in the page cache
-        work()
-    best = dict.fromkeys(runs, float("inf"))
-    for _ in range(args.runs):  # in turns, so that a busy moment of the machine does not favour one
-        for name, work in runs.items():
-            best[name] = min(best[name], best_of(1, work)[0])
-    per_s = {name: count / seconds for name, seconds in best.items()}
-    ratio = per_s["headless"] / per_s["floor"]
+    works = {"floor": lambda: floor(args.recording), "parse": lambda: parse_only(args.recording),
+             "books": lambda: parse_books(args.recording),
+             "headless": lambda: headless(args.recording), "graph": lambda: graph_only(frames)}
+    seconds = interleaved(args.runs, works)
+    median = {name: statistics.median(times) for name, times in seconds.items()}
+    per_s = {name: count / took for name, took in median.items()}
+    # each ratio is against the floor of the same round, then the median of the rounds
+    over_floor = {name: median_ratio(seconds["floor"], times) for name, times in seconds.items()}
+    ratio = over_floor["headless"]
     latency = latencies(frames)
 
     to_risk, to_account, end = latency["to_risk_state"], latency["to_account_state"], latency["end_to_end"]
     rows = [
         Row("headless replay, full graph (frames/s)", rate(per_s["headless"]), f">= {THROUGHPUT_TARGET:,}",
             per_s["headless"] >= THROUGHPUT_TARGET),
-        Row("headless replay, full graph (updates/s)", rate(updates / best["headless"])),
+        Row("headless replay, full graph (updates/s)", rate(updates / median["headless"])),
         Row("floor: read + JSON-decode (frames/s)", rate(per_s["floor"])),
         Row("headless / floor", f"{ratio:.2f}", f">= {RATIO_TARGET}", ratio >= RATIO_TARGET),
         Row("read + parse into typed events (frames/s)", rate(per_s["parse"])),
-        Row("parse / floor: the most headless / floor can be", f"{per_s['parse'] / per_s['floor']:.2f}"),
+        Row("parse / floor: the most headless / floor can be", f"{over_floor['parse']:.2f}"),
         Row("read + parse + order books, nothing else (frames/s)", rate(per_s["books"])),
-        Row("(parse + order books) / floor", f"{per_s['books'] / per_s['floor']:.2f}"),
+        Row("(parse + order books) / floor", f"{over_floor['books']:.2f}"),
         Row("left per frame for the graph at headless / floor = 0.5",
-            f"{(2 * best['floor'] - best['parse']) / count * 1e6:.1f} us"),
+            f"{(2 * median['floor'] - median['parse']) / count * 1e6:.1f} us"),
         Row("graph only, frames in memory (frames/s)", rate(per_s["graph"])),
         Row("latency frame -> risk state, p50 / p99 / max",
             f"{to_risk['p50_ms']:.3f} / {to_risk['p99_ms']:.3f} / {to_risk['max_ms']:.2f} ms (n={to_risk['n']})",
@@ -227,10 +231,10 @@ def main(argv: list[str] | None = None) -> None:
     ]
     write("graph", method=__doc__, rows=rows, out=args.out or RESULTS, figures={
         "recording": str(args.recording), "frames": count, "updates": updates, "runs": args.runs,
-        "best_seconds": dict(best), "frames_per_s": per_s, "updates_per_s": updates / best["headless"],
-        "headless_over_floor": ratio, "parse_over_floor": per_s["parse"] / per_s["floor"],
-        "books_over_floor": per_s["books"] / per_s["floor"],
-        "graph_budget_at_half_floor_us": (2 * best["floor"] - best["parse"]) / count * 1e6, "latency": latency,
+        "seconds": seconds, "median_seconds": median, "frames_per_s": per_s,
+        "updates_per_s": updates / median["headless"], "over_floor": over_floor,
+        "headless_over_floor": ratio,
+        "graph_budget_at_half_floor_us": (2 * median["floor"] - median["parse"]) / count * 1e6, "latency": latency,
     })
     show("graph", rows)
 

@@ -24,6 +24,7 @@ import json
 import math
 import random
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -31,6 +32,9 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+
+# runnable as a file too (python benchmarks/bench_indicators.py): the project root on the path, as -m puts it
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np
 import talib

@@ -22,6 +22,9 @@ import tempfile
 import time
 from pathlib import Path
 
+# runnable as a file too (python benchmarks/bench_recording.py): the project root on the path, as -m puts it
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
 import aiohttp
 
 from app.sources import DEFAULT_RECORDING

@@ -28,6 +28,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+# runnable as a file too (python benchmarks/bench_scale.py): the project root on the path, as -m puts it
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
 import psutil
 
 from benchmarks import scale_recording

@@ -10,16 +10,19 @@ Standalone on purpose: that interpreter has none of the project's packages.
 
 from __future__ import annotations
 
+import argparse
 import gc
 import json
 import sys
 import time
 from importlib import metadata
-
-from nautilus_trader.indicators import ExponentialMovingAverage, RelativeStrengthIndex
+from pathlib import Path
 
 
 def ns_per_tick(warm_up: list[float], live: list[float], repeat: int) -> float:
+    # imported here, after the arguments: `--help` works with any interpreter
+    from nautilus_trader.indicators import ExponentialMovingAverage, RelativeStrengthIndex
+
     best = float("inf")
     gc.disable()
     try:
@@ -38,11 +41,17 @@ def ns_per_tick(warm_up: list[float], live: list[float], repeat: int) -> float:
     return best / len(live)
 
 
-def main() -> None:
-    with open(sys.argv[1]) as f:
-        prices = json.load(f)
-    repeat = int(sys.argv[2])
-    print(json.dumps({"ns_per_tick": ns_per_tick(prices["warm_up"], prices["live"], repeat),
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("prices", type=Path, help='JSON: {"warm_up": [...], "live": [...]}')
+    parser.add_argument("repeat", type=int)
+    args = parser.parse_args(argv)
+    try:
+        metadata.version("nautilus_trader")
+    except metadata.PackageNotFoundError:
+        sys.exit(f"{sys.executable} has no nautilus_trader: run this with a virtualenv that has it (see --help)")
+    prices = json.loads(args.prices.read_text())
+    print(json.dumps({"ns_per_tick": ns_per_tick(prices["warm_up"], prices["live"], args.repeat),
                       "nautilus_trader": metadata.version("nautilus_trader"),
                       "python": sys.version.split()[0]}))
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import statistics
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -83,15 +84,24 @@ def show(name: str, rows: list[Row]) -> None:
         print(row.markdown(name))
 
 
-def best_of(runs: int, work: Callable[[], Any]) -> tuple[float, Any]:
-    """The shortest wall time of `runs` runs of `work` (the least disturbed by the rest of the machine),
-    and what the last run returned."""
-    best, result = float("inf"), None
+def interleaved(runs: int, works: dict[str, Callable[[], Any]]) -> dict[str, list[float]]:
+    """Wall seconds of each of `works`, `runs` rounds of all of them in turns (after one untimed round that
+    warms imports, caches and the page cache), so that a busy moment of a shared machine falls on every work
+    alike rather than on one: compare their medians, or the median of each round's ratio."""
+    for work in works.values():
+        work()
+    seconds: dict[str, list[float]] = {name: [] for name in works}
     for _ in range(runs):
-        started = time.perf_counter()
-        result = work()
-        best = min(best, time.perf_counter() - started)
-    return best, result
+        for name, work in works.items():
+            started = time.perf_counter()
+            work()
+            seconds[name].append(time.perf_counter() - started)
+    return seconds
+
+
+def median_ratio(numerators: list[float], denominators: list[float]) -> float:
+    """The median of the rounds' ratios: each round's two figures saw the same machine."""
+    return statistics.median(a / b for a, b in zip(numerators, denominators, strict=True))
 
 
 def rate(count: float) -> str:

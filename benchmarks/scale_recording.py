@@ -18,9 +18,13 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import sys
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+
+# runnable as a file too (python benchmarks/scale_recording.py): the project root on the path, as -m puts it
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from streams.sources.recording_writer import RecordingWriter
 from tools.synthetic import (

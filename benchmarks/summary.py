@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
+
+# runnable as a file too (python benchmarks/summary.py): the project root on the path, as -m puts it
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.report import HEADER, RESULTS, Row
 

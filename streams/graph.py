@@ -26,9 +26,8 @@ from reactivex.disposable import CompositeDisposable, Disposable
 from reactivex.subject import Subject
 
 from streams.config import Config
-from streams.execution.live_broker import LiveBroker
+from streams.execution.broker import Broker
 from streams.execution.paper_broker import PaperBroker
-from streams.execution.reconcile import is_account_message
 from streams.kernel import rx
 from streams.kernel.frames import Frame
 from streams.kernel.orders import CancelIntent, Fill, OrderIntent, OrderUpdate
@@ -78,10 +77,10 @@ class Graph:
         return self._connect()
 
 
-def build_graph(frames: Observable[Frame], config: Config = Config(), broker: LiveBroker | None = None,
+def build_graph(frames: Observable[Frame], config: Config = Config(), broker: Broker | None = None,
                 staleness: Staleness = Staleness(), health_rates: bool = True) -> Graph:
     """The whole graph over `frames`: with the paper broker (the default, and the only broker in replay),
-    or with a connected `LiveBroker`, whose account then comes from the frames' v4_subaccounts messages.
+    or with a connected live `Broker`, whose account then comes from the frames' v4_subaccounts messages.
     `staleness` is the silence data health calls stale (a live source's own, so that both agree).
     `health_rates`: `health` reports every stream's rate and age every second, as the dashboard shows
     them; without, only its changes (`health_changes`, the same either way, which the risk engine reads)."""
@@ -110,6 +109,8 @@ def build_graph(frames: Observable[Frame], config: Config = Config(), broker: Li
         broker_events, account_events, bind = paper.events, paper.accounts, lambda: Disposable()
         submit, cancel = paper.submit, paper.cancel
     else:
+        from streams.execution.reconcile import is_account_message  # live only: it imports dydx-v4-client
+
         subaccount = events.pipe(rx.filter(is_account_message), rx.share())
         broker_events, account_events = broker.events, subaccount
         # in a later turn, as the paper broker's: a market order is then priced off the book top that

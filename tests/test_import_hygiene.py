@@ -1,5 +1,7 @@
 """The headless path never loads Textual (as harlequin proves of its own core): `dydx-bot --no-ui` and the
-whole stream graph run on a machine where the dashboard's packages are never imported."""
+whole stream graph run on a machine where the dashboard's packages are never imported. And a replay loads
+none of the live path's libraries (the live client, the chain's signing stack, the recorder's proxy, the
+replay server), which took most of a second of start-up."""
 
 from __future__ import annotations
 
@@ -7,19 +9,31 @@ import json
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.support.processes import Child
 
-HEADLESS_PATH = ("app.cli", "app.commands.run", "app.headless", "streams.graph", "streams.config")
-SHOW_LOADED = f"""
+HEADLESS_PATH = ("app.cli", "app.commands.run", "app.headless", "app.sources", "streams.graph", "streams.config")
+SHOW_LOADED = """
 import importlib, json, sys
-for name in {HEADLESS_PATH!r}:
+for name in {path!r}:
     importlib.import_module(name)
-print(json.dumps(sorted({{m.split(".")[0] for m in sys.modules}} & {{"textual", "widgets", "textual_plotext"}})))
+sys.modules["app.cli"].build_parser()  # as `dydx-bot` does before it runs anything
+sys.modules["streams.graph"].build_graph(sys.modules["reactivex"].empty())
+print(json.dumps(sorted(m for m in sys.modules if any(m == p or m.startswith(p + ".") for p in {packages!r}))))
 """
+TEXTUAL = ("textual", "widgets", "textual_plotext")
+# (the live client's small enum of candle resolutions, which the subscriptions name, is allowed)
+LIVE = ("dydx_v4_client.node", "dydx_v4_client.network", "dydx_v4_client.key_pair", "dydx_v4_client.wallet",
+        "dydx_v4_client.indexer.socket", "dydx_v4_client.indexer.rest", "v4_proto", "grpc", "bip_utils", "httpx",
+        "aiohttp", "keyring", "websocket", "mitmproxy.proxy", "mitmproxy.addons", "streams.execution.live_broker",
+        "streams.sources.live", "streams.sources.recorder", "streams.sources.replay_server")
 
 
-def test_the_headless_path_imports_no_textual_module(tmp_path: Path) -> None:
-    with Child([sys.executable, "-c", SHOW_LOADED], home=tmp_path) as child:
+@pytest.mark.parametrize("packages", [TEXTUAL, LIVE], ids=["textual", "live path"])
+def test_the_headless_replay_path_imports_none_of(packages: tuple[str, ...], tmp_path: Path) -> None:
+    script = SHOW_LOADED.format(path=HEADLESS_PATH, packages=packages)
+    with Child([sys.executable, "-c", script], home=tmp_path) as child:
         loaded = json.loads(child.line() or "null")
         assert child.wait() == 0
     assert loaded == []

@@ -14,12 +14,14 @@ import asyncio
 import signal
 import sys
 import time
+from typing import TYPE_CHECKING
 
 from app.commands import UsageError
 from streams.kernel.status import SourceStatus
 from streams.sources.endpoints import NETWORKS, Endpoints
-from streams.sources.live import LiveConfig, LiveSource, parse_markets
-from streams.sources.recorder import Recorder, RecorderError
+
+if TYPE_CHECKING:
+    from streams.sources.recorder import Recorder
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -36,6 +38,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # imported here: mitmproxy and the live client take most of a second, which no other command needs
+    from streams.sources.live import parse_markets
+    from streams.sources.recorder import Recorder, RecorderError
+
     markets = parse_markets(args.markets)
     if not markets:
         raise UsageError("--markets needs at least one market, e.g. BTC-USD")
@@ -65,6 +71,8 @@ async def _record(recorder: Recorder, markets: tuple[str, ...], duration: float 
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    from streams.sources.live import LiveConfig, LiveSource
+
     source = LiveSource(LiveConfig(Endpoints(rest=recorder.rest_url, ws=recorder.ws_url), markets))
     source.status().subscribe(_report)
     signalled = asyncio.ensure_future(stop.wait())

@@ -8,10 +8,13 @@ import asyncio
 import logging
 import signal
 import sys
+from typing import TYPE_CHECKING
 
 from app.commands import UsageError
 from streams.sources.replay import parse_speed
-from streams.sources.replay_server import ReplayServer
+
+if TYPE_CHECKING:
+    from streams.sources.replay_server import ReplayServer
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -41,6 +44,8 @@ def _port(text: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    from streams.sources.replay_server import ReplayServer  # aiohttp: only this command serves
+
     try:
         speed = parse_speed(args.speed)
     except ValueError as exc:

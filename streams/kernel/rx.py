@@ -7,7 +7,9 @@ nothing and cost it most of its time (`benchmarks/bench_graph.py`). What is kept
 behaviour depends on it: a value reaches the subscribers of a shared stream in the order they
 subscribed; an operator subscribes to its source when it is itself subscribed to (so the order of
 subscriptions downstream decides the order upstream, exactly as in RxPY); a shared stream connects on
-its first subscriber and disconnects after its last; nothing goes out after an error or the end.
+its first subscriber and disconnects after its last; nothing goes out after an error or the end; an
+exception of an operator's callback ends that operator's stream with `on_error` (so `catch` can isolate a
+failing branch) while one raised by a subscriber propagates to the producer, both as in RxPY.
 
 These are `reactivex.Observable`s: RxPY operators and subscribers take them as they are. Only their
 `subscribe` differs, calling back the given functions without RxPY's `AutoDetachObserver`.
@@ -132,12 +134,61 @@ def publish() -> Callable[[Observable[T]], Shared[T]]:
     return lambda source: Shared(source, auto_connect=False)
 
 
+class Hop:
+    """One subscription of an operator to its source, as RxPY's operators keep it: an exception of the
+    operator's callback goes downstream as `on_error` (not up into the producer), the source is then
+    unsubscribed from, and nothing more goes out, even from a source still emitting inside `subscribe`.
+    An exception raised downstream is not the operator's: it propagates to the producer, as in RxPY."""
+
+    __slots__ = ("stopped", "_subscription", "_on_error", "_on_completed")
+
+    def __init__(self, on_error: OnError, on_completed: OnCompleted) -> None:
+        self.stopped = False
+        self._subscription: abc.DisposableBase | None = None
+        self._on_error, self._on_completed = on_error, on_completed
+
+    def subscribe(self, source: Observable[Any], on_value: OnNext,
+                  scheduler: abc.SchedulerBase | None) -> abc.DisposableBase:
+        subscription = source.subscribe(on_value, self.error, self.completed, scheduler=scheduler)
+        self._subscription = subscription
+        if self.stopped:  # it failed while subscribing
+            subscription.dispose()
+        return subscription
+
+    def fail(self, error: Exception) -> None:
+        """The operator's callback raised `error`."""
+        if self._subscription is not None:
+            self._subscription.dispose()
+        self.error(error)
+
+    def error(self, error: Exception) -> None:
+        if not self.stopped:
+            self.stopped = True
+            self._on_error(error)
+
+    def completed(self) -> None:
+        if not self.stopped:
+            self.stopped = True
+            self._on_completed()
+
+
 def map(mapper: Callable[[T], U]) -> Callable[[Observable[T]], Stream[U]]:  # noqa: A001 - as RxPY names it
     def operator(source: Observable[T]) -> Stream[U]:
         def attach(on_next: OnNext, on_error: OnError, on_completed: OnCompleted,
                    scheduler: abc.SchedulerBase | None) -> abc.DisposableBase:
-            return source.subscribe(lambda value: on_next(mapper(value)), on_error, on_completed,
-                                    scheduler=scheduler)
+            hop = Hop(on_error, on_completed)
+
+            def mapped(value: T) -> None:
+                if hop.stopped:
+                    return
+                try:
+                    result = mapper(value)
+                except Exception as error:
+                    hop.fail(error)
+                else:
+                    on_next(result)
+
+            return hop.subscribe(source, mapped, scheduler)
 
         return Stream(attach)
 
@@ -148,11 +199,20 @@ def filter(predicate: Callable[[T], bool]) -> Callable[[Observable[T]], Stream[T
     def operator(source: Observable[T]) -> Stream[T]:
         def attach(on_next: OnNext, on_error: OnError, on_completed: OnCompleted,
                    scheduler: abc.SchedulerBase | None) -> abc.DisposableBase:
-            def wanted(value: T) -> None:
-                if predicate(value):
-                    on_next(value)
+            hop = Hop(on_error, on_completed)
 
-            return source.subscribe(wanted, on_error, on_completed, scheduler=scheduler)
+            def wanted(value: T) -> None:
+                if hop.stopped:
+                    return
+                try:
+                    keep = predicate(value)
+                except Exception as error:
+                    hop.fail(error)
+                else:
+                    if keep:
+                        on_next(value)
+
+            return hop.subscribe(source, wanted, scheduler)
 
         return Stream(attach)
 
@@ -165,12 +225,20 @@ def filter_map(mapper: Callable[[T], U | None]) -> Callable[[Observable[T]], Str
     def operator(source: Observable[T]) -> Stream[U]:
         def attach(on_next: OnNext, on_error: OnError, on_completed: OnCompleted,
                    scheduler: abc.SchedulerBase | None) -> abc.DisposableBase:
-            def mapped(value: T) -> None:
-                result = mapper(value)
-                if result is not None:
-                    on_next(result)
+            hop = Hop(on_error, on_completed)
 
-            return source.subscribe(mapped, on_error, on_completed, scheduler=scheduler)
+            def mapped(value: T) -> None:
+                if hop.stopped:
+                    return
+                try:
+                    result = mapper(value)
+                except Exception as error:
+                    hop.fail(error)
+                else:
+                    if result is not None:
+                        on_next(result)
+
+            return hop.subscribe(source, mapped, scheduler)
 
         return Stream(attach)
 

@@ -13,7 +13,7 @@ from typing import Generic, TypeVar
 
 from reactivex import Observable, abc
 
-from streams.kernel.rx import OnCompleted, OnError, OnNext, Stream
+from streams.kernel.rx import Hop, OnCompleted, OnError, OnNext, Stream
 
 In = TypeVar("In")
 Out = TypeVar("Out")
@@ -36,32 +36,31 @@ def lift(make: Callable[[], Stage[In, Out]]) -> Callable[[Observable[In]], Obser
         def attach(emit: OnNext, on_error: OnError, on_completed: OnCompleted,
                    scheduler: abc.SchedulerBase | None = None) -> abc.DisposableBase:
             stage = make()
-            failed = False
+
+            def finish() -> None:
+                try:
+                    values = stage.on_end()
+                except Exception as error:
+                    on_error(error)
+                    return
+                for value in values:
+                    emit(value)
+                on_completed()
+
+            hop = Hop(on_error, finish)  # a bug in a stage ends its stream, as in RxPY's own operators
 
             def on_next(event: In) -> None:
-                nonlocal failed
-                if failed:
+                if hop.stopped:
                     return
                 try:
                     values = stage.on_event(event)
-                except Exception as exc:  # a bug in a stage ends its stream, as in RxPY's own operators
-                    failed = True
-                    on_error(exc)
+                except Exception as error:
+                    hop.fail(error)
                     return
                 for value in values:
                     emit(value)
 
-            def on_source_error(error: Exception) -> None:
-                if not failed:
-                    on_error(error)
-
-            def on_end() -> None:
-                if not failed:
-                    for value in stage.on_end():
-                        emit(value)
-                    on_completed()
-
-            return source.subscribe(on_next, on_source_error, on_end, scheduler=scheduler)
+            return hop.subscribe(source, on_next, scheduler)
 
         return Stream(attach)
 

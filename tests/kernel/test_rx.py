@@ -187,3 +187,75 @@ def test_a_stream_on_turns_delivers_each_value_errors_and_the_end_as_turns() -> 
     failing.pipe(turns.operator()).subscribe(on_error=lambda error: said.append(str(error)))
     failing.on_error(ValueError("lost"))
     assert said[-1] == "lost"
+
+
+def fails_on_two(value: int) -> int:
+    if value == 2:
+        raise ValueError(f"bad value {value}")
+    return value
+
+
+# each operator with a callback that raises on 2, in this kit and in RxPY (filter_map as RxPY's map + filter)
+FAILING: dict[str, tuple[Callable[..., Any], Callable[..., Any]]] = {
+    "map": (rx.map(fails_on_two), ops.map(fails_on_two)),
+    "filter": (rx.filter(fails_on_two), ops.filter(fails_on_two)),
+    "filter_map": (rx.filter_map(fails_on_two), reactivex.compose(ops.map(fails_on_two),
+                                                                  ops.filter(lambda x: x is not None))),
+}
+
+
+def told(stream: Observable[Any]) -> tuple[list[Any], Any]:
+    said: list[Any] = []
+    subscription = stream.subscribe(said.append, lambda error: said.append(f"error: {error}"),
+                                    lambda: said.append("done"))
+    return said, subscription
+
+
+@pytest.mark.parametrize("name", FAILING)
+def test_a_callbacks_exception_ends_the_stream_with_on_error_and_unsubscribes_as_rxpy_does(name: str) -> None:
+    outcomes = []
+    for operator in FAILING[name]:
+        source: Subject[int] = Subject()
+        said, _ = told(source.pipe(operator))
+        for value in (1, 2, 3):
+            source.on_next(value)  # the producer is not interrupted
+        source.on_completed()
+        outcomes.append(said)
+        assert source.observers == []  # unsubscribed upstream at the error
+    assert outcomes[0] == outcomes[1] == [1, "error: bad value 2"]
+
+
+def test_a_source_emitting_while_subscribing_gets_nothing_through_after_the_failure() -> None:
+    for kit in (rx, ops):  # RxPY's, for reference
+        calls: list[int] = []
+
+        def counted(value: int, calls: list[int] = calls) -> int:
+            calls.append(value)
+            return fails_on_two(value)
+
+        said, _ = told(reactivex.of(1, 2, 3, 4).pipe(kit.map(counted), kit.filter(lambda x: x > 0)))
+        assert said == [1, "error: bad value 2"] and calls == [1, 2]
+
+
+def test_catch_isolates_a_failing_branch_of_a_shared_stream() -> None:
+    source: Subject[int] = Subject()
+    shared = source.pipe(rx.share())
+    failing, _ = told(shared.pipe(rx.map(fails_on_two), ops.catch(reactivex.of("fallback"))))
+    sibling, _ = told(shared.pipe(rx.map(lambda x: x * 10)))
+    for value in (1, 2, 3):
+        source.on_next(value)
+    assert failing == [1, "fallback", "done"] and sibling == [10, 20, 30]
+
+
+def test_an_exception_of_a_subscriber_downstream_is_the_producers_as_in_rxpy() -> None:
+    for operator in (rx.map(lambda x: x), ops.map(lambda x: x)):
+        source: Subject[int] = Subject()
+        errors: list[Exception] = []
+
+        def refuse(value: int) -> None:
+            raise RuntimeError(f"subscriber refused {value}")
+
+        source.pipe(operator).subscribe(refuse, errors.append)
+        with pytest.raises(RuntimeError, match="subscriber refused 1"):
+            source.on_next(1)
+        assert errors == []

@@ -47,3 +47,15 @@ def test_the_sources_error_passes_through_and_nothing_follows_a_failed_stage():
                                                          on_completed=lambda: ended.append(True))
 
     assert [str(e) for e in errors] == ["source broke", "negative: -1", "negative: -1"] and ended == []
+
+
+class FailsAtTheEnd(RunningSum):
+    def on_end(self) -> list[int]:
+        raise ValueError("no final report")
+
+
+def test_a_stage_failing_at_the_end_ends_its_stream_with_the_error():
+    seen, errors, ended = [], [], []
+    reactivex.of(1, 2).pipe(lift(FailsAtTheEnd)).subscribe(seen.append, errors.append, lambda: ended.append(True))
+
+    assert seen == [1] and [str(e) for e in errors] == ["no final report"] and ended == []
