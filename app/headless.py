@@ -4,12 +4,15 @@ stdout gets one object per line, each with `t` (event time) and `kind`: closed c
 closed candles, risk state changes, order intents, order updates, fills and data-health changes, then one
 `summary` line. stderr gets human progress. SIGINT/SIGTERM stop cleanly: the summary is still printed.
 SIGUSR1 pulls the kill switch (cancel every order, halt new risk); SIGUSR2 also flattens every position.
+An exception in the graph ends the run: "stopped:" names it, the summary follows, the exit is 1. A reader
+that closes stdout (`| head -1`) is a clean stop (exit 0); stdout that cannot be written is a failure.
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+import os
 import signal
 import sys
 import threading
@@ -19,21 +22,32 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
 
-from reactivex.scheduler import EventLoopScheduler
+from reactivex import Observable
 
+from app.failure import Failure, GraphThread
 from app.jsonl import line
 from app.sources import ReplaySource
 from streams.config import Config
 from streams.graph import Graph, build_graph
 from streams.kernel import rx
 from streams.kernel.orders import Fill, OrderIntent, OrderUpdate
+from streams.market.state import CandleUpdate
 from streams.risk.derisk import IntentBlocked
+from streams.signals.scoring import SignalScore
 
 if TYPE_CHECKING:  # the live path's modules are imported by it alone: a replay starts without them
     from app.trading import LiveTrading
     from streams.sources.live import LiveConfig
 
 PROGRESS_EVERY = 1.0  # seconds of wall time between progress lines
+
+
+class OutputError(Exception):
+    """stdout could not be written; `closed` when its reader went away (a clean stop, not a failure)."""
+
+    def __init__(self, cause: OSError) -> None:
+        super().__init__(f"stdout: {cause.strerror or cause}")
+        self.closed = isinstance(cause, BrokenPipeError)
 
 
 @dataclass
@@ -44,31 +58,76 @@ class Printer:
     counts: Counter[str] = field(default_factory=Counter)
     last_t: float | None = None
 
-    def attach(self, graph: Graph) -> list[Any]:
+    def attach(self, graph: Graph, on_error: Callable[[Exception], None] | None = None) -> list[Any]:
+        """Print the graph's outputs; an error any of them ends with goes to `on_error`."""
+
         def emit(kind: str) -> Callable[[Any], None]:
             def write(event: Any) -> None:
-                self.out.write(line(kind, event))
-                self.out.flush()  # a line is there for a reader (`| jq`, a supervisor) as it happens
+                self._write(line(kind, event))
                 self.counts[kind] += 1
                 self.last_t = event.t
 
             return write
 
-        return [
-            graph.candles.pipe(rx.filter(lambda c: c.closed)).subscribe(emit("candle")),
-            graph.scores.pipe(rx.filter(lambda s: s.closed)).subscribe(emit("score")),
-            graph.risk.subscribe(emit("risk")),
-            graph.orders.pipe(rx.of_type(OrderIntent)).subscribe(emit("intent")),
-            graph.orders.pipe(rx.of_type(IntentBlocked)).subscribe(emit("blocked")),
-            graph.orders.pipe(rx.of_type(OrderUpdate)).subscribe(emit("order")),
-            graph.orders.pipe(rx.of_type(Fill)).subscribe(emit("fill")),
-            graph.health_changes.subscribe(emit("health")),
+        printed: list[tuple[str, Observable[Any]]] = [
+            ("candle", graph.candles.pipe(rx.filter(_closed))),
+            ("score", graph.scores.pipe(rx.filter(_closed))),
+            ("risk", graph.risk),
+            ("intent", graph.orders.pipe(rx.of_type(OrderIntent))),
+            ("blocked", graph.orders.pipe(rx.of_type(IntentBlocked))),
+            ("order", graph.orders.pipe(rx.of_type(OrderUpdate))),
+            ("fill", graph.orders.pipe(rx.of_type(Fill))),
+            ("health", graph.health_changes),
         ]
+        return [stream.subscribe(emit(kind), on_error) for kind, stream in printed]
 
     def summary(self, frames: int, reason: str) -> None:
-        self.out.write(line("summary", {"t": self.last_t, "frames": frames, "stopped": reason,
-                                        "printed": dict(sorted(self.counts.items()))}))
-        self.out.flush()
+        """The last line; not written (nor tried again) once stdout has failed."""
+        self._write(line("summary", {"t": self.last_t, "frames": frames, "stopped": reason,
+                                     "printed": dict(sorted(self.counts.items()))}))
+
+    def _write(self, data: bytes) -> None:
+        try:
+            self.out.write(data)
+            self.out.flush()  # a line is there for a reader (`| jq`, a supervisor) as it happens
+        except OSError as exc:
+            _discard(self.out)
+            raise OutputError(exc) from exc
+
+
+def _closed(event: CandleUpdate | SignalScore) -> bool:
+    return event.closed
+
+
+def _discard(out: IO[bytes]) -> None:
+    """Point a failed stdout at /dev/null, so that what it still buffers is not written again at exit
+    (Python's "Exception ignored ... BrokenPipeError" after the run)."""
+    try:
+        fd = out.fileno()
+    except (OSError, ValueError):  # not a file (a test's BytesIO), or closed
+        return
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, fd)
+    os.close(null)
+
+
+def _ending(failure: Failure, reason: str) -> tuple[str, int]:
+    """Why the run stopped and its exit code, given what (if anything) failed."""
+    exc = failure.exception
+    if isinstance(exc, OutputError):
+        return ("stdout closed", 0) if exc.closed else (str(exc), 1)
+    if exc is not None:
+        return f"graph failed: {failure.describe()}", 1
+    return reason, 0
+
+
+def _finish(printer: Printer, failure: Failure, frames: int, reason: str) -> None:
+    """The summary line, unless stdout is what failed."""
+    if not isinstance(failure.exception, OutputError):
+        try:
+            printer.summary(frames, reason)
+        except OutputError as exc:  # failed only now: said on stderr, as a failure during the run is
+            failure.fail(exc)
 
 
 @dataclass
@@ -98,7 +157,7 @@ KILL_SIGNALS = {signal.SIGUSR1: False, signal.SIGUSR2: True}
 """The kill switch from outside: SIGUSR1 cancels every order and halts, SIGUSR2 also flattens."""
 
 
-def _handle_signals(stop: Callable[[str], None], kill: Callable[[bool], None]) -> Callable[[], None]:
+def _handle_signals(stop: Callable[[str], None], kill: Callable[[bool], object]) -> Callable[[], None]:
     """SIGINT/SIGTERM stop the run, SIGUSR1/SIGUSR2 pull the kill switch; returns what restores the
     previous handlers. Plain handlers, not `loop.add_signal_handler`: the loop learns of those through its
     wakeup pipe, which a burst of socket hand-overs can fill, and a signal that finds it full is lost."""
@@ -134,11 +193,12 @@ def _run_replay(options: HeadlessOptions) -> int:
         damage.append(str(exc))
         reason[0] = f"damaged recording: {exc}"
 
-    scheduler = EventLoopScheduler()  # the graph's one thread: the kill switch is pulled there too
+    failure = Failure(stop.set)
+    scheduler = GraphThread(failure)  # the graph's one thread: the kill switch is pulled there too
     replayer = source.replayer(scheduler, damaged)
     graph = build_graph(replayer.frames, options.config, health_rates=False)
     printer = Printer(options.out)
-    printer.attach(graph)
+    printer.attach(graph, failure.fail)
     restore = _handle_signals(interrupt, lambda flatten: scheduler.schedule(
         lambda *_: graph.kill_switch.kill(flatten=flatten, source="signal")))
     started = time.monotonic()
@@ -146,7 +206,7 @@ def _run_replay(options: HeadlessOptions) -> int:
     graph.connect()
     replayer.frames.subscribe(on_completed=stop.set)  # after the graph's own end
     try:
-        replayer.start()
+        failure.guard(replayer.start)()  # schedules the first frame: its time may not be schedulable
         while not stop.wait(PROGRESS_EVERY):
             _progress(options.err, replayer.emitted, replayer.position, started)
     finally:
@@ -154,11 +214,12 @@ def _run_replay(options: HeadlessOptions) -> int:
         scheduler.dispose()
         restore()
     _progress(options.err, replayer.emitted, replayer.position, started)
-    options.err.write(f"\nstopped: {reason[0]}\n")
+    _finish(printer, failure, replayer.emitted, _ending(failure, reason[0])[0])
+    stopped, code = _ending(failure, reason[0])  # the summary's own write may have failed
+    options.err.write(f"\nstopped: {stopped}\n")
     for warning in source.recording.warnings:  # e.g. what a killed recorder left half-written
         options.err.write(f"warning: {warning}\n")
-    printer.summary(replayer.emitted, reason[0])
-    return 1 if damage else 0
+    return max(code, 1 if damage else 0)
 
 
 async def _run_live(options: HeadlessOptions) -> int:
@@ -177,22 +238,24 @@ async def _run_live(options: HeadlessOptions) -> int:
         options.err.write(f"live trading as {broker.address}/{broker.subaccount} on {broker.chain_id}\n")
         live = dataclasses.replace(live, address=broker.address, subaccount_number=broker.subaccount)
     source = LiveSource(live)
-    graph = build_graph(source.frames, options.config, broker, staleness=live.staleness, health_rates=False)
-    printer = Printer(options.out)
-    printer.attach(graph)
-    count = [0]
-    source.frames.subscribe(lambda _f: count.__setitem__(0, count[0] + 1))
-    graph.resyncs.subscribe(lambda r: source.resync(r.channel, r.id, r.reason))
     stop = asyncio.Event()
     reason = ["stopped"]
     loop = asyncio.get_running_loop()
+    failure = Failure(lambda: loop.call_soon_threadsafe(stop.set))
+    graph = build_graph(failure.frames(source.frames), options.config, broker, staleness=live.staleness,
+                        health_rates=False)
+    printer = Printer(options.out)
+    printer.attach(graph, failure.fail)
+    count = [0]
+    source.frames.subscribe(lambda _f: count.__setitem__(0, count[0] + 1))
+    graph.resyncs.subscribe(lambda r: source.resync(r.channel, r.id, r.reason))
 
     def interrupt(name: str) -> None:  # on the loop's thread, between two of its steps
         reason[0] = name
         loop.call_soon_threadsafe(stop.set)
 
     restore = _handle_signals(interrupt, lambda flatten: loop.call_soon_threadsafe(
-        lambda: graph.kill_switch.kill(flatten=flatten, source="signal")))
+        failure.guard(lambda: graph.kill_switch.kill(flatten=flatten, source="signal"))))
     started = time.monotonic()
     options.err.write(f"live: {options.live.endpoints.rest} {', '.join(options.live.markets)}\n")
     graph.connect()
@@ -209,6 +272,7 @@ async def _run_live(options: HeadlessOptions) -> int:
         if broker is not None:
             await broker.close()
         restore()
-    options.err.write(f"\nstopped: {reason[0]}\n")
-    printer.summary(count[0], reason[0])
-    return 0
+    _finish(printer, failure, count[0], _ending(failure, reason[0])[0])
+    stopped, code = _ending(failure, reason[0])
+    options.err.write(f"\nstopped: {stopped}\n")
+    return code

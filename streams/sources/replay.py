@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import reactivex
 from msgspec import Struct
@@ -26,16 +26,22 @@ CHUNK = 512
 """Frames emitted per scheduled step at max speed, so pause and the host loop get a turn."""
 
 
+SPEED_RANGE = (1e-3, 1e6)
+"""Speeds a replay accepts: slower than a recorded second per ~17 minutes is a stall, faster than a
+million times real time is `max` (and a factor outside this range overflows the schedule's clock)."""
+
+
 def parse_speed(text: str) -> float | None:
-    """`--speed 1`, `--speed 10`, `--speed 0.5` or `--speed max`."""
+    """`--speed 1`, `--speed 10`, `--speed 0.5` or `--speed max`; refused outside `SPEED_RANGE`."""
     if text.strip().lower() == "max":
         return MAX
+    low, high = SPEED_RANGE
     try:
         speed = float(text)
     except ValueError:
         raise ValueError(f"speed must be a positive number or 'max', not {text!r}") from None
-    if not speed > 0:
-        raise ValueError(f"speed must be a positive number or 'max', not {text!r}")
+    if not low <= speed <= high:  # NaN fails every comparison
+        raise ValueError(f"speed must be a positive number from {low:g} to {high:.0f} or 'max', not {text!r}")
     return speed
 
 
@@ -178,7 +184,8 @@ class Replayer:
         frame = self._peek()
         self._anchor_t = self._last_t if self._last_t is not None else (frame.t if frame else 0.0)
 
-    def _due(self, frame: Frame):
+    def _due(self, frame: Frame) -> datetime:
+        assert self._speed is not MAX, "a replay at max speed has no due times"
         return self._anchor_wall + timedelta(seconds=max(0.0, frame.t - self._anchor_t) / self._speed)
 
     def _schedule_next(self) -> None:

@@ -120,7 +120,12 @@ def test_parse_speed(text, speed):
     assert parse_speed(text) == speed
 
 
-@pytest.mark.parametrize("text", ["0", "-1", "fast", "nan", ""])
+@pytest.mark.parametrize("text", ["0", "-1", "fast", "nan", "", "inf", "-inf", "1e-300", "1e999", "0.0001", "2e6"])
 def test_parse_speed_refuses_nonsense(text):
-    with pytest.raises(ValueError, match="speed must be a positive number or 'max'"):
+    with pytest.raises(ValueError, match="speed must be a positive number (from 0.001 to 1000000 )?or 'max'"):
         parse_speed(text)
+
+
+@pytest.mark.parametrize("text", ["0.001", "1e6"])
+def test_parse_speed_takes_the_ends_of_its_range(text):
+    assert parse_speed(text) == float(text)
