@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
@@ -135,7 +135,7 @@ class DashboardApp(App[None]):
                  replay_scheduler: abc.SchedulerBase | None = None,
                  bridge_timer: abc.SchedulerBase | None = None, clock: Callable[[], float] = time.monotonic,
                  memory: Callable[[], int] = resident_memory, status_interval: float | None = 1.0,
-                 connect_timeout: float = CONNECT_TIMEOUT) -> None:
+                 connect_timeout: float = CONNECT_TIMEOUT, warnings: Sequence[str] = ()) -> None:
         """Starts on `start` (None: the bundled recording); `live` is where `l` connects. The rest is for
         tests: `replay_scheduler` and `bridge_timer` put replay and conflation on virtual time, `clock`
         and `memory` fix the status bar, `status_interval` None stops its periodic sampling."""
@@ -145,6 +145,7 @@ class DashboardApp(App[None]):
         self.config = config
         self._first = start
         self._live = live
+        self._warnings = tuple(warnings)
         self._graph_factory = graph_factory or partial(build_graph, config=config)
         self._replay_scheduler = replay_scheduler
         self._bridge_timer = bridge_timer
@@ -176,6 +177,8 @@ class DashboardApp(App[None]):
                                live_name=network_name(self._live), replay_scheduler=self._replay_scheduler,
                                connect_timeout=self._connect_timeout, clock=self._clock)
         self.render_status()
+        for warning in self._warnings:
+            self.notify(warning, title="config", severity="warning")
         if self._status_interval is not None:
             self.set_interval(self._status_interval, self.sample_performance)
         if isinstance(self._first, LiveConfig):
@@ -408,8 +411,9 @@ class DashboardApp(App[None]):
         self.push_screen(HelpScreen())
 
 
-def run_tui(*, config: Config, replay: ReplaySource | None = None, live: LiveConfig | None = None) -> int:
-    """The dashboard on `live` when given, else on `replay` (None: the bundled recording); returns the
-    exit status once the user quits."""
-    DashboardApp(config, start=live or replay, live=live or LiveConfig()).run()
+def run_tui(*, config: Config, replay: ReplaySource | None = None, live: LiveConfig | None = None,
+            warnings: Sequence[str] = ()) -> int:
+    """The dashboard on `live` when given, else on `replay` (None: the bundled recording), `warnings` (about
+    the config) as notifications; returns the exit status once the user quits."""
+    DashboardApp(config, start=live or replay, live=live or LiveConfig(), warnings=warnings).run()
     return 0

@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import sys
+from typing import TYPE_CHECKING
 
 from app.commands import UsageError
+
+if TYPE_CHECKING:
+    from app.sources import ReplaySource
+    from streams.sources.live import LiveConfig
 
 DEFAULT_MARKETS = "BTC-USD,ETH-USD"
 
@@ -34,7 +40,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from streams.config import ConfigError, load_config
+    from streams.config import ConfigError, config_warnings, load_config
     from streams.sources.replay import parse_speed
 
     try:
@@ -51,13 +57,26 @@ def run(args: argparse.Namespace) -> int:
     from app.sources import ReplaySource
 
     replay = None if live else ReplaySource.open(args.replay, speed)
+    warnings = [f"{args.config}: {warning}" for warning in config_warnings(config, _data_markets(live, replay))]
     if args.no_ui:
         from app.headless import HeadlessOptions, run_headless
 
+        for warning in warnings:
+            print(f"dydx-bot: warning: {warning}", file=sys.stderr)
         return run_headless(HeadlessOptions(config=config, replay=replay, live=live, trading=trading))
     from app.tui import run_tui
 
-    return run_tui(config=config, replay=replay, live=live)
+    return run_tui(config=config, replay=replay, live=live, warnings=warnings)
+
+
+def _data_markets(live: LiveConfig | None, replay: ReplaySource | None) -> tuple[str, ...] | None:
+    """The markets the data will have, when known without reading it: the live subscription's, or those a
+    recording's manifest lists."""
+    if live is not None:
+        return live.markets
+    manifest = replay.recording.manifest if replay is not None else None
+    markets = manifest.get("markets") if manifest else None
+    return tuple(markets) if isinstance(markets, list) else None
 
 
 def _live_trading(args: argparse.Namespace, live):

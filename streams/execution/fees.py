@@ -3,23 +3,21 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Literal
+from typing import Annotated, Literal
 
-from msgspec import Struct
+from streams.kernel.settings import BELOW_ONE, Range, Section
 
 Liquidity = Literal["MAKER", "TAKER"]
 
 
-class FeeSchedule(Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+class FeeSchedule(Section, frozen=True):
     """Defaults are fee tier 1 (under $1M 30-day volume): taker 5 bps, maker 1 bps. Higher tiers pay
     less and the top ones earn a maker rebate, which is a negative `maker`."""
 
-    taker: Decimal = Decimal("0.0005")
-    maker: Decimal = Decimal("0.0001")
+    taker: Annotated[Decimal, BELOW_ONE] = Decimal("0.0005")
+    maker: Annotated[Decimal, Range(-1, 1, low_open=True, high_open=True)] = Decimal("0.0001")
 
-    def __post_init__(self) -> None:
-        if self.taker < 0:
-            raise ValueError("taker: must be >= 0")
+    def check(self) -> None:
         if self.taker + self.maker < 0:
             raise ValueError(f"maker: a rebate cannot exceed the taker fee ({self.taker})")
 

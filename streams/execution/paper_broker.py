@@ -29,6 +29,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from typing import Annotated
 
 from msgspec import Struct, structs
 from reactivex import Observable
@@ -38,6 +39,7 @@ from reactivex.subject import Subject
 from streams.execution.fees import FeeSchedule, Liquidity
 from streams.kernel import rx
 from streams.kernel.orders import CancelIntent, Fill, OrderIntent, OrderStatus, OrderUpdate, Side
+from streams.kernel.settings import BELOW_ONE, USDC, Range, Section
 from streams.kernel.stage import Stage, lift
 from streams.market import events as ev
 from streams.market.state import BookTop, MarketInfo
@@ -51,30 +53,18 @@ SHORT_BLOCK_WINDOW = 20
 """The chain refuses short-term orders good for more blocks than this."""
 
 
-class PaperConfig(Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+class PaperConfig(Section, frozen=True):
     """The `[paper]` config section."""
 
-    starting_usdc: Decimal = Decimal(10_000)
+    starting_usdc: Annotated[Decimal, USDC] = Decimal(10_000)
     fees: FeeSchedule = FeeSchedule()
-    block_seconds: float = 1.0
+    block_seconds: Annotated[float, Range(0, 3600, low_open=True)] = 1.0
     """Used only to count blocks while no v4_block_height event has been seen."""
-    max_liquidation_fee: Decimal = Decimal("0.015")
+    max_liquidation_fee: Annotated[Decimal, BELOW_ONE] = Decimal("0.015")
     """The documented maximum liquidation penalty (v4 docs, liquidations)."""
-    bankruptcy_adjustment: Decimal = ONE
-    spread_to_maintenance: Decimal = Decimal("0.1")
+    bankruptcy_adjustment: Annotated[Decimal, Range(1, 1000)] = ONE
+    spread_to_maintenance: Annotated[Decimal, Range(0, 1000)] = Decimal("0.1")
     """BA and SMMR of the fillable price: the chain's defaults (x/clob LiquidationsConfig_Default)."""
-
-    def __post_init__(self) -> None:
-        if self.starting_usdc < 0:
-            raise ValueError("starting_usdc: must be >= 0")
-        if not self.block_seconds > 0:
-            raise ValueError("block_seconds: must be greater than 0")
-        if not 0 <= self.max_liquidation_fee < 1:
-            raise ValueError("max_liquidation_fee: must be >= 0 and below 1")
-        if self.bankruptcy_adjustment < 1:
-            raise ValueError("bankruptcy_adjustment: must be >= 1")
-        if self.spread_to_maintenance < 0:
-            raise ValueError("spread_to_maintenance: must be >= 0")
 
 
 class FundingPayment(Struct, frozen=True):

@@ -8,27 +8,33 @@ reports with its path).
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Annotated
 
-from msgspec import Struct
+from streams.kernel.settings import BETWEEN_0_AND_1, SECONDS, SHARE, Range, Section
+
+Usage = Annotated[Decimal, Range(0, 10, low_open=True)]
+"""Initial margin over equity."""
+Distance = Annotated[Decimal, Range(0, 1)]
+"""A fraction of the oracle price."""
+Money = Annotated[Decimal, Range(0, 1e12, low_open=True)]
 
 
-class Rung(Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+class Rung(Section, frozen=True):
     """One rung of the ladder, with hysteresis: the account climbs onto it when margin usage reaches
     `enter_usage` or the nearest liquidation price comes within `enter_distance` (a fraction of the oracle
     price), and steps down only once usage is below `exit_usage` and every liquidation price is farther
     than `exit_distance`."""
 
-    enter_usage: Decimal
-    exit_usage: Decimal
-    enter_distance: Decimal
-    exit_distance: Decimal
+    enter_usage: Usage
+    exit_usage: Usage
+    enter_distance: Distance
+    exit_distance: Distance
 
-    def __post_init__(self) -> None:
-        if not 0 < self.exit_usage < self.enter_usage:
-            raise ValueError(f"exit_usage: must be greater than 0 and below enter_usage ({self.enter_usage})")
-        if not 0 <= self.enter_distance < self.exit_distance:
-            raise ValueError(f"exit_distance: must be greater than enter_distance ({self.enter_distance}), "
-                             "which must be >= 0")
+    def check(self) -> None:
+        if not self.exit_usage < self.enter_usage:
+            raise ValueError(f"exit_usage: must be below enter_usage ({self.enter_usage})")
+        if not self.enter_distance < self.exit_distance:
+            raise ValueError(f"exit_distance: must be greater than enter_distance ({self.enter_distance})")
 
 
 def _rung(enter_usage: str, exit_usage: str, enter_distance: str, exit_distance: str) -> Rung:
@@ -36,38 +42,29 @@ def _rung(enter_usage: str, exit_usage: str, enter_distance: str, exit_distance:
                 enter_distance=Decimal(enter_distance), exit_distance=Decimal(exit_distance))
 
 
-class RiskConfig(Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+class RiskConfig(Section, frozen=True):
     no_new_risk: Rung = _rung("0.50", "0.40", "0.15", "0.20")
     reduce: Rung = _rung("0.70", "0.60", "0.08", "0.10")
     flatten: Rung = _rung("0.85", "0.75", "0.04", "0.06")
-    max_leverage: Decimal = Decimal(5)
-    max_position_notional: Decimal = Decimal(25_000)
+    max_leverage: Annotated[Decimal, Range(0, 100, low_open=True)] = Decimal(5)
+    max_position_notional: Money = Decimal(25_000)
     """Per market, USDC at the oracle price."""
-    daily_loss_limit: Decimal = Decimal(1_000)
+    daily_loss_limit: Money = Decimal(1_000)
     """USDC below the equity of the day's first account update (UTC day of event time): trips the kill
     switch."""
     flatten_on_daily_loss: bool = True
-    failed_order_pause: float = 60.0
+    failed_order_pause: Annotated[float, SECONDS] = 60.0
     """After a rejected order, new risk stays paused this long."""
-    reduce_fraction: Decimal = Decimal("0.25")
+    reduce_fraction: Annotated[Decimal, SHARE] = Decimal("0.25")
     """Share of the largest maintenance-margin position each REDUCE round closes."""
-    derisk_interval: float = 10.0
+    derisk_interval: Annotated[float, Range(0, 7 * 86_400, low_open=True)] = 10.0
     """Seconds between two de-risking rounds (REDUCE or FLATTEN orders)."""
-    max_slippage: Decimal = Decimal("0.02")
+    max_slippage: Annotated[Decimal, BETWEEN_0_AND_1] = Decimal("0.02")
     """How far past the best price a de-risking market order may fill, as a fraction of it."""
 
-    def __post_init__(self) -> None:
+    def check(self) -> None:
         for low, high in (("no_new_risk", "reduce"), ("reduce", "flatten")):
             lower, higher = getattr(self, low), getattr(self, high)
             if not (lower.enter_usage < higher.enter_usage and lower.enter_distance > higher.enter_distance):
                 raise ValueError(f"{high}: must be stricter than {low} (a higher enter_usage, a lower "
                                  "enter_distance)")
-        for key in ("max_leverage", "max_position_notional", "daily_loss_limit", "derisk_interval"):
-            if not getattr(self, key) > 0:
-                raise ValueError(f"{key}: must be greater than 0")
-        if not 0 < self.reduce_fraction <= 1:
-            raise ValueError("reduce_fraction: must be greater than 0 and at most 1")
-        if self.failed_order_pause < 0:
-            raise ValueError("failed_order_pause: must be >= 0")
-        if not 0 < self.max_slippage < 1:
-            raise ValueError("max_slippage: must be between 0 and 1")

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from msgspec import Meta
 
-from streams.kernel.settings import Section
+from streams.kernel.settings import SECONDS, Range, Section
 
 Resolution = Literal["1MIN", "5MINS", "15MINS", "30MINS", "1HOUR", "4HOURS", "1DAY"]
 RESOLUTION_SECONDS: dict[str, int] = {
@@ -15,12 +15,12 @@ RESOLUTION_SECONDS: dict[str, int] = {
 }
 Direction = Literal["momentum", "mean_reversion"]
 Period = Annotated[int, Meta(ge=2, le=100_000)]
-Weight = Annotated[float, Meta(ge=0)]
-Positive = Annotated[float, Meta(gt=0)]
-Seconds = Annotated[float, Meta(ge=0)]
+Weight = Annotated[float, Range(0, 1e6)]
+Positive = Annotated[float, Range(0, 1e6, low_open=True)]
+Seconds = Annotated[float, SECONDS]
 
 
-class IndicatorParams(Section):
+class IndicatorParams(Section, frozen=True):
     """Periods are in bars of `signals.resolution` unless named otherwise."""
 
     ema_period: Period = 20
@@ -37,12 +37,12 @@ class IndicatorParams(Section):
     imbalance_half_life: Seconds = 10.0  # 0 = the latest book reading as is
     funding_window: Period = 24  # settled hourly rates
 
-    def __post_init__(self) -> None:
+    def check(self) -> None:
         if not self.macd_slow > self.macd_fast:
             raise ValueError(f"macd_slow: must be greater than macd_fast ({self.macd_fast})")
 
 
-class Weights(Section):
+class Weights(Section, frozen=True):
     """Relative weights of the score's contributors; a weight of 0 leaves a contributor out."""
 
     rsi: Weight = 1.0
@@ -52,12 +52,12 @@ class Weights(Section):
     imbalance: Weight = 0.5
     funding: Weight = 0.5
 
-    def __post_init__(self) -> None:
+    def check(self) -> None:
         if not any(getattr(self, name) > 0 for name in self.__struct_fields__):
             raise ValueError("at least one weight must be greater than 0")
 
 
-class Directions(Section):
+class Directions(Section, frozen=True):
     """Whether a contributor follows its reading (momentum) or fades it (mean_reversion)."""
 
     rsi: Direction = "mean_reversion"
@@ -68,7 +68,7 @@ class Directions(Section):
     funding: Direction = "mean_reversion"  # contrarian: crowded longs pay
 
 
-class Scales(Section):
+class Scales(Section, frozen=True):
     """The reading that maps to tanh(1) ≈ 0.76 for contributors with unbounded readings."""
 
     macd: Positive = 0.3  # MACD histogram in ATRs
@@ -76,7 +76,7 @@ class Scales(Section):
     funding: Positive = 2.0  # funding z-score
 
 
-class SignalsConfig(Section):
+class SignalsConfig(Section, frozen=True):
     resolution: Resolution = "1MIN"  # candles of other resolutions are ignored
     indicators: IndicatorParams = IndicatorParams()
     weights: Weights = Weights()

@@ -46,13 +46,13 @@ def test_a_custom_fee_schedule_is_charged_on_fills():
 
 
 @pytest.mark.parametrize("section, data, message", [
-    (FeeSchedule, {"taker": -0.1}, "taker: must be >= 0"),
+    (FeeSchedule, {"taker": -0.1}, "taker: expected a finite number >= 0 and < 1"),
     (FeeSchedule, {"taker": 0.0001, "maker": -0.0002}, "maker: a rebate cannot exceed the taker fee"),
-    (PaperConfig, {"starting_usdc": -1}, "starting_usdc: must be >= 0"),
-    (PaperConfig, {"block_seconds": 0}, "block_seconds: must be greater than 0"),
-    (PaperConfig, {"max_liquidation_fee": 1}, "max_liquidation_fee: must be >= 0 and below 1"),
-    (PaperConfig, {"bankruptcy_adjustment": 0.5}, "bankruptcy_adjustment: must be >= 1"),
-    (PaperConfig, {"spread_to_maintenance": -1}, "spread_to_maintenance: must be >= 0"),
+    (PaperConfig, {"starting_usdc": -1}, r"starting_usdc: expected a finite number >= 0 and <= 1000000000000"),
+    (PaperConfig, {"block_seconds": 0}, "block_seconds: expected a finite number > 0 and <= 3600"),
+    (PaperConfig, {"max_liquidation_fee": 1}, "max_liquidation_fee: expected a finite number >= 0 and < 1"),
+    (PaperConfig, {"bankruptcy_adjustment": 0.5}, "bankruptcy_adjustment: expected a finite number >= 1 and <= 1000"),
+    (PaperConfig, {"spread_to_maintenance": -1}, "spread_to_maintenance: expected a finite number >= 0 and <= 1000"),
     (PaperConfig, {"slippage": 1}, "unknown field `slippage`"),
 ])
 def test_bad_paper_settings_are_refused_naming_the_key(section, data, message):

@@ -52,11 +52,12 @@ def test_a_good_file_overrides_what_it_names(tmp_path):
 
 @pytest.mark.parametrize(("text", "message"), [
     ('[signals.weights]\nrsi = "x"', 'signals.weights.rsi: expected a number, got "x"'),
-    ("[signals.weights]\nrsi = -1", "signals.weights.rsi: expected a number >= 0.0, got -1"),
+    ("[signals.weights]\nrsi = -1", "signals.weights.rsi: expected a finite number >= 0 and <= 1000000, got -1"),
     ("[signals.indicators]\nrsi_period = 1", "signals.indicators.rsi_period: expected an integer >= 2, got 1"),
     ("[signals.indicators]\nrsi_period = 2.5", "signals.indicators.rsi_period: expected an integer, got 2.5"),
     ("[signals.indicators]\nrsi_period = true", "signals.indicators.rsi_period: expected an integer, got true"),
-    ("[signals.indicators]\nbollinger_width = 0", "signals.indicators.bollinger_width: expected a number > 0.0, got 0"),
+    ("[signals.indicators]\nbollinger_width = 0",
+     "signals.indicators.bollinger_width: expected a finite number > 0 and <= 1000000, got 0"),
     ('[signals.directions]\nrsi = "up"',
      'signals.directions.rsi: expected one of "momentum", "mean_reversion", got "up"'),
     ('[signals]\nresolution = "2MIN"', 'signals.resolution: expected one of "1MIN", "5MINS"'),

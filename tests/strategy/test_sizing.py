@@ -80,14 +80,14 @@ def test_only_corrections_worth_a_trade_are_traded(target, held, worth):
 
 
 @pytest.mark.parametrize("data, message", [
-    ({"risk_per_market": 0}, "risk_per_market: must be greater than 0 and at most 1"),
-    ({"horizon": 0}, "horizon: must be greater than 0"),
-    ({"dead_zone": 1}, "dead_zone: must be >= 0 and below 1"),
-    ({"max_margin_usage": 1}, "max_margin_usage: must be between 0 and 1"),
-    ({"min_trade_notional": -1}, "min_trade_notional: must be >= 0"),
-    ({"rebalance_threshold": 1}, "rebalance_threshold: must be >= 0 and below 1"),
-    ({"rebalance_interval": -1}, "rebalance_interval: must be >= 0"),
-    ({"max_slippage": 0}, "max_slippage: must be between 0 and 1"),
+    ({"risk_per_market": 0}, "risk_per_market: expected a finite number > 0 and <= 1"),
+    ({"horizon": 0}, "horizon: expected a finite number > 0 and <= 31536000"),
+    ({"dead_zone": 1}, "dead_zone: expected a finite number >= 0 and < 1"),
+    ({"max_margin_usage": 1}, "max_margin_usage: expected a finite number > 0 and < 1"),
+    ({"min_trade_notional": -1}, r"min_trade_notional: expected a finite number >= 0 and <= 1000000000000"),
+    ({"rebalance_threshold": 1}, "rebalance_threshold: expected a finite number >= 0 and < 1"),
+    ({"rebalance_interval": -1}, "rebalance_interval: expected a finite number >= 0 and <= 604800"),
+    ({"max_slippage": 0}, "max_slippage: expected a finite number > 0 and < 1"),
     ({"volatility": "garch"}, "Invalid enum value 'garch'"),
     ({"markets": "ETH-USD"}, "Expected `array`, got `str`"),
 ])
