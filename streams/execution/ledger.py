@@ -6,10 +6,11 @@ Positions are carried at their average entry price: a fill that reduces a positi
 `closed × (price − entry)` for a long (the reverse for a short), and one that flips it opens the rest at
 its own price. Unrealised PnL marks the ledger's own positions at the account's oracle prices, so that
 `net` (realised + unrealised − fees + funding) is the change of equity since the first account state,
-as the chain counts it (to the rounding of the average entry's division, ~1e-25 USDC). Positions held when the session begins (live) enter at that state's
-oracle price: the session counts what they did from then on. A fill that closes (part of) a position is
-a round trip; it is a win when it realised more than nothing. A state is emitted with each account state (fills and funding change the
-account, and the account state that follows them carries the prices they are marked at).
+as the chain counts it (to the rounding of the average entry's division, ~1e-25 USDC). Positions held
+when the session begins (live) enter at that state's oracle price: the session counts what they did from
+then on. A fill that closes (part of) a position is a round trip; it is a win when it realised more than
+nothing. A state is emitted with each account state (fills and funding change the account, and the
+account state that follows them carries the prices they are marked at).
 """
 
 from __future__ import annotations
