@@ -22,6 +22,7 @@ import reactivex
 from reactivex import Observable, abc
 from reactivex import operators as ops
 from reactivex.scheduler.eventloop import AsyncIOThreadSafeScheduler
+from textual import events
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
@@ -48,9 +49,20 @@ from widgets.markets import MarketsPanel
 from widgets.positions import PositionsPanel
 from widgets.signals import SignalsPanel
 from widgets.status_bar import StatusBar, StatusState
+from widgets.views import Views, ViewSpec
+
+SPEED = Binding.Group("speed", compact=True)
+MARKET = Binding.Group("market", compact=True)
+KILL = Binding.Group("kill", compact=True)
+"""Keys that share one place in the footer, so that all of them fit in 80 columns."""
+
+WIDE = 120
+"""Columns from which the signals panel has room beside the views; below, it is one of them."""
 
 SPEEDS: tuple[float | None, ...] = (0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 25.0, 50.0, 100.0, None)
 """Replay speeds `+` and `-` step through; None is as fast as possible."""
+
+AFTER_THE_END = "g jumps back in it, o opens another, l goes live"
 
 NOTIFY_SECONDS = {"information": 4.0, "warning": 8.0, "error": 12.0}
 
@@ -113,21 +125,24 @@ class DashboardApp(App[None]):
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
     VERTICAL_BREAKPOINTS = [(0, "-short"), (36, "-tall")]
     BINDINGS = [
-        Binding("l", "toggle_source", "live/replay", tooltip="live indexer <-> recording, while running"),
-        Binding("space", "pause", "pause", tooltip="pause or resume the replay"),
+        Binding("l", "toggle_source", "live", tooltip="live indexer <-> recording, while running"),
+        Binding("space", "pause", "pause", key_display="␣", tooltip="pause or resume the replay"),
         Binding("n", "step", "step", tooltip="play the next message of the replay (pauses it)"),
-        Binding("plus,equals_sign", "faster", "faster", key_display="+", tooltip="replay faster (up to max)"),
-        Binding("minus", "slower", "slower", key_display="-", tooltip="replay slower"),
+        Binding("plus,equals_sign", "faster", "faster", key_display="+", group=SPEED,
+                tooltip="replay faster (up to max)"),
+        Binding("minus", "slower", "slower", key_display="-", group=SPEED, tooltip="replay slower"),
         Binding("g", "jump", "jump", tooltip="jump to a time of the recording"),
-        Binding("left_square_bracket", "select(-1)", "prev", key_display="[", tooltip="select the previous market"),
-        Binding("right_square_bracket", "select(1)", "next", key_display="]", tooltip="select the next market"),
-        Binding("k", "kill(False)", "kill", tooltip="cancel every order and halt (asks first)"),
-        Binding("K", "kill(True)", "kill+flatten", show=False,
-                tooltip="kill, and close every position (asks first)"),
-        Binding("r", "reset", "reset", show=False, tooltip="lift a halt so trading resumes (asks first)"),
+        Binding("left_square_bracket", "select(-1)", "prev", key_display="[", group=MARKET,
+                tooltip="select the previous market"),
+        Binding("right_square_bracket", "select(1)", "next", key_display="]", group=MARKET,
+                tooltip="select the next market"),
+        Binding("v", "next_view", "view", tooltip="show the next view in the bottom panel (its title names them)"),
+        Binding("k", "kill(False)", "kill", group=KILL, tooltip="cancel every order and halt (asks first)"),
+        Binding("K", "kill(True)", "kill+flatten", group=KILL, tooltip="kill, and close every position (asks first)"),
+        Binding("r", "reset", "reset", tooltip="lift a halt so trading resumes (asks first)"),
         Binding("o", "open", "open", tooltip="open a recording"),
         Binding("question_mark", "help", "help", key_display="?", tooltip="this help"),
-        Binding("q", "quit", "quit", tooltip="quit"),
+        Binding("q", "quit", "quit", tooltip="quit (asks first while positions are open)"),
     ]
 
     def __init__(self, config: Config, *, start: ReplaySource | LiveConfig | None = None,
@@ -164,11 +179,20 @@ class DashboardApp(App[None]):
             yield MarginHealthPanel(self.config.risk)
         yield PositionsPanel(self.config.risk)
         with Horizontal(id="bottom"):
-            yield SignalsPanel()
-            yield EventLogPanel()
-            yield DataHealthPanel()
+            yield SignalsPanel(id="signals-beside")
+            yield Views(self.views(), id="views")
         yield StatusBar()
         yield Footer()
+
+    def views(self) -> list[ViewSpec]:
+        """The bottom panel's views, in the order `v` shows them."""
+        return [("events", "Orders & events", EventLogPanel()), ("signals", "Signals", SignalsPanel()),
+                ("health", "Data health", DataHealthPanel())]
+
+    def on_resize(self, event: events.Resize) -> None:
+        narrow = event.size.width < WIDE
+        self.query_one(Footer).compact = narrow
+        self.query_one(Views).leave_out(() if narrow else ("signals",))
 
     def on_mount(self) -> None:
         self._ui = AsyncIOThreadSafeScheduler(asyncio.get_running_loop())
@@ -261,9 +285,12 @@ class DashboardApp(App[None]):
             self.show_panels({LOG})
 
     def _on_replay_status(self, view: View, statuses: list[ReplayStatus]) -> None:
+        ended = statuses[-1].done and not (view.replay_status is not None and view.replay_status.done)
         view.replay_status = statuses[-1]
         if view is self.view:
             self.render_status()
+            if ended:
+                self.report(f"end of the recording {view.session.name}: {AFTER_THE_END}", "information")
 
     def report(self, message: str, severity: Severity) -> None:
         """A notification, also kept in the event log of the source on screen."""
@@ -282,7 +309,8 @@ class DashboardApp(App[None]):
         model = self.view.model
         for name in panels:
             widget, state = PANEL_STATES[name]
-            self.query_one(widget).render_state(state(model))
+            for panel in self.query(widget):  # a panel may be both beside and a view (signals)
+                panel.render_state(state(model))
 
     def render_status(self) -> None:
         perf, view = self.performance, self.view
@@ -324,12 +352,21 @@ class DashboardApp(App[None]):
         session = self.backend.replay(last) if last is not None else self.backend.open_replay(None)
         self.run_worker(self.switch_to(session), group="source", exclusive=True)
 
+    def _playing(self) -> ReplaySession | None:
+        """The current replay session if it has frames left to play; else None, saying why."""
+        session = self._replay()
+        status = self.view.replay_status if self.view is not None else None
+        if session is not None and status is not None and status.done:
+            self.notify(f"the recording has ended, nothing is left to play: {AFTER_THE_END}", severity="warning")
+            return None
+        return session
+
     def action_pause(self) -> None:
-        if session := self._replay():
+        if session := self._playing():
             session.toggle_pause()
 
     def action_step(self) -> None:
-        if session := self._replay():
+        if session := self._playing():
             session.step()
 
     def _change_speed(self, step: int) -> None:
@@ -406,6 +443,9 @@ class DashboardApp(App[None]):
         session = self.backend.open_replay(path, current.speed if isinstance(current, ReplaySession) else 1.0)
         if session is not None:
             self.run_worker(self.switch_to(session), group="source", exclusive=True)
+
+    def action_next_view(self) -> None:
+        self.query_one(Views).show_next()
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())

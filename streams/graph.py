@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import reactivex
 from reactivex import Observable
 from reactivex.abc import DisposableBase
 from reactivex.disposable import CompositeDisposable, Disposable
@@ -27,7 +28,8 @@ from reactivex.subject import Subject
 
 from streams.config import Config
 from streams.execution.broker import Broker
-from streams.execution.paper_broker import PaperBroker
+from streams.execution.ledger import SessionPnl, session_ledger
+from streams.execution.paper_broker import FundingPayment, PaperBroker
 from streams.kernel import rx
 from streams.kernel.frames import Frame
 from streams.kernel.orders import CancelIntent, Fill, OrderIntent, OrderUpdate
@@ -69,6 +71,9 @@ class Graph:
     account: Observable[AccountState]
     risk: Observable[RiskState]
     orders: Observable[OrderIntent | CancelIntent | IntentBlocked | OrderUpdate | Fill]
+    funding: Observable[FundingPayment]
+    """The paper account's hourly funding payments (none with the live broker: its account has them)."""
+    pnl: Observable[SessionPnl]
     resyncs: Observable[ResyncRequest]
     kill_switch: KillSwitch
     _connect: Any
@@ -107,18 +112,21 @@ def build_graph(frames: Observable[Frame], config: Config = Config(), broker: Br
     if broker is None:
         paper = PaperBroker(rx.merge(events, books, market_infos), config.paper, defer=turns.run)
         broker_events, account_events, bind = paper.events, paper.accounts, lambda: Disposable()
+        funding: Observable[FundingPayment] = paper.funding
         submit, cancel = paper.submit, paper.cancel
     else:
         from streams.execution.reconcile import is_account_message  # live only: it imports dydx-v4-client
 
         subaccount = events.pipe(rx.filter(is_account_message), rx.share())
         broker_events, account_events = broker.events, subaccount
+        funding = reactivex.empty()
         # in a later turn, as the paper broker's: a market order is then priced off the book top that
         # the frame behind it made, which the broker has not been told of while the frame is on its way
         submit = lambda intent: turns.run(lambda: broker.submit(intent))  # noqa: E731
         cancel = lambda intent: turns.run(lambda: broker.cancel(intent))  # noqa: E731
         bind = lambda: broker.bind(markets=market_infos, books=books, account=subaccount)  # noqa: E731
     account = margin_states(market_infos, account_events).pipe(rx.share())
+    pnl = rx.merge(broker_events.pipe(rx.of_type(Fill)), funding, account).pipe(session_ledger(), rx.share())
     kill_switch = KillSwitch()
     risk_states: Subject[RiskState] = Subject()
     decisions = rx.merge(signal_scores, snapshots, account, market_infos, books, risk_states).pipe(
@@ -144,6 +152,7 @@ def build_graph(frames: Observable[Frame], config: Config = Config(), broker: Br
         events=events, markets=market_infos, books=books, candles=candle_updates, health=data_health,
         health_changes=health_changes,
         indicators=snapshots, scores=signal_scores, targets=decisions.pipe(rx.of_type(Target)), account=account,
-        risk=risk, orders=orders.pipe(rx.share()), resyncs=book_out.pipe(rx.of_type(ResyncRequest)),
+        risk=risk, orders=orders.pipe(rx.share()), funding=funding, pnl=pnl,
+        resyncs=book_out.pipe(rx.of_type(ResyncRequest)),
         kill_switch=kill_switch, _connect=connect,
     )

@@ -66,7 +66,7 @@ class _Line(NamedTuple):
 class KeyedRows(ScrollView, can_focus=False):
     DEFAULT_CSS = """
     KeyedRows { height: auto; max-height: 100%; overflow-x: hidden; scrollbar-size-vertical: 1; }
-    KeyedRows > .keyed-rows--selected { background: $boost; text-style: bold; }
+    KeyedRows > .keyed-rows--selected { background: $accent 35%; color: $text; text-style: bold; }
     KeyedRows > .keyed-rows--empty { color: $text-muted; }
     """
     COMPONENT_CLASSES = {"keyed-rows--selected", "keyed-rows--empty"}

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import VerticalScroll
-from textual.content import Content
+from textual.containers import Grid, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
@@ -17,6 +16,8 @@ Margin health  equity, free collateral, margin usage against the de-risking ladd
                and the ladder's state with its reason
 Positions      size, entry, mark (book mid), oracle, unrealised PnL, liquidation price and distance
 Signals        score per market in [-1, +1]; the selected market's contributors below
+Views          the bottom panel shows one view at a time (v: the next), all named in its title:
+Orders & events  orders, fills, de-risking, errors and notifications with their event time
 Data health    every stream: state, message rate, age, gaps, resyncs, crossed books, errors
 Status bar     source, recording and position (UTC), speed, message rate, end-to-end latency, memory"""
 
@@ -29,6 +30,10 @@ class HelpScreen(ModalScreen[None]):
         border: thick $primary; background: $surface;
     }
     HelpScreen .title { text-style: bold; color: $text-primary; margin-bottom: 1; }
+    HelpScreen #keys { grid-size: 3; grid-columns: auto auto 1fr; grid-gutter: 0 2; height: auto; }
+    HelpScreen #keys > Static { height: auto; }
+    HelpScreen #keys > .key { text-style: bold; color: $text-accent; }
+    HelpScreen #keys > .why { color: $text-muted; }
     HelpScreen #panels { margin-top: 1; color: $text-muted; }
     """
     BINDINGS = [Binding("escape,question_mark,q", "dismiss", "close")]
@@ -36,10 +41,11 @@ class HelpScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         keys = [(binding.key_display or self.app.get_key_display(binding), binding.description, binding.tooltip)
                 for binding in self.app.BINDINGS if isinstance(binding, Binding)]
-        width = max(len(key) for key, _, _ in keys)
         with VerticalScroll():
             yield Static("Keys", classes="title")
-            yield Static(Content("\n").join(
-                Content.assemble((key.ljust(width + 2), "bold $text-accent"), what.ljust(14), (why, "$text-muted"))
-                for key, what, why in keys))
+            with Grid(id="keys"):  # a long explanation wraps within its column, not to the left margin
+                for key, what, why in keys:
+                    yield Static(key, classes="key", markup=False)
+                    yield Static(what, markup=False)
+                    yield Static(why, classes="why", markup=False)
             yield Static(PANELS, id="panels")

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from textual.content import Content
 from textual.pilot import Pilot
 from textual.widgets import Input
 
@@ -18,6 +19,7 @@ from app.tui import DashboardApp
 from streams.sources.recording import FLOWS
 from tests.support.dashboard import TICK, Dashboard
 from tests.support.dashboard_recording import T0, build_recording
+from widgets.views import Views
 
 SIZE = (80, 24)
 
@@ -213,6 +215,56 @@ async def test_o_opens_another_recording_and_a_bad_one_is_reported(recording: Pa
         assert second is not first and second.name == "other"
         assert dash.app.view.session is second
         assert ("source: replay other") in [entry.text for entry in dash.app.view.model.log_state().entries]
+
+
+async def test_the_end_of_the_recording_is_said_and_space_and_n_then_say_why_nothing_happens(
+        recording: Path) -> None:
+    dash = Dashboard.on(recording, speed=None)
+    async with dash.app.run_test(size=SIZE, notifications=True) as pilot:
+        session = await dash.started()
+        await dash.settle(pilot, 10)
+        assert session.replayer.status.value.done
+        logged = [entry.text for entry in dash.app.view.model.log_state().entries]
+        assert logged.count(f"end of the recording recording: {tui.AFTER_THE_END}") == 1
+        toasts = lambda: [str(toast.render()) for toast in dash.app.screen.query("Toast")]  # noqa: E731
+        assert len(toasts()) == 1  # said once
+        status = session.replayer.status.value
+        for key in ("space", "n"):
+            await pilot.press(key)
+            await dash.settle(pilot)
+            assert toasts()[-1].startswith("the recording has ended, nothing is left to play")
+        assert session.replayer.status.value == status
+
+
+async def test_v_shows_the_next_view_and_the_title_names_them_all(recording: Path) -> None:
+    dash = Dashboard.on(recording)
+    async with dash.app.run_test(size=(120, 36)) as pilot:
+        views = dash.app.query_one(Views)
+        assert views.names == ["events", "health"]  # signals is beside at this width
+        assert Content.from_markup(views.border_title).plain == "Orders & events Data health"
+        await pilot.press("v")
+        assert views.current == "health" and views.query_one("#health").display
+        await pilot.press("v")
+        assert views.current == "events"
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        assert views.names == ["events", "signals", "health"]
+        await pilot.press("v")
+        assert views.current == "signals"
+        await pilot.resize_terminal(120, 36)
+        await pilot.pause()
+        assert views.current == "events"  # signals went beside: the first of the others
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 36)])
+async def test_the_footer_shows_every_key(recording: Path, size: tuple[int, int]) -> None:
+    dash = Dashboard.on(recording)
+    async with dash.app.run_test(size=size) as pilot:
+        await pilot.pause()
+        footer = dash.app.query_one("Footer")
+        shown = [key for key in footer.query("FooterKey") if key.region.right <= size[0] and key.region.width]
+        assert {key.key_display for key in shown} == {binding.key_display or binding.key
+                                                      for binding in DashboardApp.BINDINGS}
 
 
 async def test_question_mark_shows_every_key(recording: Path) -> None:

@@ -19,7 +19,8 @@ from streams.config import Config
 from tests.support.dashboard import Dashboard
 from tests.support.dashboard_recording import T0, build_recording
 
-SIZES = {"80x24": (80, 24), "160x48": (160, 48)}
+SIZES = {"80x24": (80, 24), "120x36": (120, 36), "140x40": (140, 40), "160x48": (160, 48), "200x60": (200, 60)}
+"""Every size the layout changes between (issue 15): each visible panel readable at each."""
 
 TIGHT_RISK = msgspec.convert({
     "strategy": {"risk_per_market": "1", "horizon": 3600, "max_margin_usage": "0.8", "dead_zone": 0.05},
@@ -57,8 +58,25 @@ def scenario(recordings: dict[str, Path], state: str) -> tuple[Dashboard, Callab
     return dash, errors
 
 
-@pytest.mark.parametrize("size", SIZES)
-@pytest.mark.parametrize("state", ["normal", "de-risking", "error"])
+CASES = [("normal", size) for size in SIZES] + [(state, size) for state in ("de-risking", "error")
+                                                 for size in ("80x24", "160x48")]
+"""The layout at every size in the normal state; de-risking and errors at the two sizes they always had."""
+
+
+@pytest.mark.parametrize(("state", "size"), CASES, ids=[f"{state}-{size}" for state, size in CASES])
 def test_snapshot(snap_compare, recordings: dict[str, Path], state: str, size: str) -> None:
     dash, run_before = scenario(recordings, state)
+    assert snap_compare(dash.app, terminal_size=SIZES[size], run_before=run_before)
+
+
+@pytest.mark.parametrize("size", ["80x24", "120x36"])
+@pytest.mark.parametrize("presses", [1, 2], ids=["second-view", "third-view"])
+def test_views(snap_compare, recordings: dict[str, Path], presses: int, size: str) -> None:
+    """The bottom panel's other views (below 120 columns signals is one of them)."""
+    dash, play = scenario(recordings, "normal")
+
+    async def run_before(pilot: Pilot) -> None:
+        await play(pilot)
+        await pilot.press(*"v" * presses)
+
     assert snap_compare(dash.app, terminal_size=SIZES[size], run_before=run_before)
