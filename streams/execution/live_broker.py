@@ -28,12 +28,15 @@ from reactivex import Observable
 from reactivex.abc import DisposableBase
 from reactivex.disposable import CompositeDisposable
 from reactivex.subject import Subject
+from v4_proto.dydxprotocol.clob import query_pb2 as clob_query
+from v4_proto.dydxprotocol.clob import query_pb2_grpc as clob_grpc
 from v4_proto.dydxprotocol.clob.order_pb2 import Order
 
 from streams.execution.networks import MAINNET_CHAIN_ID
 from streams.execution.order_builder import ChainOrder, ClobParams, InvalidOrderError, OrderPlan, plan_order
 from streams.execution.reconcile import Reconciler, VenuePosition
 from streams.execution.secrets import Secret
+from streams.execution.venue_rules import MAINNET_LIMITS, BlockRateLimiter, BlockRateLimits
 from streams.kernel.orders import CancelIntent, Fill, OrderIntent, OrderUpdate
 from streams.market.events import PerpetualMarket
 from streams.market.state import BookTop, MarketInfo
@@ -64,12 +67,14 @@ class LiveBroker:
     `cancel` from that loop."""
 
     def __init__(self, node: NodeClient, wallet: Wallet, subaccount: int, chain_id: str,
-                 node_thread: ThreadPoolExecutor, *, confirm_within_blocks: int = 20) -> None:
+                 node_thread: ThreadPoolExecutor, *, confirm_within_blocks: int = 20,
+                 rate_limits: BlockRateLimits = MAINNET_LIMITS) -> None:
         self.address = wallet.address
         self.subaccount = subaccount
         self.chain_id = chain_id
         self._node, self._wallet, self._node_thread = node, wallet, node_thread
         self._sequence_stale = False
+        self._rate_limiter = BlockRateLimiter(rate_limits)  # used on the node thread only
         self._loop = asyncio.get_running_loop()
         self._markets: dict[str, ClobParams] = {}
         self._books: dict[str, BookTop] = {}
@@ -108,11 +113,12 @@ class LiveBroker:
                 f"cannot read account {wallet.address} on {network.node.chain_id}: {_rpc_reason(exc)}{hint}"
             ) from None
         wallet.account_number, wallet.sequence = account.account_number, account.sequence
+        rate_limits = await _on(node_thread, _rate_limits, node)
         log.info("live broker for %s/%d on %s", wallet.address, subaccount, network.node.chain_id)
         if network.node.chain_id == MAINNET_CHAIN_ID:
             log.warning("the live broker trades real money on %s", MAINNET_CHAIN_ID)
         return cls(node, wallet, subaccount, network.node.chain_id, node_thread,
-                   confirm_within_blocks=confirm_within_blocks)
+                   confirm_within_blocks=confirm_within_blocks, rate_limits=rate_limits)
 
     # --- inputs ------------------------------------------------------------------------------------
 
@@ -132,7 +138,10 @@ class LiveBroker:
 
     def on_account(self, message: Any) -> None:
         for event in self._reconciler.on_message(message):
-            (self._positions if isinstance(event, VenuePosition) else self._events).on_next(event)
+            if isinstance(event, VenuePosition):
+                self._positions.on_next(event)
+            else:
+                self._events.on_next(event)
 
     # --- the Broker protocol -------------------------------------------------------------------------
 
@@ -178,15 +187,15 @@ class LiveBroker:
 
     async def _place(self, t: float, plan: OrderPlan, params: ClobParams) -> None:
         sent = await self._outcome(self._send_order, plan)
-        client_id, market = plan.ref.client_id, plan.ref.market
-        if sent.error:
-            if sent.maybe_sent:
-                self._reconciler.placed(sent.order, report=False)
+        client_id, market, order = plan.ref.client_id, plan.ref.market, sent.order
+        if sent.error or order is None:
+            if sent.maybe_sent and order is not None:
+                self._reconciler.placed(order, report=False)
             else:
                 self._reconciler.withdraw(client_id)
             self._reject(t, client_id, market, sent.error)
-        elif self._reconciler.placed(sent.order):
-            described = _describe(plan, sent.order, params)
+        elif self._reconciler.placed(order):
+            described = _describe(plan, order, params)
             self._events.on_next(OrderUpdate(t, client_id, market, "PLACED", reason=described))
 
     async def _cancel(self, t: float, order: ChainOrder) -> None:
@@ -225,12 +234,19 @@ class LiveBroker:
 
     async def _send_order(self, plan: OrderPlan) -> _Sent:
         height = await self._node.latest_block_height()
+        if refusal := self._rate_limiter.admit(height, stateful=not plan.ref.short_term):
+            return _Sent(None, refusal)
         order = plan.placed_at(height)
         proto = plan.order(self.address, self.subaccount, height)
         return await self._broadcast(order, lambda: self._node.place_order(self._wallet, proto))
 
     async def _send_cancel(self, order: ChainOrder) -> _Sent:
-        until = order.cancel_until(await self._node.latest_block_height() if order.short_term else 0)
+        """A stateful cancel is not rate limited on chain (the order must exist in state); a short-term
+        one counts with the short-term placements."""
+        height = await self._node.latest_block_height() if order.short_term else 0
+        if order.short_term and (refusal := self._rate_limiter.admit(height, stateful=False)):
+            return _Sent(None, refusal)
+        until = order.cancel_until(height)
         order_id = order.order_id(self.address, self.subaccount)
         return await self._broadcast(order, lambda: self._node.cancel_order(self._wallet, order_id, **until))
 
@@ -262,6 +278,17 @@ def _on(node_thread: ThreadPoolExecutor, call: Callable[[T], Coroutine[Any, Any,
     return asyncio.get_running_loop().run_in_executor(node_thread, lambda: asyncio.run(call(arg)))
 
 
+async def _rate_limits(node: NodeClient) -> BlockRateLimits:
+    """The chain's block rate limits, or the documented mainnet ones when the node does not say."""
+    try:
+        response = clob_grpc.QueryStub(node.channel).BlockRateLimitConfiguration(
+            clob_query.QueryBlockRateLimitConfigurationRequest())
+    except grpc.RpcError as exc:
+        log.warning("block rate limits not read from the node (%s): keeping to mainnet's", _rpc_reason(exc))
+        return MAINNET_LIMITS
+    return BlockRateLimits.of(response.block_rate_limit_config)
+
+
 def _describe(plan: OrderPlan, order: ChainOrder, params: ClobParams) -> str:
     """What was sent, after rounding: e.g. "BUY 0.0003 @ 89919 IOC reduce-only, good til block 123"."""
     tif = Order.TimeInForce.Name(plan.time_in_force).removeprefix("TIME_IN_FORCE_")
@@ -272,7 +299,7 @@ def _describe(plan: OrderPlan, order: ChainOrder, params: ClobParams) -> str:
 
 
 def _rpc_reason(exc: grpc.RpcError) -> str:
-    return f"node gRPC {exc.code().name}: {exc.details()}"  # type: ignore[attr-defined]
+    return f"node gRPC {exc.code().name}: {exc.details()}"
 
 
 class _CallDetails(

@@ -20,12 +20,12 @@ from typing import Any
 
 import msgspec
 from dydx_v4_client import MAX_CLIENT_ID, OrderFlags
-from dydx_v4_client.indexer.rest.constants import SHORT_BLOCK_WINDOW
 from dydx_v4_client.node.message import order as order_message
 from dydx_v4_client.node.message import order_id as order_id_message
 from msgspec import Struct
 from v4_proto.dydxprotocol.clob.order_pb2 import Order, OrderId
 
+from streams.execution.venue_rules import SHORT_BLOCK_WINDOW
 from streams.kernel.orders import OrderIntent, Side
 from streams.market.events import PerpetualMarket
 from streams.market.state import MarketInfo
@@ -150,7 +150,7 @@ class OrderPlan(Struct, frozen=True):
 
     def placed_at(self, height: int) -> ChainOrder:
         """The order's identity once sent at chain height `height`."""
-        if not self.ref.short_term:
+        if self.good_til_blocks is None:  # long-term: it has its time already
             return self.ref
         return msgspec.structs.replace(self.ref, good_til_block=height + self.good_til_blocks)
 

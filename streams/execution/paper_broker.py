@@ -37,6 +37,7 @@ from reactivex.scheduler import CurrentThreadScheduler
 from reactivex.subject import Subject
 
 from streams.execution.fees import FeeSchedule, Liquidity
+from streams.execution.venue_rules import SHORT_BLOCK_WINDOW, BlockRateLimiter
 from streams.kernel import rx
 from streams.kernel.orders import CancelIntent, Fill, OrderIntent, OrderStatus, OrderUpdate, Side
 from streams.kernel.settings import BELOW_ONE, USDC, Range, Section
@@ -49,8 +50,6 @@ from streams.risk.margin import account_state, funding_payment
 ZERO = Decimal(0)
 ONE = Decimal(1)
 HOUR = 3600.0
-SHORT_BLOCK_WINDOW = 20
-"""The chain refuses short-term orders good for more blocks than this."""
 
 
 class PaperConfig(Section, frozen=True):
@@ -159,6 +158,7 @@ class PaperExchange(Stage[PaperInput, PaperOutput]):
         self._taken: dict[tuple[str, Side, Decimal], tuple[Decimal, Decimal]] = {}  # -> (level size, taken)
         self._orders: dict[int, _Order] = {}  # open orders by client id, oldest first
         self._clock = BlockClock(config.block_seconds)
+        self._rate_limiter = BlockRateLimiter()  # mainnet's placement limits, as the live broker keeps
         self._t: float | None = None
         self._out: list[PaperOutput] = []
 
@@ -296,7 +296,8 @@ class PaperExchange(Stage[PaperInput, PaperOutput]):
     # -- orders ------------------------------------------------------------------------------------
 
     def _submit(self, intent: OrderIntent, t: float) -> None:
-        refusal = self._refusal(intent)
+        refusal = self._refusal(intent) or self._rate_limiter.admit(self._clock.height(t),
+                                                                    stateful=not intent.short_term)
         price = None if refusal else intent.price if intent.kind == "LIMIT" else self._market_price(intent)
         if refusal is None and price is None:
             refusal = f"no {intent.market} liquidity to price a market order"

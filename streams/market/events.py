@@ -206,6 +206,18 @@ class Subaccount(Struct, frozen=True):
     latestProcessedBlockHeight: str | None = None
 
 
+class ParentSubaccount(Struct, frozen=True):
+    """REST `/v4/addresses/{a}/parentSubaccountNumber/{n}` body (`subaccount`): the parent subaccount `n`
+    (< 128) and its children `128·k + n`, which hold isolated positions each with their own collateral.
+    `equity` and `freeCollateral` are summed over all of them (comlink `ParentSubaccountResponse`)."""
+
+    address: str
+    parentSubaccountNumber: int
+    equity: Decimal
+    freeCollateral: Decimal
+    childSubaccounts: list[Subaccount] = []
+
+
 # ---------------------------------------------------------------------------------------------------
 # Channel payloads: snapshots (the `subscribed` contents) and updates (`channel_data` contents)
 
@@ -247,6 +259,15 @@ class SubaccountSnapshot(Struct, frozen=True):
     blockHeight: str | None = None
 
 
+class ParentSubaccountSnapshot(Struct, frozen=True):
+    """v4_parent_subaccounts `subscribed` contents; its updates are `SubaccountUpdate`s whose positions
+    (and the frame) carry the number of the child subaccount they belong to."""
+
+    subaccount: ParentSubaccount
+    orders: list[Order] = []
+    blockHeight: str | None = None
+
+
 class Transfer(Struct, frozen=True):
     type: str
     size: Decimal
@@ -278,7 +299,7 @@ class BlockHeightUpdate(Struct, frozen=True):
 
 Snapshot = (
     MarketsSnapshot | OrderbookSnapshot | TradesSnapshot | CandlesSnapshot | SubaccountSnapshot |
-    BlockHeightSnapshot
+    ParentSubaccountSnapshot | BlockHeightSnapshot
 )
 Update = MarketsUpdate | OrderbookUpdate | TradesUpdate | Candle | SubaccountUpdate | BlockHeightUpdate
 
@@ -387,6 +408,10 @@ class SubaccountResponse(Struct, frozen=True):
     subaccount: Subaccount
 
 
+class ParentSubaccountResponse(Struct, frozen=True):
+    subaccount: ParentSubaccount
+
+
 class AddressResponse(Struct, frozen=True):
     subaccounts: list[Subaccount]
 
@@ -415,7 +440,8 @@ class TimeResponse(Struct, frozen=True):
 
 RestBody = (
     PerpetualMarketsResponse | CandlesResponse | OrderbookResponse | TradesResponse | HistoricalFundingResponse |
-    SubaccountResponse | AddressResponse | FillsResponse | PerpetualPositionsResponse | AssetPositionsResponse |
+    SubaccountResponse | ParentSubaccountResponse | AddressResponse | FillsResponse | PerpetualPositionsResponse |
+    AssetPositionsResponse |
     Order | list[Order] | HeightResponse | TimeResponse
 )
 

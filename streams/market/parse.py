@@ -28,7 +28,7 @@ _CHANNELS: dict[str, tuple[msgspec.json.Decoder, msgspec.json.Decoder, msgspec.j
         ("v4_trades", ev.TradesSnapshot, ev.TradesUpdate),
         ("v4_candles", ev.CandlesSnapshot, ev.Candle),
         ("v4_subaccounts", ev.SubaccountSnapshot, ev.SubaccountUpdate),
-        ("v4_parent_subaccounts", ev.SubaccountSnapshot, ev.SubaccountUpdate),
+        ("v4_parent_subaccounts", ev.ParentSubaccountSnapshot, ev.SubaccountUpdate),
         ("v4_block_height", ev.BlockHeightSnapshot, ev.BlockHeightUpdate),
     ]
 }
@@ -44,6 +44,7 @@ _REST: list[tuple[re.Pattern[str], msgspec.json.Decoder]] = [
         (r"/v4/trades/perpetualMarket/[^/]+$", ev.TradesResponse),
         (r"/v4/historicalFunding/[^/]+$", ev.HistoricalFundingResponse),
         (r"/v4/addresses/[^/]+/subaccountNumber/\d+$", ev.SubaccountResponse),
+        (r"/v4/addresses/[^/]+/parentSubaccountNumber/\d+$", ev.ParentSubaccountResponse),
         (r"/v4/addresses/[^/]+$", ev.AddressResponse),
         (r"/v4/fills$", ev.FillsResponse),
         (r"/v4/orders$", list[ev.Order]),

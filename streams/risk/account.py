@@ -117,6 +117,43 @@ def account_from_subaccount(subaccount: ev.Subaccount, leverage: Mapping[str, De
                    isolated=subaccount.subaccountNumber >= FIRST_CHILD_SUBACCOUNT)
 
 
+def parent_of(subaccount: int) -> int:
+    """The parent subaccount of `subaccount` (itself when it is one)."""
+    return subaccount % FIRST_CHILD_SUBACCOUNT
+
+
+def accounts_of_parent(parent: ev.ParentSubaccount, leverage: Mapping[str, Decimal] | None = None
+                       ) -> dict[int, Account]:
+    """Every subaccount of a parent (its REST body, or a v4_parent_subaccounts snapshot's `subaccount`),
+    by number: the parent's cross positions and each child's isolated one, each on its own collateral."""
+    return {child.subaccountNumber: account_from_subaccount(child, leverage) for child in parent.childSubaccounts}
+
+
+def apply_parent_update(accounts: Mapping[int, Account], update: ev.SubaccountUpdate, subaccount: int
+                        ) -> dict[int, Account]:
+    """A v4_parent_subaccounts update: each position and balance goes to the subaccount it names, or to
+    `subaccount` (the frame's `subaccountNumber`, else the parent's) if it names none. A child seen for the
+    first time starts empty; a child left with no position and no USDC (its collateral went back to the
+    parent) is dropped."""
+    parts: dict[int, ev.SubaccountUpdate] = {}
+    for kind, items in (("perpetualPositions", update.perpetualPositions), ("assetPositions", update.assetPositions)):
+        for item in items:
+            number = item.subaccountNumber if item.subaccountNumber is not None else subaccount
+            part = parts.setdefault(number, ev.SubaccountUpdate())
+            parts[number] = structs.replace(part, **{kind: [*getattr(part, kind), item]})
+    if not parts:
+        return dict(accounts)
+    result = dict(accounts)
+    for number, part in parts.items():
+        held = result.get(number) or Account(usdc=ZERO, isolated=number >= FIRST_CHILD_SUBACCOUNT)
+        account = apply_update(held, part)
+        if number >= FIRST_CHILD_SUBACCOUNT and not account.positions and not account.usdc:
+            result.pop(number, None)
+        else:
+            result[number] = account
+    return result
+
+
 def implied_oracle_prices(subaccount: ev.Subaccount) -> dict[str, Decimal]:
     """The oracle prices the Indexer valued the positions at: `entry + unrealizedPnl / size`.
 

@@ -28,9 +28,12 @@ from streams.risk.account import (
     MarginError,
     Market,
     account_from_subaccount,
+    accounts_of_parent,
+    apply_parent_update,
     apply_trade,
     apply_update,
     isolation_conflict,
+    parent_of,
 )
 
 ONE = Decimal(1)
@@ -196,6 +199,34 @@ def account_state(account: Account, prices: Mapping[str, Decimal], markets: Mapp
     )
 
 
+def parent_account_state(accounts: Mapping[int, Account], prices: Mapping[str, Decimal],
+                         markets: Mapping[str, Market], *, atr: Mapping[str, Decimal] | None = None,
+                         t: float = 0.0) -> AccountState:
+    """A parent subaccount and its children as one account view. Each subaccount is valued on its own
+    collateral, so an isolated position's liquidation price depends on its child's equity only, and the
+    cross positions' on the parent's only. Equity, free collateral and requirements are summed (as the
+    Indexer sums them); margin usage and `liquidatable` are the worst subaccount's, since each one is
+    margined and liquidated alone; positions are listed parent first, then children by number."""
+    states = [account_state(accounts[number], prices, markets, atr=atr, t=t) for number in sorted(accounts)]
+    if len(states) == 1:
+        return states[0]
+    equity = sum((state.equity for state in states), ZERO)
+    gross = sum((abs(row.notional) for state in states for row in state.positions), ZERO)
+    usages = [state.margin_usage for state in states if state.margin_usage is not None]
+    return AccountState(
+        t=t,
+        equity=equity,
+        free_collateral=sum((state.free_collateral for state in states), ZERO),
+        free_collateral_indexer=sum((state.free_collateral_indexer for state in states), ZERO),
+        initial_margin=sum((state.initial_margin for state in states), ZERO),
+        maintenance_margin=sum((state.maintenance_margin for state in states), ZERO),
+        margin_usage=max(usages) if usages else None,
+        leverage=gross / equity if equity > 0 else None,
+        liquidatable=any(state.liquidatable for state in states),
+        positions=tuple(row for state in states for row in state.positions),
+    )
+
+
 def what_if(account: Account, trades: Iterable[tuple[str, Decimal]], prices: Mapping[str, Decimal],
             markets: Mapping[str, Market], *, atr: Mapping[str, Decimal] | None = None) -> AccountState:
     """The state after hypothetical trades `(market, signed size)` filled at the oracle price without
@@ -226,6 +257,8 @@ class MarginTracker:
         self._prices: dict[str, Decimal] = {}
         self._atr: dict[str, Decimal] = {}
         self._account: Account | None = None
+        self._family: dict[int, Account] | None = None  # a v4_parent_subaccounts view, by subaccount number
+        self._parent = 0
         self._t = 0.0  # time of the latest event, for inputs that carry none (ATR pairs)
 
     def on_market(self, info: MarketInfo) -> AccountState | None:
@@ -244,9 +277,12 @@ class MarginTracker:
         return self._state_if_held(market, self._t) if changed else None
 
     def on_account_event(self, event: Any) -> AccountState | None:
-        """Takes a v4_subaccounts snapshot or update event or an `AccountSnapshot` (the paper broker's);
-        ignores anything else."""
+        """Takes a v4_subaccounts or v4_parent_subaccounts snapshot or update event or an `AccountSnapshot`
+        (the paper broker's); ignores anything else."""
         self._t = getattr(event, "t", self._t)
+        if isinstance(event, (ev.Subscribed, ev.ChannelData, ev.ChannelBatchData)) \
+                and event.channel == "v4_parent_subaccounts":
+            return self._on_family_event(event)
         account = self._account
         if isinstance(event, AccountSnapshot):
             account = event.account
@@ -262,16 +298,45 @@ class MarginTracker:
         self._account = account
         return self._state(self._t)
 
+    def _on_family_event(self, event: ev.Subscribed | ev.ChannelData | ev.ChannelBatchData
+                         ) -> AccountState | None:
+        family = self._family
+        if isinstance(event, ev.Subscribed):
+            if not isinstance(event.contents, ev.ParentSubaccountSnapshot):
+                return None
+            parent = event.contents.subaccount
+            self._parent = parent_of(parent.parentSubaccountNumber)
+            family = accounts_of_parent(parent, self._leverage)
+        elif family is not None:
+            updates = event.contents if isinstance(event, ev.ChannelBatchData) else [event.contents]
+            number = event.subaccountNumber if event.subaccountNumber is not None else self._parent
+            for update in updates:
+                if isinstance(update, ev.SubaccountUpdate):
+                    family = apply_parent_update(family, update, number)
+        if family is None or family == self._family:
+            return None
+        self._family = family
+        return self._state(self._t)
+
+    def _accounts(self) -> list[Account]:
+        if self._family is not None:
+            return list(self._family.values())
+        return [] if self._account is None else [self._account]
+
     def _state_if_held(self, market: str, t: float) -> AccountState | None:
-        if self._account is None or market not in self._account.positions:
+        if not any(market in account.positions for account in self._accounts()):
             return None
         return self._state(t)
 
     def _state(self, t: float) -> AccountState | None:
-        account = self._account
-        if not all(name in self._markets and name in self._prices for name in account.positions):
+        held = [name for account in self._accounts() for name in account.positions]
+        if not all(name in self._markets and name in self._prices for name in held):
             return None
-        return account_state(account, self._prices, self._markets, atr=self._atr, t=t)
+        if self._family is not None:
+            return parent_account_state(self._family, self._prices, self._markets, atr=self._atr, t=t)
+        if self._account is None:
+            return None
+        return account_state(self._account, self._prices, self._markets, atr=self._atr, t=t)
 
 
 def margin_states(markets: Observable[MarketInfo], account_events: Observable[Any], *,
@@ -280,9 +345,10 @@ def margin_states(markets: Observable[MarketInfo], account_events: Observable[An
     """The account's margin state after every change of a held market's oracle price or parameters, of
     its positions or balance, or of a held market's ATR.
 
-    `account_events` carries one subaccount's v4_subaccounts events (`channel("v4_subaccounts", id)`)
-    or the paper broker's `AccountSnapshot`s; `atr` carries `(market, atr)` pairs. Each subscription tracks
-    its own state; all inputs arrive on one thread (the graph's).
+    `account_events` carries one subaccount's v4_subaccounts events (`channel("v4_subaccounts", id)`),
+    or one parent's v4_parent_subaccounts events (the parent and its isolated children, see
+    `parent_account_state`), or the paper broker's `AccountSnapshot`s; `atr` carries `(market, atr)`
+    pairs. Each subscription tracks its own state; all inputs arrive on one thread (the graph's).
     """
 
     def subscribe_fresh(_scheduler: Any) -> Observable[AccountState]:
@@ -292,7 +358,9 @@ def margin_states(markets: Observable[MarketInfo], account_events: Observable[An
             account_events.pipe(rx.map(tracker.on_account_event)),
         ]
         if atr is not None:
-            sources.append(atr.pipe(rx.map(lambda pair: tracker.on_atr(*pair))))
-        return rx.merge(*sources).pipe(rx.filter(lambda state: state is not None))
+            def on_atr(pair: tuple[str, Decimal]) -> AccountState | None:
+                return tracker.on_atr(*pair)
+            sources.append(atr.pipe(rx.map(on_atr)))
+        return rx.merge(*sources).pipe(rx.filter_map(lambda state: state))
 
     return reactivex.defer(subscribe_fresh)

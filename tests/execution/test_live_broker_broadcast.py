@@ -378,3 +378,67 @@ async def test_a_mainnet_chain_is_announced_loudly(network, node, words, caplog)
     broker = await LiveBroker.connect(mainnet, Secret(words))
     await broker.close()
     assert "the live broker trades real money on dydx-mainnet-1" in caplog.text
+
+
+# -- the venue's limits, checked by the stand-in as the chain checks them ----------------------------
+
+
+@pytest.mark.parametrize("window", [20, 40])  # the chain's ShortBlockWindow before and after PR #3226
+async def test_short_term_orders_and_cancels_are_accepted_by_either_window(network, node, words, window):
+    node.short_block_window = window
+    broker = await LiveBroker.connect(network, Secret(words), deadline=5.0)
+    broker.on_market(perpetual_market(BTC))
+    seen: list = []
+    broker.events.subscribe(seen.append)
+    broker.submit(intent(good_til_blocks=20))
+    await broker.settled()
+    broker.cancel(CancelIntent(t=T, client_id=7))
+    await broker.settled()
+    await broker.close()
+
+    assert [u.status for u in seen] == ["PLACED"] and not node.answers
+    place, cancel = (tx.messages[0] for tx in node.sent)
+    assert place.order.good_til_block == cancel.good_til_block == HEIGHT + 20
+
+
+async def test_stateful_orders_over_the_block_rate_limit_are_refused_before_the_chain(broker, node, seen):
+    for client_id in (1, 2, 3):
+        broker.submit(intent(client_id=client_id, short_term=False))
+    await broker.settled()
+
+    assert [(u.client_id, u.status) for u in seen] == [(1, "PLACED"), (2, "PLACED"), (3, "REJECTED")]
+    assert seen[2].reason == ("block rate limit: 2 stateful orders in the last 1 block(s), the chain allows 2; "
+                              f"not sent (possible again at block {HEIGHT + 1})")
+    assert len(node.sent) == 2  # the third never reached the chain, which would have refused it (5001)
+    node.height += 1
+    broker.submit(intent(client_id=3, short_term=False))  # the refused client id is free again
+    await broker.settled()
+    assert seen[-1].status == "PLACED" and len(node.sent) == 3
+
+
+async def test_the_chain_s_own_limits_are_kept_when_it_reports_them(network, node, words):
+    node.rate_limits.max_stateful_orders_per_n_blocks[0].limit = 1
+    broker = await LiveBroker.connect(network, Secret(words), deadline=5.0)
+    broker.on_market(perpetual_market(BTC))
+    seen: list = []
+    broker.events.subscribe(seen.append)
+    broker.submit(intent(client_id=1, short_term=False))
+    broker.submit(intent(client_id=2, short_term=False))
+    await broker.settled()
+    await broker.close()
+    assert [u.status for u in seen] == ["PLACED", "REJECTED"] and len(node.sent) == 1
+
+
+async def test_a_node_without_the_rate_limit_query_leaves_mainnet_s_limits(network, node, words, caplog):
+    node.rate_limits = None
+    caplog.set_level(logging.WARNING)
+    broker = await LiveBroker.connect(network, Secret(words), deadline=5.0)
+    broker.on_market(perpetual_market(BTC))
+    seen: list = []
+    broker.events.subscribe(seen.append)
+    for client_id in (1, 2, 3):
+        broker.submit(intent(client_id=client_id, short_term=False))
+    await broker.settled()
+    await broker.close()
+    assert [u.status for u in seen] == ["PLACED", "PLACED", "REJECTED"]
+    assert "block rate limits not read from the node (node gRPC UNIMPLEMENTED" in caplog.text

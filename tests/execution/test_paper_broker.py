@@ -366,3 +366,12 @@ def test_a_resting_reduce_only_order_is_cancelled_once_its_position_is_gone():
     (update,) = of(OrderUpdate, paper.on_event(trade(4.0, "BUY", "1", "3393.4")))
     assert (update.client_id, update.status) == (2, "CANCELED")
     assert update.reason == "reduce-only: no position left to reduce"
+
+
+def test_stateful_orders_keep_to_the_chain_s_block_rate_limits():
+    """Two stateful placements a block (mainnet's limit), as the live broker keeps them."""
+    paper = exchange(*(intent(5.0, "BUY", "1", "3390.0", client_id=n, short_term=False) for n in (1, 2)))
+    (refused,) = of(OrderUpdate, paper.on_event(intent(5.0, "BUY", "1", "3390.0", client_id=3, short_term=False)))
+    assert refused.status == "REJECTED" and refused.reason.startswith("block rate limit: 2 stateful orders")
+    (placed,) = of(OrderUpdate, paper.on_event(intent(6.0, "BUY", "1", "3390.0", client_id=3, short_term=False)))
+    assert placed.status == "OPEN"

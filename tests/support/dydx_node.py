@@ -1,8 +1,9 @@
 """A loopback stand-in for a dYdX node: just the gRPC services `dydx-v4-client` calls to place and cancel
-orders (auth `Account`, tendermint `GetLatestBlock`, tx `BroadcastTx`), built on the generated servicers
-of `v4_proto`. It records every broadcast transaction, checks the account sequence of stateful
-transactions the way the chain's ante handler does, and answers as told; helpers decode what was sent and
-verify its signature."""
+orders (auth `Account`, tendermint `GetLatestBlock`, clob `BlockRateLimitConfiguration`, tx `BroadcastTx`),
+built on the generated servicers of `v4_proto`. It records every broadcast transaction, checks what the
+chain checks before a block (the account sequence of stateful transactions, the good-til-block of
+short-term ones against its `short_block_window`, the stateful block rate limits) with the chain's error
+codes, and otherwise answers as told; helpers decode what was sent and verify its signature."""
 
 from __future__ import annotations
 
@@ -27,11 +28,23 @@ from v4_proto.cosmos.base.tendermint.v1beta1 import query_pb2_grpc as tendermint
 from v4_proto.cosmos.crypto.secp256k1.keys_pb2 import PubKey
 from v4_proto.cosmos.tx.v1beta1 import service_pb2, service_pb2_grpc
 from v4_proto.cosmos.tx.v1beta1.tx_pb2 import AuthInfo, SignDoc, TxBody, TxRaw
+from v4_proto.dydxprotocol.clob import query_pb2 as clob_query
+from v4_proto.dydxprotocol.clob import query_pb2_grpc as clob_grpc
+from v4_proto.dydxprotocol.clob.block_rate_limit_config_pb2 import BlockRateLimitConfiguration, MaxPerNBlocksRateLimit
 from v4_proto.dydxprotocol.clob.tx_pb2 import MsgCancelOrder, MsgPlaceOrder
 from v4_proto.tendermint.types.block_pb2 import Block
 from v4_proto.tendermint.types.types_pb2 import Header
 
 SHORT_TERM = 0
+
+
+def mainnet_rate_limits() -> BlockRateLimitConfiguration:
+    """As documented (docs.dydx.xyz, rate limits), and as `GET /dydxprotocol/clob/block_rate` answers."""
+    return BlockRateLimitConfiguration(
+        max_stateful_orders_per_n_blocks=[MaxPerNBlocksRateLimit(num_blocks=1, limit=2),
+                                          MaxPerNBlocksRateLimit(num_blocks=100, limit=20)],
+        max_short_term_orders_and_cancels_per_n_blocks=[MaxPerNBlocksRateLimit(num_blocks=5, limit=2000)],
+    )
 _MESSAGES = {"/dydxprotocol.clob.MsgPlaceOrder": MsgPlaceOrder, "/dydxprotocol.clob.MsgCancelOrder": MsgCancelOrder}
 
 
@@ -100,20 +113,26 @@ class Account:
 @dataclass
 class NodeStandIn:
     """`accounts` by address; `answers` are popped one per broadcast (a `TxResponse` to return, or a
-    `grpc.StatusCode` to fail with); with none queued, a broadcast is accepted (code 0). While `stall`
-    is set, broadcasts wait for `release` (a node that does not answer)."""
+    `grpc.StatusCode` to fail with); with none queued, a broadcast is checked as the chain would and
+    accepted (code 0) if it passes. While `stall` is set, broadcasts wait for `release` (a node that does
+    not answer). `short_block_window` is the chain's (20, or 40 since v4-chain PR #3226); `rate_limits`
+    None answers the rate-limit query UNIMPLEMENTED (an older node) and checks none."""
 
     height: int = 1_000
+    short_block_window: int = 20
+    rate_limits: BlockRateLimitConfiguration | None = field(default_factory=mainnet_rate_limits)
     accounts: dict[str, Account] = field(default_factory=dict)
     answers: deque[TxResponse | grpc.StatusCode] = field(default_factory=deque)
     broadcasts: list[bytes] = field(default_factory=list)
     stall: bool = False
     release: threading.Event = field(default_factory=threading.Event)
+    stateful_heights: list[int] = field(default_factory=list)  # the block of each stateful placement
 
     def __post_init__(self) -> None:
         self._server = grpc.server(ThreadPoolExecutor(max_workers=4, thread_name_prefix="node-standin"))
         auth_grpc.add_QueryServicer_to_server(_Auth(self), self._server)
         tendermint_grpc.add_ServiceServicer_to_server(_Tendermint(self), self._server)
+        clob_grpc.add_QueryServicer_to_server(_Clob(self), self._server)
         service_pb2_grpc.add_ServiceServicer_to_server(_Tx(self), self._server)
         self.url = f"127.0.0.1:{self._server.add_insecure_port('127.0.0.1:0')}"
 
@@ -152,6 +171,16 @@ class _Tendermint(tendermint_grpc.ServiceServicer):
         return tendermint_query.GetLatestBlockResponse(block=Block(header=Header(height=self.node.height)))
 
 
+class _Clob(clob_grpc.QueryServicer):
+    def __init__(self, node: NodeStandIn) -> None:
+        self.node = node
+
+    def BlockRateLimitConfiguration(self, request: Any, context: grpc.ServicerContext) -> Any:  # noqa: N802
+        if self.node.rate_limits is None:
+            context.abort(grpc.StatusCode.UNIMPLEMENTED, "unknown method BlockRateLimitConfiguration")
+        return clob_query.QueryBlockRateLimitConfigurationResponse(block_rate_limit_config=self.node.rate_limits)
+
+
 class _Tx(service_pb2_grpc.ServiceServicer):
     def __init__(self, node: NodeStandIn) -> None:
         self.node = node
@@ -165,9 +194,37 @@ class _Tx(service_pb2_grpc.ServiceServicer):
         if isinstance(answer, grpc.StatusCode):
             context.abort(answer, "stand-in told to fail")
         if answer.code == 0:
-            answer = self._check_sequence(SentTx.decode(request.tx_bytes))
+            tx = SentTx.decode(request.tx_bytes)
+            answer = self._check_good_til_block(tx) or self._check_rate_limit(tx) or self._check_sequence(tx)
         answer.txhash = hashlib.sha256(request.tx_bytes).hexdigest().upper()
         return service_pb2.BroadcastTxResponse(tx_response=answer)
+
+    def _check_good_til_block(self, tx: SentTx) -> TxResponse | None:
+        """x/clob `validateGoodTilBlock`, against the next block's height."""
+        if not tx.short_term:
+            return None
+        message = tx.messages[0]
+        good_til = message.order.good_til_block if isinstance(message, MsgPlaceOrder) else message.good_til_block
+        next_block = self.node.height + 1
+        if good_til < next_block:
+            return TxResponse(code=10, codespace="clob", raw_log=(
+                "The next block height is greater than the GoodTilBlock of the message"))
+        if good_til > next_block + self.node.short_block_window:
+            return TxResponse(code=11, codespace="clob", raw_log=(
+                "The GoodTilBlock of the message is further than ShortBlockWindow blocks into the future"))
+        return None
+
+    def _check_rate_limit(self, tx: SentTx) -> TxResponse | None:
+        """The stateful placement limits (attempts count whether accepted or not, as on chain)."""
+        limits = self.node.rate_limits
+        if tx.short_term or limits is None or not isinstance(tx.messages[0], MsgPlaceOrder):
+            return None
+        next_block = self.node.height + 1
+        self.node.stateful_heights.append(next_block)
+        for rule in limits.max_stateful_orders_per_n_blocks:
+            if sum(1 for h in self.node.stateful_heights if h > next_block - rule.num_blocks) > rule.limit:
+                return TxResponse(code=5001, codespace="clob", raw_log="Block rate limit exceeded")
+        return None
 
     def _check_sequence(self, tx: SentTx) -> TxResponse:
         if tx.short_term:

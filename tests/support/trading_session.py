@@ -25,12 +25,12 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from pathlib import Path
 from typing import Any
 
-from dydx_v4_client.indexer.rest.constants import SHORT_BLOCK_WINDOW
 from reactivex import Observable
 from reactivex.disposable import CompositeDisposable
 from reactivex.subject import Subject
 
 from streams.config import Config, load_config
+from streams.execution.venue_rules import SHORT_BLOCK_WINDOW
 from streams.graph import build_graph
 from streams.kernel.frames import Frame
 from streams.kernel.orders import CancelIntent, OrderIntent
