@@ -5,6 +5,7 @@ replay server), which took most of a second of start-up."""
 
 from __future__ import annotations
 
+import ast
 import json
 import sys
 from pathlib import Path
@@ -37,3 +38,14 @@ def test_the_headless_replay_path_imports_none_of(packages: tuple[str, ...], tmp
         loaded = json.loads(child.line() or "null")
         assert child.wait() == 0
     assert loaded == []
+
+
+def test_no_test_imports_from_conftest() -> None:
+    """conftest.py holds fixtures, which pytest injects; what tests import lives in tests/support (importing
+    a conftest runs it twice, under two module names, and hides what a test depends on)."""
+    tests = Path(__file__).parent
+    offenders = [str(path.relative_to(tests)) for path in tests.rglob("*.py")
+                 if any(isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[-1] == "conftest"
+                        or isinstance(node, ast.Import) and any(a.name.split(".")[-1] == "conftest" for a in node.names)
+                        for node in ast.walk(ast.parse(path.read_text())))]
+    assert offenders == []

@@ -23,7 +23,7 @@ from streams.market.parse import parse_frame
 from streams.market.state import MarketInfo
 from streams.risk.account import Account, Market, accounts_of_parent, apply_parent_update, implied_oracle_prices
 from streams.risk.margin import account_state, margin_states, parent_account_state
-from tests.conftest import load_sample
+from tests.support.builders import load_sample
 
 on_next = ReactiveTest.on_next
 ADDRESS = "dydx1kzsvkf2ghjqlysuffdkhcdctknl4rsvcx5hkm5"
