@@ -7,6 +7,7 @@ says what to type. A local node (a dev chain or a test stand-in) is reachable on
 
 from __future__ import annotations
 
+from typing import TypeGuard
 from urllib.parse import urlsplit
 
 from dydx_v4_client.network import Network, local_node, make_insecure, make_mainnet, make_testnet
@@ -39,7 +40,7 @@ def select_network(*, mainnet: bool = False, confirmation: str = "", node_url: s
                         node_url=node_url or MAINNET_NODE)
 
 
-def on_loopback(node_url: str | None) -> bool:
+def on_loopback(node_url: str | None) -> TypeGuard[str]:
     """Whether a node address (host:port) names a node on this machine."""
     return bool(node_url) and urlsplit(f"//{node_url}").hostname in _LOOPBACK
 

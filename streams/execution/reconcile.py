@@ -122,7 +122,7 @@ class Reconciler:
         """The open (or expected) order with this client id, and its last reported status."""
         if client_id in self._expected:
             return self._expected[client_id].order, "PLACED"
-        return next(((o.order, o.status) for o in self._orders.values()
+        return next(((o.order, o.status or "PLACED") for o in self._orders.values()
                      if o.order.client_id == client_id and o.status not in _FINISHED), None)
 
     def open_orders(self, market: str | None = None) -> list[ChainOrder]:
