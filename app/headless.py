@@ -136,7 +136,7 @@ def _run_replay(options: HeadlessOptions) -> int:
 
     scheduler = EventLoopScheduler()  # the graph's one thread: the kill switch is pulled there too
     replayer = source.replayer(scheduler, damaged)
-    graph = build_graph(replayer.frames, options.config, health_rates=False)
+    graph = build_graph(replayer.frames, options.config, health_rates=False, all_snapshots=False)
     printer = Printer(options.out)
     printer.attach(graph)
     restore = _handle_signals(interrupt, lambda flatten: scheduler.schedule(
@@ -177,7 +177,8 @@ async def _run_live(options: HeadlessOptions) -> int:
         options.err.write(f"live trading as {broker.address}/{broker.subaccount} on {broker.chain_id}\n")
         live = dataclasses.replace(live, address=broker.address, subaccount_number=broker.subaccount)
     source = LiveSource(live)
-    graph = build_graph(source.frames, options.config, broker, staleness=live.staleness, health_rates=False)
+    graph = build_graph(source.frames, options.config, broker, staleness=live.staleness, health_rates=False,
+                        all_snapshots=False)
     printer = Printer(options.out)
     printer.attach(graph)
     count = [0]

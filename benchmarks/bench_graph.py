@@ -127,7 +127,7 @@ def headless(path: Path) -> int:
 def graph_only(frames: list[Frame]) -> None:
     with open(os.devnull, "wb") as out:
         source: Subject[Frame] = Subject()
-        graph = build_graph(source, Config(), health_rates=False)  # as the headless runner builds it
+        graph = build_graph(source, Config(), health_rates=False, all_snapshots=False)  # as headless does
         Printer(out).attach(graph)
         graph.connect()
         for frame in frames:
@@ -160,7 +160,7 @@ def latencies(frames: list[Frame]) -> dict[str, dict[str, float | int]]:
     try:
         with open(os.devnull, "wb") as out:
             source: Subject[Frame] = Subject()
-            graph = build_graph(source, Config(), health_rates=False)  # as the headless runner builds it
+            graph = build_graph(source, Config(), health_rates=False, all_snapshots=False)  # as headless does
             Printer(out).attach(graph)
             accounts: list[float] = []
             risk_states: list[float] = []

@@ -45,7 +45,7 @@ from streams.risk.margin import AccountState, margin_states
 from streams.signals.indicators.market import IndicatorSnapshot, indicators
 from streams.signals.scoring import SignalScore, scores
 from streams.sources.subscriptions import Staleness
-from streams.strategy.targets import Target, targets
+from streams.strategy.targets import Schedule, Target, targets
 
 BOOK_DEPTH = 10
 VENUE_RESOLUTIONS = ("1MIN",)
@@ -78,12 +78,15 @@ class Graph:
 
 
 def build_graph(frames: Observable[Frame], config: Config = Config(), broker: Broker | None = None,
-                staleness: Staleness = Staleness(), health_rates: bool = True) -> Graph:
+                staleness: Staleness = Staleness(), health_rates: bool = True, all_snapshots: bool = True) -> Graph:
     """The whole graph over `frames`: with the paper broker (the default, and the only broker in replay),
     or with a connected live `Broker`, whose account then comes from the frames' v4_subaccounts messages.
     `staleness` is the silence data health calls stale (a live source's own, so that both agree).
     `health_rates`: `health` reports every stream's rate and age every second, as the dashboard shows
-    them; without, only its changes (`health_changes`, the same either way, which the risk engine reads)."""
+    them; without, only its changes (`health_changes`, the same either way, which the risk engine reads).
+    `all_snapshots`: `indicators` and `scores` follow every update of every market, as the dashboard shows
+    them; without, only what the strategy acts on (each closed candle, and a market when it is due), which
+    leaves every decision as it was and skips most of the indicators' and the scores' work."""
     turns = rx.Turns()
     source = frames.pipe(turns.operator(), rx.publish())
     events = source.pipe(parse(), rx.share())
@@ -101,7 +104,9 @@ def build_graph(frames: Observable[Frame], config: Config = Config(), broker: Br
     data_health = rx.merge(events, book_out, source_said).pipe(
         health(staleness=staleness, rates=health_rates), rx.share())
     health_changes = data_health.pipe(changes(), rx.share())
-    snapshots = rx.merge(candle_updates, books, market_infos).pipe(indicators(config.signals), rx.share())
+    schedule = Schedule(config.strategy)
+    due = None if all_snapshots else schedule.due
+    snapshots = rx.merge(candle_updates, books, market_infos).pipe(indicators(config.signals, due), rx.share())
     signal_scores = snapshots.pipe(scores(config.signals), rx.share())
 
     if broker is None:
@@ -122,7 +127,7 @@ def build_graph(frames: Observable[Frame], config: Config = Config(), broker: Br
     kill_switch = KillSwitch()
     risk_states: Subject[RiskState] = Subject()
     decisions = rx.merge(signal_scores, snapshots, account, market_infos, books, risk_states).pipe(
-        targets(config.strategy, config.risk), rx.share())
+        targets(config.strategy, config.risk, schedule=schedule), rx.share())
     risk_out = rx.merge(
         account, health_changes, statuses, broker_events,
         kill_switch.commands, market_infos, decisions.pipe(rx.of_type(OrderIntent)),
