@@ -20,7 +20,7 @@ Positive = Annotated[float, Meta(gt=0)]
 Seconds = Annotated[float, Meta(ge=0)]
 
 
-class IndicatorParams(Section):
+class IndicatorParams(Section, frozen=True):
     """Periods are in bars of `signals.resolution` unless named otherwise."""
 
     ema_period: Period = 20
@@ -42,7 +42,7 @@ class IndicatorParams(Section):
             raise ValueError(f"macd_slow: must be greater than macd_fast ({self.macd_fast})")
 
 
-class Weights(Section):
+class Weights(Section, frozen=True):
     """Relative weights of the score's contributors; a weight of 0 leaves a contributor out."""
 
     rsi: Weight = 1.0
@@ -57,7 +57,7 @@ class Weights(Section):
             raise ValueError("at least one weight must be greater than 0")
 
 
-class Directions(Section):
+class Directions(Section, frozen=True):
     """Whether a contributor follows its reading (momentum) or fades it (mean_reversion)."""
 
     rsi: Direction = "mean_reversion"
@@ -68,7 +68,7 @@ class Directions(Section):
     funding: Direction = "mean_reversion"  # contrarian: crowded longs pay
 
 
-class Scales(Section):
+class Scales(Section, frozen=True):
     """The reading that maps to tanh(1) ≈ 0.76 for contributors with unbounded readings."""
 
     macd: Positive = 0.3  # MACD histogram in ATRs
@@ -76,7 +76,7 @@ class Scales(Section):
     funding: Positive = 2.0  # funding z-score
 
 
-class SignalsConfig(Section):
+class SignalsConfig(Section, frozen=True):
     resolution: Resolution = "1MIN"  # candles of other resolutions are ignored
     indicators: IndicatorParams = IndicatorParams()
     weights: Weights = Weights()

@@ -26,8 +26,8 @@ from streams.market.state import BookTop, CandleUpdate, MarketInfo
 from streams.signals.config import RESOLUTION_SECONDS, SignalsConfig
 from streams.signals.indicators.averages import Ema, Sma
 from streams.signals.indicators.flow import BookImbalance, FundingZScore
-from streams.signals.indicators.oscillators import Macd, Rsi
-from streams.signals.indicators.volatility import Atr, BollingerBands, RealisedVolatility
+from streams.signals.indicators.oscillators import Macd, MacdValue, Rsi
+from streams.signals.indicators.volatility import Atr, Bands, BollingerBands, RealisedVolatility
 from streams.signals.indicators.volume import Vwap
 
 SignalInput = CandleUpdate | BookTop | MarketInfo | FundingRate
@@ -66,6 +66,19 @@ class Bar(NamedTuple):
                    float(candle.baseTokenVolume))
 
 
+class _Steps(NamedTuple):
+    """The candle indicators' `update`s (a closed candle) or `peek`s (the open one), bound once."""
+
+    ema: Callable[[float], float | None]
+    sma: Callable[[float], float | None]
+    rsi: Callable[[float], float | None]
+    macd: Callable[[float], MacdValue | None]
+    bollinger: Callable[[float], Bands | None]
+    atr: Callable[[float, float, float], float | None]
+    vwap: Callable[[float, float], float | None]
+    volatility: Callable[[float], float | None]
+
+
 class MarketIndicators:
     """The indicators of one market. A market is followed (emits snapshots) once candles or a book
     arrive for it; v4_markets covers every market and alone does not make one followed."""
@@ -85,10 +98,10 @@ class MarketIndicators:
         self._volatility = RealisedVolatility(p.volatility_period, bars_per_year)
         self._imbalance = BookImbalance(p.imbalance_half_life)
         self._funding = FundingZScore(p.funding_window)
-        candle_indicators = (self._ema, self._sma, self._rsi, self._macd, self._bollinger, self._atr, self._vwap,
-                             self._volatility)
-        self._updates = tuple(indicator.update for indicator in candle_indicators)  # a closed candle
-        self._peeks = tuple(indicator.peek for indicator in candle_indicators)  # the open one
+        self._updates = _Steps(self._ema.update, self._sma.update, self._rsi.update, self._macd.update,  # closed
+                               self._bollinger.update, self._atr.update, self._vwap.update, self._volatility.update)
+        self._peeks = _Steps(self._ema.peek, self._sma.peek, self._rsi.peek, self._macd.peek,  # the open candle
+                             self._bollinger.peek, self._atr.peek, self._vwap.peek, self._volatility.peek)
         self._bar_values: dict[str, float | None] = dict.fromkeys(BAR_VALUES)
         self._last_closed: str | None = None  # startedAt of the last closed candle
         self._open: Candle | None = None  # the open candle, until a snapshot evaluates it
