@@ -17,6 +17,7 @@ call per hop.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,13 +32,14 @@ from streams.execution.paper_broker import PaperBroker
 from streams.kernel import rx
 from streams.kernel.frames import Frame
 from streams.kernel.orders import CancelIntent, Fill, OrderIntent, OrderUpdate
-from streams.market.books import ResyncRequest, order_books
+from streams.market.books import ResyncRequest, Uncrossed, order_books
 from streams.market.candles import candles, candles_from_trades
 from streams.market.events import Event
 from streams.market.health import changes, health
 from streams.market.markets import markets
 from streams.market.parse import parse
 from streams.market.state import BookTop, CandleUpdate, MarketInfo, StreamHealth
+from streams.risk.account import AccountSnapshot
 from streams.risk.derisk import IntentBlocked, risk_engine
 from streams.risk.kill_switch import KillSwitch
 from streams.risk.ladder import RiskState
@@ -88,9 +90,10 @@ def build_graph(frames: Observable[Frame], config: Config = Config(), broker: Br
     them; without, only what the strategy acts on (each closed candle, and a market when it is due), which
     leaves every decision as it was and skips most of the indicators' and the scores' work."""
     turns = rx.Turns()
-    source = frames.pipe(turns.operator(), rx.publish())
+    to_turns: Callable[[Observable[Frame]], Observable[Frame]] = turns.operator()
+    source: rx.Shared[Frame] = frames.pipe(to_turns, rx.publish())
     events = source.pipe(parse(), rx.share())
-    statuses = source.pipe(rx.filter(lambda frame: frame.kind == "status"), rx.share())
+    statuses = source.pipe(rx.filter(_is_status), rx.share())
     book_out = events.pipe(order_books(BOOK_DEPTH), rx.share())
     books = book_out.pipe(rx.of_type(BookTop), rx.share())
     market_infos = events.pipe(markets(), rx.share())
@@ -100,8 +103,9 @@ def build_graph(frames: Observable[Frame], config: Config = Config(), broker: Br
         candle_updates = rx.merge(candle_updates, derived).pipe(rx.share())
     # health hears the source's statuses one trampoline step after the risk engine does, so that a lost
     # connection halts new risk as what it is ("disconnected"), not as the resyncs health derives from it
-    source_said = statuses.pipe(turns.operator())
-    data_health = rx.merge(events, book_out, source_said).pipe(
+    source_said = statuses.pipe(to_turns)
+    book_faults = book_out.pipe(rx.of_type(ResyncRequest, Uncrossed))  # what health reads of the books
+    data_health = rx.merge(events, book_faults, source_said).pipe(
         health(staleness=staleness, rates=health_rates), rx.share())
     health_changes = data_health.pipe(changes(), rx.share())
     schedule = Schedule(config.strategy)
@@ -109,6 +113,10 @@ def build_graph(frames: Observable[Frame], config: Config = Config(), broker: Br
     snapshots = rx.merge(candle_updates, books, market_infos).pipe(indicators(config.signals, due), rx.share())
     signal_scores = snapshots.pipe(scores(config.signals), rx.share())
 
+    # the account as the margin engine reads it: the paper broker's snapshots, or the venue's raw
+    # v4_subaccounts messages (and the REST answers that catch up on them)
+    account_events: Observable[AccountSnapshot] | Observable[Event]
+    bind: Callable[[], DisposableBase]
     if broker is None:
         paper = PaperBroker(rx.merge(events, books, market_infos), config.paper, defer=turns.run)
         broker_events, account_events, bind = paper.events, paper.accounts, lambda: Disposable()
@@ -152,3 +160,8 @@ def build_graph(frames: Observable[Frame], config: Config = Config(), broker: Br
         risk=risk, orders=orders.pipe(rx.share()), resyncs=book_out.pipe(rx.of_type(ResyncRequest)),
         kill_switch=kill_switch, _connect=connect,
     )
+
+
+def _is_status(frame: Frame) -> bool:
+    """The source's own word (connections, resyncs...), not the venue's."""
+    return frame.kind == "status"
