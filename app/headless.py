@@ -196,7 +196,7 @@ def _run_replay(options: HeadlessOptions) -> int:
     failure = Failure(stop.set)
     scheduler = GraphThread(failure)  # the graph's one thread: the kill switch is pulled there too
     replayer = source.replayer(scheduler, damaged)
-    graph = build_graph(replayer.frames, options.config, health_rates=False)
+    graph = build_graph(replayer.frames, options.config, health_rates=False, all_snapshots=False)
     printer = Printer(options.out)
     printer.attach(graph, failure.fail)
     restore = _handle_signals(interrupt, lambda flatten: scheduler.schedule(
@@ -243,7 +243,7 @@ async def _run_live(options: HeadlessOptions) -> int:
     loop = asyncio.get_running_loop()
     failure = Failure(lambda: loop.call_soon_threadsafe(stop.set))
     graph = build_graph(failure.frames(source.frames), options.config, broker, staleness=live.staleness,
-                        health_rates=False)
+                        health_rates=False, all_snapshots=False)
     printer = Printer(options.out)
     printer.attach(graph, failure.fail)
     count = [0]

@@ -8,7 +8,7 @@ Measured over one fixed random walk (no data files), in one run:
   every tick (the usual way to get a live value out of TA-Lib), and versus NautilusTrader's EMA + RSI
   (`update_raw`) when `--nautilus-python` names an interpreter of a virtualenv that has `nautilus_trader`
   (an optional extra, run in its own process on the same prices: see `nautilus_ema_rsi.py`);
-- one market's whole candle-indicator set per candle update (`MarketIndicators.on_candle`: Decimal to
+- one market's whole candle-indicator set per candle update (`MarketIndicators.on`: Decimal to
   float, every indicator, the snapshot), for scale.
 Each variant is the best of `--repeat` runs with the garbage collector off, timed with perf_counter_ns.
 Targets (issue 6): < 1 us per indicator update, >= 10x faster than the TA-Lib recompute.
@@ -204,7 +204,7 @@ def main(argv: list[str] | None = None) -> None:
     def whole_market() -> None:
         market = MarketIndicators("ETH-USD", SignalsConfig())
         for update in candles:
-            market.on_candle(update)
+            market.on(update)
 
     update, peek, recompute = (best_ns_per_tick(run, args.ticks, args.repeat)
                                for run in (incremental, peeking, talib_window))

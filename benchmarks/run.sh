@@ -11,6 +11,12 @@ cd "$(dirname "$0")/.."
 . tools/venv.sh
 PY=.venv/bin/python
 $PY -m benchmarks.bench_graph
+$PY -m benchmarks.bench_rx
+$PY -m benchmarks.bench_startup
+scale=$(mktemp -d)
+trap 'rm -rf "$scale"' EXIT
+$PY -m benchmarks.scale_recording "$scale/scale-250" --minutes 3 > /dev/null
+$PY -m benchmarks.bench_graph --recording "$scale/scale-250" --runs 3
 $PY -m benchmarks.bench_indicators ${NAUTILUS_PYTHON:+--nautilus-python "$NAUTILUS_PYTHON"}
 $PY -m benchmarks.bench_recording
 $PY -m benchmarks.bench_scale

@@ -17,6 +17,7 @@ call per hop.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,13 +34,14 @@ from streams.execution.paper_broker import FundingPayment, PaperBroker
 from streams.kernel import rx
 from streams.kernel.frames import Frame
 from streams.kernel.orders import CancelIntent, Fill, OrderIntent, OrderUpdate
-from streams.market.books import ResyncRequest, order_books
+from streams.market.books import ResyncRequest, Uncrossed, order_books
 from streams.market.candles import candles, candles_from_trades
 from streams.market.events import Event
 from streams.market.health import changes, health
 from streams.market.markets import markets
 from streams.market.parse import parse
 from streams.market.state import BookTop, CandleUpdate, MarketInfo, StreamHealth
+from streams.risk.account import AccountSnapshot
 from streams.risk.derisk import IntentBlocked, risk_engine
 from streams.risk.kill_switch import KillSwitch
 from streams.risk.ladder import RiskState
@@ -47,7 +49,7 @@ from streams.risk.margin import AccountState, margin_states
 from streams.signals.indicators.market import IndicatorSnapshot, indicators
 from streams.signals.scoring import SignalScore, scores
 from streams.sources.subscriptions import Staleness
-from streams.strategy.targets import Target, targets
+from streams.strategy.targets import Schedule, Target, targets
 
 BOOK_DEPTH = 10
 VENUE_RESOLUTIONS = ("1MIN",)
@@ -83,16 +85,20 @@ class Graph:
 
 
 def build_graph(frames: Observable[Frame], config: Config = Config(), broker: Broker | None = None,
-                staleness: Staleness = Staleness(), health_rates: bool = True) -> Graph:
+                staleness: Staleness = Staleness(), health_rates: bool = True, all_snapshots: bool = True) -> Graph:
     """The whole graph over `frames`: with the paper broker (the default, and the only broker in replay),
     or with a connected live `Broker`, whose account then comes from the frames' v4_subaccounts messages.
     `staleness` is the silence data health calls stale (a live source's own, so that both agree).
     `health_rates`: `health` reports every stream's rate and age every second, as the dashboard shows
-    them; without, only its changes (`health_changes`, the same either way, which the risk engine reads)."""
+    them; without, only its changes (`health_changes`, the same either way, which the risk engine reads).
+    `all_snapshots`: `indicators` and `scores` follow every update of every market, as the dashboard shows
+    them; without, only what the strategy acts on (each closed candle, and a market when it is due), which
+    leaves every decision as it was and skips most of the indicators' and the scores' work."""
     turns = rx.Turns()
-    source = frames.pipe(turns.operator(), rx.publish())
+    to_turns: Callable[[Observable[Frame]], Observable[Frame]] = turns.operator()
+    source: rx.Shared[Frame] = frames.pipe(to_turns, rx.publish())
     events = source.pipe(parse(), rx.share())
-    statuses = source.pipe(rx.filter(lambda frame: frame.kind == "status"), rx.share())
+    statuses = source.pipe(rx.filter(_is_status), rx.share())
     book_out = events.pipe(order_books(BOOK_DEPTH), rx.share())
     books = book_out.pipe(rx.of_type(BookTop), rx.share())
     market_infos = events.pipe(markets(), rx.share())
@@ -102,13 +108,20 @@ def build_graph(frames: Observable[Frame], config: Config = Config(), broker: Br
         candle_updates = rx.merge(candle_updates, derived).pipe(rx.share())
     # health hears the source's statuses one trampoline step after the risk engine does, so that a lost
     # connection halts new risk as what it is ("disconnected"), not as the resyncs health derives from it
-    source_said = statuses.pipe(turns.operator())
-    data_health = rx.merge(events, book_out, source_said).pipe(
+    source_said = statuses.pipe(to_turns)
+    book_faults = book_out.pipe(rx.of_type(ResyncRequest, Uncrossed))  # what health reads of the books
+    data_health = rx.merge(events, book_faults, source_said).pipe(
         health(staleness=staleness, rates=health_rates), rx.share())
     health_changes = data_health.pipe(changes(), rx.share())
-    snapshots = rx.merge(candle_updates, books, market_infos).pipe(indicators(config.signals), rx.share())
+    schedule = Schedule(config.strategy)
+    due = None if all_snapshots else schedule.due
+    snapshots = rx.merge(candle_updates, books, market_infos).pipe(indicators(config.signals, due), rx.share())
     signal_scores = snapshots.pipe(scores(config.signals), rx.share())
 
+    # the account as the margin engine reads it: the paper broker's snapshots, or the venue's raw
+    # v4_subaccounts messages (and the REST answers that catch up on them)
+    account_events: Observable[AccountSnapshot] | Observable[Event]
+    bind: Callable[[], DisposableBase]
     if broker is None:
         paper = PaperBroker(rx.merge(events, books, market_infos), config.paper, defer=turns.run)
         broker_events, account_events, bind = paper.events, paper.accounts, lambda: Disposable()
@@ -130,7 +143,7 @@ def build_graph(frames: Observable[Frame], config: Config = Config(), broker: Br
     kill_switch = KillSwitch()
     risk_states: Subject[RiskState] = Subject()
     decisions = rx.merge(signal_scores, snapshots, account, market_infos, books, risk_states).pipe(
-        targets(config.strategy, config.risk), rx.share())
+        targets(config.strategy, config.risk, schedule=schedule), rx.share())
     risk_out = rx.merge(
         account, health_changes, statuses, broker_events,
         kill_switch.commands, market_infos, decisions.pipe(rx.of_type(OrderIntent)),
@@ -156,3 +169,8 @@ def build_graph(frames: Observable[Frame], config: Config = Config(), broker: Br
         resyncs=book_out.pipe(rx.of_type(ResyncRequest)),
         kill_switch=kill_switch, _connect=connect,
     )
+
+
+def _is_status(frame: Frame) -> bool:
+    """The source's own word (connections, resyncs...), not the venue's."""
+    return frame.kind == "status"

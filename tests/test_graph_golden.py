@@ -26,6 +26,7 @@ import pytest
 from reactivex.subject import Subject
 
 from app.jsonl import line
+from app.sources import DEFAULT_RECORDING
 from streams.config import Config
 from streams.graph import Graph, build_graph
 from streams.kernel.frames import Frame
@@ -54,12 +55,12 @@ Step = Callable[[Graph], None]
 
 
 def graph_lines(frames: Iterable[Frame], order: Sequence[str] = HEADLESS, config: Config = Config(),
-                between: dict[int, Step] | None = None) -> list[bytes]:
+                between: dict[int, Step] | None = None, all_snapshots: bool = True) -> list[bytes]:
     """Every output of one graph over `frames`, as JSON lines `{"t", "kind": <output>, ...}` in the order
     they were emitted; outputs are subscribed in `order`. `between[i]` runs before frame `i`."""
     lines: list[bytes] = []
     source: Subject[Frame] = Subject()
-    graph = build_graph(source, config)
+    graph = build_graph(source, config, all_snapshots=all_snapshots)
     for name in order:
         getattr(graph, name).subscribe(lambda event, kind=name: lines.append(line(kind, event)))
     graph.connect()
@@ -217,3 +218,23 @@ def test_the_session_reaches_every_layer(session: tuple[list[Frame], dict[int, S
     flattened = [event for event in events if event["kind"] == "orders" and event.get("status") == "FILLED"
                  and event["client_id"] >= 1 << 31]
     assert {event["market"] for event in flattened} == set(MARKETS)
+
+
+def decisions_and_printed(lines: list[bytes]) -> tuple[list[bytes], list[bytes]]:
+    """Every line but the indicators' and the scores', and the closed scores (`--no-ui` prints those)."""
+    events = [(encoded, json.loads(encoded)) for encoded in lines]
+    return ([encoded for encoded, event in events if event["kind"] not in ("indicators", "scores")],
+            [encoded for encoded, event in events if event["kind"] == "scores" and event["closed"]])
+
+
+@pytest.mark.parametrize("frames_of", ["golden session", "bundled recording"])
+def test_only_the_snapshots_the_strategy_acts_on_leave_every_decision_as_it_was(
+        session: tuple[list[Frame], dict[int, Step]], frames_of: str) -> None:
+    frames, steps = session if frames_of == "golden session" else (
+        list(open_recording(DEFAULT_RECORDING).frames()), {})
+    every = graph_lines(frames, between=steps)
+    demanded = graph_lines(frames, between=steps, all_snapshots=False)
+    assert decisions_and_printed(demanded) == decisions_and_printed(every)
+    assert b'"kind":"orders"' in b"".join(decisions_and_printed(every)[0])  # decisions were taken
+    snapshots = [sum(b'"kind":"indicators"' in encoded for encoded in lines) for lines in (demanded, every)]
+    assert snapshots[0] < snapshots[1] / 2  # and most snapshots were never made

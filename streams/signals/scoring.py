@@ -70,16 +70,16 @@ def _macd(values: Values, scales: Scales) -> tuple[float | None, float | None]:
 
 
 def _bollinger(values: Values, scales: Scales) -> tuple[float | None, float | None]:
-    upper, lower = values["bb_upper"], values["bb_lower"]
-    if upper is None or lower is None:
+    upper, lower, close = values["bb_upper"], values["bb_lower"], values["close"]
+    if upper is None or lower is None or close is None:
         return None, None
-    percent_b = (values["close"] - lower) / (upper - lower) if upper > lower else 0.5
+    percent_b = (close - lower) / (upper - lower) if upper > lower else 0.5
     return percent_b, min(max(2.0 * percent_b - 1.0, -1.0), 1.0)
 
 
 def _vwap(values: Values, scales: Scales) -> tuple[float | None, float | None]:
-    vwap = values["vwap"]
-    reading = _ratio(None if vwap is None else values["close"] - vwap, values["atr"])
+    vwap, close = values["vwap"], values["close"]
+    reading = _ratio(None if vwap is None or close is None else close - vwap, values["atr"])
     return reading, None if reading is None else math.tanh(reading / scales.vwap)
 
 

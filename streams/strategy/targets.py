@@ -61,11 +61,27 @@ def account_of(state: AccountState) -> Account:
         for p in state.positions})
 
 
+class Schedule:
+    """When the strategy looks at each market next, in event time. The graph shares it with the indicators
+    (`indicators(due=schedule.due)`), so that they make only the snapshots the strategy acts on."""
+
+    def __init__(self, config: StrategyConfig) -> None:
+        self._markets = config.markets
+        self._next: dict[str, float] = {}
+
+    def due(self, market: str, t: float) -> bool:
+        return not (self._markets and market not in self._markets) and t >= self._next.get(market, t)
+
+    def looked_at(self, market: str, t: float, interval: float) -> None:
+        self._next[market] = t + interval
+
+
 class TargetStrategy(Stage[StrategyInput, StrategyOutput]):
-    """`bar_seconds` is the length of the signal candles (for ATR volatility)."""
+    """`bar_seconds` is the length of the signal candles (for ATR volatility); `schedule` is its own unless
+    one is given to share (one strategy per schedule)."""
 
     def __init__(self, config: StrategyConfig = StrategyConfig(), risk: RiskConfig = RiskConfig(),
-                 bar_seconds: float = 60.0) -> None:
+                 bar_seconds: float = 60.0, schedule: Schedule | None = None) -> None:
         self._config = config
         self._risk = risk
         self._bar_seconds = bar_seconds
@@ -74,7 +90,7 @@ class TargetStrategy(Stage[StrategyInput, StrategyOutput]):
         self._books: dict[str, BookTop] = {}
         self._account: AccountState | None = None
         self._state: RiskState | None = None
-        self._next: dict[str, float] = {}
+        self._schedule = schedule or Schedule(config)
         self._client_ids = itertools.count(1)
 
     def on_event(self, event: StrategyInput) -> list[StrategyOutput]:
@@ -98,14 +114,14 @@ class TargetStrategy(Stage[StrategyInput, StrategyOutput]):
     def _rebalance(self, score: SignalScore) -> list[StrategyOutput]:
         market, t, config = score.market, score.t, self._config
         account, info, volatility = self._account, self._infos.get(market), self._volatility.get(market)
-        if (config.markets and market not in config.markets) or t < self._next.get(market, t):
+        if not self._schedule.due(market, t):
             return []
         if account is None or account.equity <= 0 or info is None or info.oracle_price is None or volatility is None:
             return []
         state = "NORMAL" if self._state is None else self._state.state
         if severity(state) >= severity("REDUCE"):
             return []
-        self._next[market] = t + config.rebalance_interval
+        self._schedule.looked_at(market, t, config.rebalance_interval)
         price = info.oracle_price
         position = next((p for p in account.positions if p.market == market), None)
         held = ZERO if position is None else position.size
@@ -173,8 +189,9 @@ class TargetStrategy(Stage[StrategyInput, StrategyOutput]):
                       liquidation_price=None if position is None else position.liquidation_price)
 
 
-def targets(config: StrategyConfig = StrategyConfig(), risk: RiskConfig = RiskConfig(), bar_seconds: float = 60.0
-            ) -> Callable[[Observable[StrategyInput]], Observable[StrategyOutput]]:
+def targets(config: StrategyConfig = StrategyConfig(), risk: RiskConfig = RiskConfig(), bar_seconds: float = 60.0,
+            schedule: Schedule | None = None) -> Callable[[Observable[StrategyInput]], Observable[StrategyOutput]]:
     """The operator: scores, indicator snapshots, margin states, market infos, books and risk states in;
-    targets and order intents out (route the intents through the risk engine's gate)."""
-    return lift(lambda: TargetStrategy(config, risk, bar_seconds))
+    targets and order intents out (route the intents through the risk engine's gate). A shared `schedule`
+    is for one subscription (as the graph's, which is shared); without, each subscription starts fresh."""
+    return lift(lambda: TargetStrategy(config, risk, bar_seconds, schedule))

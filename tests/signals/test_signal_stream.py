@@ -17,6 +17,7 @@ from reactivex import operators as ops
 from signal_cases import FRACTIONS, T0, book_top, candle_updates, forming, iso, market_info, synthetic_candles
 
 from streams.market.events import Candle, FundingRate, ParseError
+from streams.market.state import CandleUpdate
 from streams.signals.config import IndicatorParams, SignalsConfig
 from streams.signals.indicators import IndicatorSnapshot, indicators
 from streams.signals.scoring import SignalScore, scores
@@ -170,3 +171,33 @@ def test_settled_history_feeds_the_funding_zscore():
     [snapshot] = snapshots_of([*history, book_top("ETH-USD", T0 - 1, 0.0), live])[1:]
     rates = [float(row.rate) for row in history]
     assert snapshot.values["funding_z"] == pytest.approx((8e-6 - np.mean(rates)) / np.std(rates))
+
+
+def test_on_demand_makes_only_the_snapshots_a_strategy_acts_on_each_as_every_update_would(streams):
+    """Due now and then (as a strategy rebalancing every few minutes is), with funding settling in the
+    middle of the stream: each closed snapshot and each due one come out, the due one right after the one
+    of its market before it (whose volatility a strategy reads), and each is exactly what it is with every update."""
+    def due(market: str, t: float) -> bool:
+        return int(t) // 60 % 7 == 0  # one minute in seven
+
+    events = merged(*streams.values())
+    rates = funding_history(SECOND_MARKET)[:3]
+    for hour, rate in enumerate(rates):  # each settles while a snapshot is held back, just before it is due
+        at = next(i for i, event in enumerate(events) if isinstance(event, CandleUpdate) and event.closed
+                  and event.market == SECOND_MARKET and event.t > T0 + HOUR * (1 + hour) and due("", event.t))
+        ahead = iso((events[at].t // HOUR + 1) * HOUR)  # a tick not settled yet, so that it counts
+        events.insert(at, msgspec.structs.replace(rate, effectiveAt=ahead))
+
+    every = run(events)[0]
+    demanded: list[IndicatorSnapshot] = []
+    reactivex.from_iterable(events).pipe(indicators(CONFIG, due)).subscribe(demanded.append)
+
+    wanted = [i for i, s in enumerate(every) if s.closed or due(s.market, s.t)]
+    assert set(wanted) <= {every.index(s) for s in demanded}
+    for i in wanted:
+        if not every[i].closed:
+            market = every[i].market
+            previous = max(j for j in range(i) if every[j].market == market)
+            in_market = [s for s in demanded if s.market == market]
+            assert in_market[in_market.index(every[i]) - 1] == every[previous]
+    assert all(s in every for s in demanded) and len(demanded) < len(every) / 2

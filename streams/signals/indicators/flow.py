@@ -20,7 +20,7 @@ class BookImbalance:
 
     def __init__(self, half_life: float) -> None:
         self.half_life = half_life
-        self._t: float | None = None
+        self._t = 0.0  # read only once `value` is set, which sets it too
         self._level = 0.0
         self.value: float | None = None
 
@@ -55,7 +55,7 @@ class FundingZScore:
 
     def observe(self, t: float, rate: float) -> None:
         hour = math.floor(t / HOUR)
-        if self._hour is not None and hour > self._hour:
+        if self._hour is not None and hour > self._hour and self.rate is not None:  # (both set together)
             self._settle_tick(self._hour + 1, self.rate)
         if self._hour is None or hour >= self._hour:
             self._hour = hour

@@ -13,7 +13,7 @@ once, in `Bar.of` (the one place the Decimal wire values turn into floats for sp
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -26,8 +26,8 @@ from streams.market.state import BookTop, CandleUpdate, MarketInfo
 from streams.signals.config import RESOLUTION_SECONDS, SignalsConfig
 from streams.signals.indicators.averages import Ema, Sma
 from streams.signals.indicators.flow import BookImbalance, FundingZScore
-from streams.signals.indicators.oscillators import Macd, Rsi
-from streams.signals.indicators.volatility import Atr, BollingerBands, RealisedVolatility
+from streams.signals.indicators.oscillators import Macd, MacdValue, Rsi
+from streams.signals.indicators.volatility import Atr, Bands, BollingerBands, RealisedVolatility
 from streams.signals.indicators.volume import Vwap
 
 SignalInput = CandleUpdate | BookTop | MarketInfo | FundingRate
@@ -37,6 +37,9 @@ BAR_VALUES = ("close", "ema", "sma", "rsi", "macd", "macd_signal", "macd_hist", 
               "bb_lower", "atr", "vwap", "volatility")
 VALUES = (*BAR_VALUES, "imbalance", "funding_rate", "funding_z")
 """The keys of `IndicatorSnapshot.values`, in order. `volatility` is annualised realised volatility."""
+
+Due = Callable[[str, float], bool]
+"""Is the strategy due to look at this market at this event time?"""
 
 
 class IndicatorSnapshot(Struct, frozen=True):
@@ -63,6 +66,19 @@ class Bar(NamedTuple):
                    float(candle.baseTokenVolume))
 
 
+class _Steps(NamedTuple):
+    """The candle indicators' `update`s (a closed candle) or `peek`s (the open one), bound once."""
+
+    ema: Callable[[float], float | None]
+    sma: Callable[[float], float | None]
+    rsi: Callable[[float], float | None]
+    macd: Callable[[float], MacdValue | None]
+    bollinger: Callable[[float], Bands | None]
+    atr: Callable[[float, float, float], float | None]
+    vwap: Callable[[float, float], float | None]
+    volatility: Callable[[float], float | None]
+
+
 class MarketIndicators:
     """The indicators of one market. A market is followed (emits snapshots) once candles or a book
     arrive for it; v4_markets covers every market and alone does not make one followed."""
@@ -82,54 +98,105 @@ class MarketIndicators:
         self._volatility = RealisedVolatility(p.volatility_period, bars_per_year)
         self._imbalance = BookImbalance(p.imbalance_half_life)
         self._funding = FundingZScore(p.funding_window)
-        candle_indicators = (self._ema, self._sma, self._rsi, self._macd, self._bollinger, self._atr, self._vwap,
-                             self._volatility)
-        self._updates = tuple(indicator.update for indicator in candle_indicators)  # a closed candle
-        self._peeks = tuple(indicator.peek for indicator in candle_indicators)  # the open one
+        self._updates = _Steps(self._ema.update, self._sma.update, self._rsi.update, self._macd.update,  # closed
+                               self._bollinger.update, self._atr.update, self._vwap.update, self._volatility.update)
+        self._peeks = _Steps(self._ema.peek, self._sma.peek, self._rsi.peek, self._macd.peek,  # the open candle
+                             self._bollinger.peek, self._atr.peek, self._vwap.peek, self._volatility.peek)
         self._bar_values: dict[str, float | None] = dict.fromkeys(BAR_VALUES)
         self._last_closed: str | None = None  # startedAt of the last closed candle
+        self._open: Candle | None = None  # the open candle, until a snapshot evaluates it
         self._followed = False
+        self._t, self._closed = 0.0, False  # of the last event that made a snapshot
+        self._unsent = False  # `on_demand` held that snapshot back
+        self._held: IndicatorSnapshot | None = None  # it, when it had to be made before it was needed
 
     def on(self, event: SignalInput) -> IndicatorSnapshot | None:
         """The snapshot after `event`, or None when it changed nothing worth emitting."""
+        return self.snapshot() if self.apply(event) else None
+
+    def on_demand(self, event: SignalInput, due: Due) -> Sequence[IndicatorSnapshot]:
+        """Only the snapshots a strategy acts on: a closed candle's, and, when `due(market, t)` says the
+        strategy will look at the market, the new one, preceded by the last one held back (the strategy
+        reads the volatility of the snapshot before the score it acts on). Any other is held back and never
+        computed: an open candle's eight peeks and a score per book update are most of what this stage and
+        the scores cost. The decisions are those of `on`, as long as a held-back snapshot is never the
+        only one since the last emitted whose volatility reading is usable (non-zero), which on real
+        markets it never is (the golden session's decisions are checked identical)."""
+        if isinstance(event, FundingRate):
+            if self._unsent and self._held is None:
+                self._held = self.snapshot()  # what it said before the settlement changes the z-score
+            self.apply(event)
+            return NOTHING
+        due_now = due(self.market, event.t)
+        out: list[IndicatorSnapshot] = []
+        if due_now and self._unsent:
+            out.append(self._held or self.snapshot())
+            self._unsent, self._held = False, None
+        if self.apply(event):
+            if due_now or self._closed:
+                out.append(self.snapshot())
+            else:
+                self._unsent, self._held = True, None
+        return out
+
+    def apply(self, event: SignalInput) -> bool:
+        """Take `event` in; True when it makes a new snapshot (`snapshot()`), False when it changed
+        nothing worth one."""
         match event:
             case CandleUpdate():
-                return self.on_candle(event)
+                return self._candle(event)
             case BookTop():
-                return self.on_book(event)
+                return self._book(event)
             case MarketInfo():
-                return self.on_market(event)
+                return self._market(event)
             case FundingRate():
                 self._funding.settle(datetime.fromisoformat(event.effectiveAt).timestamp(), float(event.rate))
-        return None
+        return False
 
-    def on_candle(self, update: CandleUpdate) -> IndicatorSnapshot | None:
+    def snapshot(self) -> IndicatorSnapshot:
+        """The indicators as of the last event that made a snapshot; the open candle is evaluated here,
+        once, only when a snapshot is asked for."""
+        if self._open is not None:
+            self._bar_values = self._evaluate(Bar.of(self._open), False)
+            self._open = None
+        values = {**self._bar_values, "imbalance": self._imbalance.value, "funding_rate": self._funding.rate,
+                  "funding_z": self._funding.zscore}
+        return IndicatorSnapshot(t=self._t, market=self.market, closed=self._closed, values=values)
+
+    def _candle(self, update: CandleUpdate) -> bool:
         started = update.candle.startedAt  # ISO-8601 UTC of fixed width: compares as text
         if update.resolution != self.resolution:
-            return None
+            return False
         if self._last_closed is not None and started <= self._last_closed:
-            return None  # a closed candle sent again (e.g. in the snapshot after a resubscribe)
-        self._bar_values = self._evaluate(Bar.of(update.candle), update.closed)
+            return False  # a closed candle sent again (e.g. in the snapshot after a resubscribe)
         if update.closed:
+            self._bar_values = self._evaluate(Bar.of(update.candle), True)
+            self._open = None
             self._last_closed = started
+        else:
+            self._open = update.candle  # the closed series is untouched until the next close
         self._followed = True
-        return self._snapshot(update.t, update.closed)
+        return self._made(update.t, update.closed)
 
-    def on_book(self, top: BookTop) -> IndicatorSnapshot | None:
+    def _book(self, top: BookTop) -> bool:
         if top.imbalance is None:  # a side is empty: no reading
-            return None
+            return False
         self._imbalance.update(top.t, top.imbalance)
         self._followed = True
-        return self._snapshot(top.t, False)
+        return self._made(top.t, False)
 
-    def on_market(self, info: MarketInfo) -> IndicatorSnapshot | None:
+    def _market(self, info: MarketInfo) -> bool:
         if info.next_funding_rate is None:
-            return None
+            return False
         before = (self._funding.rate, self._funding.zscore)
         self._funding.observe(info.t, float(info.next_funding_rate))
         if not self._followed or (self._funding.rate, self._funding.zscore) == before:
-            return None  # most v4_markets updates are oracle prices: no news for the signals
-        return self._snapshot(info.t, False)
+            return False  # most v4_markets updates are oracle prices: no news for the signals
+        return self._made(info.t, False)
+
+    def _made(self, t: float, closed: bool) -> bool:
+        self._t, self._closed = t, closed
+        return True
 
     def _evaluate(self, bar: Bar, closed: bool) -> dict[str, float | None]:
         ema, sma, rsi, macd, bollinger, atr, vwap, volatility = self._updates if closed else self._peeks
@@ -152,18 +219,14 @@ class MarketIndicators:
             "volatility": volatility(close),
         }
 
-    def _snapshot(self, t: float, closed: bool) -> IndicatorSnapshot:
-        values = {**self._bar_values, "imbalance": self._imbalance.value, "funding_rate": self._funding.rate,
-                  "funding_z": self._funding.zscore}
-        return IndicatorSnapshot(t=t, market=self.market, closed=closed, values=values)
-
 
 class Indicators(Stage[Any, IndicatorSnapshot]):
     """Every market's `MarketIndicators`, each made when its market first appears; anything that is not
-    a `SignalInput` is ignored."""
+    a `SignalInput` is ignored. With `due`, only the snapshots a strategy acts on (`on_demand`)."""
 
-    def __init__(self, config: SignalsConfig) -> None:
+    def __init__(self, config: SignalsConfig, due: Due | None = None) -> None:
         self._config = config
+        self._due = due
         self._markets: dict[str, MarketIndicators] = {}
 
     def on_event(self, event: Any) -> Iterable[IndicatorSnapshot]:
@@ -173,14 +236,19 @@ class Indicators(Stage[Any, IndicatorSnapshot]):
         market = self._markets.get(key)
         if market is None:
             market = self._markets[key] = MarketIndicators(key, self._config)
+        if self._due is not None:
+            return market.on_demand(event, self._due)
         snapshot = market.on(event)
         return NOTHING if snapshot is None else (snapshot,)
 
 
-def indicators(config: SignalsConfig) -> Callable[[Observable[Any]], Observable[IndicatorSnapshot]]:
+def indicators(config: SignalsConfig, due: Due | None = None
+               ) -> Callable[[Observable[Any]], Observable[IndicatorSnapshot]]:
     """The operator: the merged market-state stream of any number of markets -> their snapshots, in
-    input order. State lives in the subscription, so every subscription (every replay) starts fresh."""
-    return lift(lambda: Indicators(config))
+    input order: every one, or with `due` (is the strategy due to look at this market at this time?)
+    only those it acts on. State lives in the subscription, so every subscription (every replay) starts
+    fresh."""
+    return lift(lambda: Indicators(config, due))
 
 
 def _market_of(event: SignalInput) -> str:

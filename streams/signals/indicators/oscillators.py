@@ -35,9 +35,9 @@ class Rsi:
     # `peek`: it is the cost of every tick, and a call would add a third to it.
     def update(self, x: float) -> float | None:
         previous, self._previous = self._previous, x
+        if previous is None:  # the first input: no change yet
+            return None
         if self._count < self.period:
-            if previous is None:
-                return None
             self._count, self._gain, self._loss = count, gain, loss = self._seeded(x - previous)
             if count < self.period:
                 return None
@@ -55,9 +55,9 @@ class Rsi:
 
     def peek(self, x: float) -> float | None:
         previous = self._previous
+        if previous is None:
+            return None
         if self._count < self.period:
-            if previous is None:
-                return None
             count, gain, loss = self._seeded(x - previous)
             if count < self.period:
                 return None

@@ -15,6 +15,7 @@ few Python functions as they can; the arithmetic, and its order, is what the tes
 
 from __future__ import annotations
 
+import math
 from collections import deque
 
 
@@ -91,7 +92,7 @@ class RollingMoments(_CompensatedWindow):
     def __init__(self, size: int) -> None:
         super().__init__(size)
         self._m2 = 0.0
-        self._last: float | None = None
+        self._last = math.nan  # no value yet (equal to none): an empty window's mean reads NaN
         self._run = 0  # how many of the latest values equal `_last`
 
     @property

@@ -62,19 +62,20 @@ class Atr:
         self._atr = 0.0  # the sum over the seed true ranges, then the average
 
     def update(self, high: float, low: float, close: float) -> float | None:
-        if self._previous_close is not None:
-            self._atr = self._next(high, low)
+        previous = self._previous_close
+        if previous is not None:
+            self._atr = self._next(previous, high, low)
             self._count += 1
         self._previous_close = close
         return self._atr if self._count >= self.period else None
 
     def peek(self, high: float, low: float, close: float) -> float | None:
-        if self._previous_close is None or self._count + 1 < self.period:
-            return None
-        return self._next(high, low)
-
-    def _next(self, high: float, low: float) -> float:
         previous = self._previous_close
+        if previous is None or self._count + 1 < self.period:
+            return None
+        return self._next(previous, high, low)
+
+    def _next(self, previous: float, high: float, low: float) -> float:
         true_range = max(high - low, abs(previous - high), abs(previous - low))
         n = self.period
         if self._count < n:
