@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import pytest_textual_snapshot
+import pytest_textual_snapshot  # type: ignore[import-untyped]  # the plugin ships no type information
 import reactivex
 from hypothesis import settings
 from pytest_textual_snapshot import SVGImageExtension
@@ -31,6 +31,13 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "deterministic"))
 
 
 pytest_plugins = ["pytester"]  # tests/test_no_hang.py runs the suite's own safeguards in a pytest of its own
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    from tests.support.golden import UPDATE_OPTION
+
+    parser.addoption(UPDATE_OPTION, action="store_true", default=False,
+                     help="write the golden JSON-lines files (tests/golden/) the selected tests compare with")
 
 
 @pytest.fixture(autouse=True, scope="session")
