@@ -30,7 +30,7 @@ from app.sources import ReplaySource
 from app.ui_bridge import Clock, FrameMeter
 from streams.graph import Graph
 from streams.kernel.frames import Frame
-from streams.kernel.status import SourceStatus
+from streams.kernel.status import SourceStatus, lost_because, trouble
 from streams.market.books import ResyncRequest
 from streams.sources.live import LiveConfig, LiveSource
 from streams.sources.recording import RecordingError
@@ -82,8 +82,10 @@ class ReplaySession:
         self.source = source
         self.name = source.name
         self._notify = notify
-        self._own_scheduler = EventLoopScheduler() if scheduler is None else None
-        self.scheduler: abc.SchedulerBase = scheduler or self._own_scheduler
+        self._own_scheduler: EventLoopScheduler | None = None
+        if scheduler is None:
+            scheduler = self._own_scheduler = EventLoopScheduler()
+        self.scheduler: abc.SchedulerBase = scheduler
         self.replayer = Replayer(self._guarded(source.recording.frames()), self.scheduler, speed=source.speed)
         self.speed = source.speed
         """The speed asked for last (the replayer takes it on its own thread a moment later)."""
@@ -137,7 +139,10 @@ class ReplaySession:
             self._own_scheduler.dispose()
 
     def run_on_source(self, action: Callable[[], None]) -> None:
-        self.scheduler.schedule(lambda _scheduler, _state=None: action())
+        def run(_scheduler: abc.SchedulerBase, _state: object = None) -> None:
+            action()
+
+        self.scheduler.schedule(run)
 
     # -- playback control, from the UI ----------------------------------------------------------------
 
@@ -212,18 +217,13 @@ class LiveSession:
 
     def on_status(self, status: SourceStatus) -> None:
         """Decides whether the start succeeded; afterwards, reports lost connections and failed requests."""
-        verdict = self._verdict
-        deciding = verdict is not None and not verdict.done()
-        if status.event == "connected" and deciding:
+        verdict = self._verdict if self._verdict is not None and not self._verdict.done() else None
+        if status.event == "connected" and verdict is not None:
             verdict.set_result(None)
-        elif status.event == "reconnecting":
-            why = f"{status.reason or 'connection lost'}" + (f" (code {status.code})" if status.code else "")
-            if deciding:
-                verdict.set_result(f"cannot reach {self.config.endpoints.ws}: {why}")
-            else:
-                self._notify(f"live: {why}; reconnecting in {status.delay:g} s", "warning")
-        elif status.event == "error":
-            self._notify(f"live: {status.path} failed: {status.reason}", "error")
+        elif status.event == "reconnecting" and verdict is not None:
+            verdict.set_result(f"cannot reach {self.config.endpoints.ws}: {lost_because(status)}")
+        elif (problem := trouble(status)) is not None:
+            self._notify(f"live: {problem}", "warning" if status.event == "reconnecting" else "error")
 
 
 class Backend:

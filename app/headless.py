@@ -31,6 +31,7 @@ from streams.config import Config
 from streams.graph import Graph, build_graph
 from streams.kernel import rx
 from streams.kernel.orders import Fill, OrderIntent, OrderUpdate
+from streams.kernel.status import SourceStatus, trouble
 from streams.market.state import CandleUpdate
 from streams.risk.derisk import IntentBlocked
 from streams.signals.scoring import SignalScore
@@ -146,11 +147,25 @@ def run_headless(options: HeadlessOptions) -> int:
     return _run_replay(options)
 
 
-def _progress(err: IO[str], frames: int, t: float | None, started: float) -> None:
-    elapsed = max(time.monotonic() - started, 1e-9)
-    at = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(t)) if t else "-"
-    err.write(f"\r{frames} frames, event time {at} UTC, {frames / elapsed:,.0f} frames/s")
-    err.flush()
+class Progress:
+    """stderr: one progress line rewritten in place, and whole lines said between two of its updates."""
+
+    def __init__(self, err: IO[str]) -> None:
+        self._err = err
+        self._started = time.monotonic()
+        self._open = False  # a progress line is on the screen, not yet ended
+
+    def show(self, frames: int, t: float | None) -> None:
+        elapsed = max(time.monotonic() - self._started, 1e-9)
+        at = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(t)) if t else "-"
+        self._err.write(f"\r{frames} frames, event time {at} UTC, {frames / elapsed:,.0f} frames/s")
+        self._err.flush()
+        self._open = True
+
+    def say(self, text: str) -> None:
+        self._err.write(("\n" if self._open else "") + text + "\n")
+        self._err.flush()
+        self._open = False
 
 
 KILL_SIGNALS = {signal.SIGUSR1: False, signal.SIGUSR2: True}
@@ -201,25 +216,31 @@ def _run_replay(options: HeadlessOptions) -> int:
     printer.attach(graph, failure.fail)
     restore = _handle_signals(interrupt, lambda flatten: scheduler.schedule(
         lambda *_: graph.kill_switch.kill(flatten=flatten, source="signal")))
-    started = time.monotonic()
-    options.err.write(f"replaying {source.name} at {source.speed_text}\n")
+    progress = Progress(options.err)
+    progress.say(f"replaying {source.name} at {source.speed_text}")
     graph.connect()
     replayer.frames.subscribe(on_completed=stop.set)  # after the graph's own end
     try:
         failure.guard(replayer.start)()  # schedules the first frame: its time may not be schedulable
         while not stop.wait(PROGRESS_EVERY):
-            _progress(options.err, replayer.emitted, replayer.position, started)
+            progress.show(replayer.emitted, replayer.position)
     finally:
         replayer.stop()
         scheduler.dispose()
         restore()
-    _progress(options.err, replayer.emitted, replayer.position, started)
+    progress.show(replayer.emitted, replayer.position)
     _finish(printer, failure, replayer.emitted, _ending(failure, reason[0])[0])
     stopped, code = _ending(failure, reason[0])  # the summary's own write may have failed
-    options.err.write(f"\nstopped: {stopped}\n")
+    progress.say(f"stopped: {stopped}")
     for warning in source.recording.warnings:  # e.g. what a killed recorder left half-written
-        options.err.write(f"warning: {warning}\n")
+        progress.say(f"warning: {warning}")
     return max(code, 1 if damage else 0)
+
+
+def _say_trouble(progress: Progress, status: SourceStatus) -> None:
+    """A lost connection or a failed request on stderr too, not only in stdout's health lines."""
+    if (problem := trouble(status)) is not None:
+        progress.say(f"dydx-bot: live: {problem}")
 
 
 async def _run_live(options: HeadlessOptions) -> int:
@@ -256,8 +277,9 @@ async def _run_live(options: HeadlessOptions) -> int:
 
     restore = _handle_signals(interrupt, lambda flatten: loop.call_soon_threadsafe(
         failure.guard(lambda: graph.kill_switch.kill(flatten=flatten, source="signal"))))
-    started = time.monotonic()
-    options.err.write(f"live: {options.live.endpoints.rest} {', '.join(options.live.markets)}\n")
+    progress = Progress(options.err)
+    progress.say(f"live: {options.live.endpoints.rest} {', '.join(options.live.markets)}")
+    source.status().subscribe(lambda status: _say_trouble(progress, status))
     graph.connect()
     try:
         await source.start()
@@ -266,7 +288,7 @@ async def _run_live(options: HeadlessOptions) -> int:
                 await asyncio.wait_for(stop.wait(), PROGRESS_EVERY)
                 break
             except TimeoutError:
-                _progress(options.err, count[0], printer.last_t, started)
+                progress.show(count[0], printer.last_t)
     finally:
         await source.stop()
         if broker is not None:
@@ -274,5 +296,5 @@ async def _run_live(options: HeadlessOptions) -> int:
         restore()
     _finish(printer, failure, count[0], _ending(failure, reason[0])[0])
     stopped, code = _ending(failure, reason[0])
-    options.err.write(f"\nstopped: {stopped}\n")
+    progress.say(f"stopped: {stopped}")
     return code

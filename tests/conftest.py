@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-import pytest_textual_snapshot
+import pytest_textual_snapshot  # type: ignore[import-untyped]  # the plugin ships no type information
 from hypothesis import settings
 from pytest_textual_snapshot import SVGImageExtension
 from syrupy.location import PyTestLocation
@@ -24,6 +24,13 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "deterministic"))
 
 
 pytest_plugins = ["pytester"]  # tests/test_no_hang.py runs the suite's own safeguards in a pytest of its own
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    from tests.support.golden import UPDATE_OPTION
+
+    parser.addoption(UPDATE_OPTION, action="store_true", default=False,
+                     help="write the golden JSON-lines files (tests/golden/) the selected tests compare with")
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -1,19 +1,19 @@
 """The whole graph's behaviour, pinned: every output of `build_graph` over a small deterministic recording,
-encoded as `--no-ui` encodes it (`app.jsonl.line`), hashes to a known digest, and two runs give the same
-bytes. Any change to what any layer emits, or to the order in which it emits it, moves the digest; a
-change that only makes the graph faster leaves it where it is.
+encoded as `--no-ui` encodes it (`app.jsonl.line`), is the golden file's (`tests/golden/graph-*.jsonl.gz`,
+see `tests.support.golden`: a failure names the first event that differs), and two runs give the same
+bytes. Any change to what any layer emits, or to the order in which it emits it, fails it; a change that
+only makes the graph faster passes. Re-pin deliberately: `pytest --update-golden tests/test_graph_golden.py`.
 
 The recording is SYNTHETIC and built here (seeded random-walk candles for two markets, traffic around them
 from `tools.synthetic`), so every checkout can run this. The frame stream then gets the faults
 a live session meets: a malformed frame, a replayed book message (the book resyncs, then a fresh snapshot
 comes), a lost and regained connection, and the kill switch pulled (with flatten) and reset.
 
-`graph_lines` and `digest` are the reusable part: the same check runs on any recording's frames.
+`graph_lines` is the reusable part: the same check runs on any recording's frames.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import random
 from collections.abc import Callable, Iterable, Sequence
@@ -33,6 +33,7 @@ from streams.kernel.frames import Frame
 from streams.kernel.status import SourceStatus, status_frame
 from streams.sources.recording import open_recording
 from streams.sources.recording_writer import RecordingWriter
+from tests.support.golden import check_golden, compare_golden
 from tools.synthetic import (
     BookShape,
     MarketTape,
@@ -71,13 +72,6 @@ def graph_lines(frames: Iterable[Frame], order: Sequence[str] = HEADLESS, config
         source.on_next(frame)
     source.on_completed()
     return lines
-
-
-def digest(lines: Iterable[bytes]) -> str:
-    h = hashlib.sha256()
-    for encoded in lines:
-        h.update(encoded)
-    return h.hexdigest()
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -132,7 +126,7 @@ def build_recording(out: Path) -> Path:
     session = MessageIds(random.Random(1))
     writer.ws_open(1, T0 - 2, "/v4/ws")
     writer.ws_message(1, T0 - 1.9, False, session.connected())
-    subscriptions = [("v4_markets", None, {"markets": markets})]
+    subscriptions: list[tuple[str, str | None, Any]] = [("v4_markets", None, {"markets": markets})]
     for tape in tapes:
         subscriptions += [
             ("v4_orderbook", tape.ticker, initial_book(tape, Decimal(tape.candles[HISTORY]["open"]))),
@@ -144,8 +138,8 @@ def build_recording(out: Path) -> Path:
         writer.ws_message(1, T0 - 1.8 + 0.1 * i, True, json.dumps(request).encode())
         writer.ws_message(1, T0 - 1.75 + 0.1 * i, False, session.subscribed(channel, ident, contents))
     end = T0
-    for t, channel, ident, contents in batched(merge_markets(tapes, HISTORY)):
-        writer.ws_message(1, t, False, session.batch(channel, ident, contents))
+    for t, channel, batch_id, updates in batched(merge_markets(tapes, HISTORY)):
+        writer.ws_message(1, t, False, session.batch(channel, batch_id, updates))
         end = t
     writer.ws_close(1, end + 1.0, 1000, True)
     writer.close(network="mainnet", upstream=REST_URL, provenance={"synthetic": "SYNTHETIC: every figure"})
@@ -188,17 +182,12 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[Frame], dict
 
 # ---------------------------------------------------------------------------------------------------
 
-PINNED = {
-    HEADLESS: "17ada670aed9994ed647265c574ab8e42ee268d759f81d014315bec0beca6bf7",
-    OUTPUTS: "1b21afffdb25bc43e41d795260355359ce8fee53ff76f309fbf908c058c08172",
-}
-"""Move these only for a change meant to alter what the graph emits, and say so in its commit."""
-
-
-@pytest.mark.parametrize("order", [HEADLESS, OUTPUTS], ids=["headless-order", "field-order"])
-def test_outputs_are_pinned(session: tuple[list[Frame], dict[int, Step]], order: tuple[str, ...]) -> None:
+@pytest.mark.parametrize(("order", "golden"), [(HEADLESS, "graph-headless-order"), (OUTPUTS, "graph-field-order")],
+                         ids=["headless-order", "field-order"])
+def test_outputs_are_pinned(request: pytest.FixtureRequest, session: tuple[list[Frame], dict[int, Step]],
+                            order: tuple[str, ...], golden: str) -> None:
     frames, steps = session
-    assert digest(graph_lines(frames, order, between=steps)) == PINNED[order]
+    check_golden(request, golden, graph_lines(frames, order, between=steps))
 
 
 def test_two_runs_give_the_same_bytes(session: tuple[list[Frame], dict[int, Step]]) -> None:
@@ -207,7 +196,7 @@ def test_two_runs_give_the_same_bytes(session: tuple[list[Frame], dict[int, Step
 
 
 def test_the_session_reaches_every_layer(session: tuple[list[Frame], dict[int, Step]]) -> None:
-    """The pinned digest means something only if the session drives every layer, faults included."""
+    """The golden means something only if the session drives every layer, faults included."""
     frames, steps = session
     events = [json.loads(encoded) for encoded in graph_lines(frames, between=steps)]
     assert {event["kind"] for event in events} == set(OUTPUTS)
@@ -238,3 +227,23 @@ def test_only_the_snapshots_the_strategy_acts_on_leave_every_decision_as_it_was(
     assert b'"kind":"orders"' in b"".join(decisions_and_printed(every)[0])  # decisions were taken
     snapshots = [sum(b'"kind":"indicators"' in encoded for encoded in lines) for lines in (demanded, every)]
     assert snapshots[0] < snapshots[1] / 2  # and most snapshots were never made
+
+
+def test_a_run_that_differs_is_shown_from_its_first_different_event(
+        session: tuple[list[Frame], dict[int, Step]]) -> None:
+    frames, steps = session
+    lines = graph_lines(frames, between=steps)
+    event = json.loads(lines[1000])
+    changed = [*lines[:1000], json.dumps({**event, "t": event["t"] + 1}).encode() + b"\n", *lines[1001:]]
+    with pytest.raises(pytest.fail.Exception) as failed:
+        compare_golden("graph-headless-order", changed)
+    said = str(failed.value).splitlines()
+    assert said[0] == f"golden graph-headless-order: event 1001 differs ({len(lines)} events, the golden has " \
+                      f"{len(lines)})"
+    assert said[1:4] == [f"  {i + 1}: {lines[i].decode().rstrip()}" for i in range(997, 1000)]  # what led there
+    assert said[4] == f"- 1001: {lines[1000].decode().rstrip()}" and said[5].startswith("+ 1001: ")
+    assert said[6] == "  fields that differ: t"
+
+    with pytest.raises(pytest.fail.Exception) as failed:
+        compare_golden("graph-headless-order", lines[:-1])
+    assert f"+ {len(lines)}: (the run ended here)" in str(failed.value)

@@ -191,6 +191,11 @@ def market_updates(tape: MarketTape, start_minute: int = 0) -> Iterator[Update]:
     candle_id = f"{ticker}/1MIN"
     bids: dict[Decimal, Decimal] = {}
     asks: dict[Decimal, Decimal] = {}
+    # the subscription snapshot's levels (`initial_book`) that no update has touched yet: they rest in the
+    # client's book, so a move of the price through them must delete them, or the book stays crossed
+    snapshot = initial_book(tape, Decimal(tape.candles[start_minute]["open"]))
+    resting = ({Decimal(level["price"]) for level in snapshot["bids"]},
+               {Decimal(level["price"]) for level in snapshot["asks"]})
     funding = tape.funding_rate
     trade_count = 0
     for candle in tape.candles[start_minute:]:
@@ -225,7 +230,7 @@ def market_updates(tape: MarketTape, start_minute: int = 0) -> Iterator[Update]:
                 final = index == count - 1
                 yield Update(t, "v4_candles", candle_id, candle if final else running)
             elif kind == 1:
-                delta = _book_delta(bids, asks, tape, last_price, rng)
+                delta = _book_delta(bids, asks, tape, last_price, rng, resting)
                 if delta:
                     yield Update(t, "v4_orderbook", book_id, delta)
             else:
@@ -262,7 +267,7 @@ def initial_book(tape: MarketTape, price: Decimal) -> dict[str, list[dict[str, s
 
 
 def _book_delta(bids: dict[Decimal, Decimal], asks: dict[Decimal, Decimal], tape: MarketTape, price: Decimal,
-                rng: random.Random) -> dict[str, list[list[str]]]:
+                rng: random.Random, resting: tuple[set[Decimal], set[Decimal]]) -> dict[str, list[list[str]]]:
     best_bid = quantize(price, tape.tick, ROUND_DOWN) - tape.tick * rng.randint(0, 1)
     best_ask = best_bid + tape.tick * tape.book.spread_ticks
     wanted_bids = {best_bid - tape.tick * d: s * Decimal(str(round(rng.uniform(0.7, 1.3), 2)))
@@ -270,26 +275,29 @@ def _book_delta(bids: dict[Decimal, Decimal], asks: dict[Decimal, Decimal], tape
     wanted_asks = {best_ask + tape.tick * d: s * Decimal(str(round(rng.uniform(0.7, 1.3), 2)))
                    for d, s in tape.book.asks[:TOP_LEVELS]}
     out: dict[str, list[list[str]]] = {}
-    for name, book, wanted, inside in (("bids", bids, wanted_bids, lambda p: p > best_bid - tape.tick * 60),
-                                       ("asks", asks, wanted_asks, lambda p: p < best_ask + tape.tick * 60)):
+    for name, book, wanted, inside, untouched in (
+            ("bids", bids, wanted_bids, lambda p: p > best_bid - tape.tick * 60, resting[0]),
+            ("asks", asks, wanted_asks, lambda p: p < best_ask + tape.tick * 60, resting[1])):
         changes = []
         for level in sorted(p for p in book if inside(p) and p not in wanted):
             changes.append([text(level), "0"])
             del book[level]
+            untouched.discard(level)
         for level, size in sorted(wanted.items()):
             size = max(tape.step, quantize(size, tape.step))
             if book.get(level) != size and rng.random() < 0.2:
                 book[level] = size
                 changes.append([text(level), text(size)])
+                untouched.discard(level)
         if changes:
             out[name] = changes
-    # never leave the book crossed: the real server sends it uncrossed
-    for level in [p for p in bids if p >= best_ask]:
-        del bids[level]
-        out.setdefault("bids", []).append([text(level), "0"])
-    for level in [p for p in asks if p <= best_bid]:
-        del asks[level]
-        out.setdefault("asks", []).append([text(level), "0"])
+    # never leave the book crossed, by a level of ours or of the snapshot: the real server sends it uncrossed
+    for name, book, untouched, crossing in (("bids", bids, resting[0], lambda p: p >= best_ask),
+                                            ("asks", asks, resting[1], lambda p: p <= best_bid)):
+        for level in sorted({p for p in book if crossing(p)} | {p for p in untouched if crossing(p)}):
+            book.pop(level, None)
+            untouched.discard(level)
+            out.setdefault(name, []).append([text(level), "0"])
     return out
 
 

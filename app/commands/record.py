@@ -58,15 +58,16 @@ def run(args: argparse.Namespace) -> int:
         recorder.start()
         _say(f"recording {', '.join(markets)} from {origin} into {args.out}; "
              + (f"stopping after {args.duration:g} s" if args.duration else "Ctrl-C stops"))
-        return asyncio.run(_record(recorder, markets, args.duration))
+        return asyncio.run(_record(recorder, markets, args.duration, origin))
     except RecorderError as exc:
         _say(str(exc))
         return 1
 
 
-async def _record(recorder: Recorder, markets: tuple[str, ...], duration: float | None) -> int:
+async def _record(recorder: Recorder, markets: tuple[str, ...], duration: float | None, upstream: str) -> int:
     """Drive the live source through the proxy until the duration ends, a signal comes or the proxy
-    stops by itself (it could not write); then close the sockets first, so the journal ends them."""
+    stops by itself (it could not write); then close the sockets first, so the journal ends them. Exit 1
+    when the upstream answered nothing (unreachable, TLS refused): an empty recording is not a success."""
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -92,7 +93,14 @@ async def _record(recorder: Recorder, markets: tuple[str, ...], duration: float 
     span = (manifest["end"] - manifest["start"]) if manifest["start"] is not None else 0.0
     _say(f"recorded {counts.get('rest', 0)} REST answers and {counts.get('ws_from_server', 0)} WebSocket "
          f"messages on {counts.get('ws_connections', 0)} connection(s) over {span:.1f} s into {recorder.out}")
-    return 0
+    if counts.get("rest") or counts.get("ws_from_server"):
+        return 0
+    addon = recorder.addon
+    assert addon is not None  # started
+    why = (f"{addon.upstream_errors} request(s) to {upstream} failed, the first {addon.first_upstream_error}"
+           if addon.upstream_errors else f"{upstream} answered nothing")
+    _say(f"nothing was recorded: {why}")
+    return 1
 
 
 def _report(status: SourceStatus) -> None:

@@ -51,3 +51,18 @@ def status_frame(t: float, status: SourceStatus) -> Frame:
 def read_status(frame: Frame) -> SourceStatus:
     """The status a `kind="status"` frame carries (raises `msgspec.DecodeError` on anything else)."""
     return _decoder.decode(frame.data)
+
+
+def lost_because(status: SourceStatus) -> str:
+    """Why a `reconnecting` connection was lost, in words."""
+    return f"{status.reason or 'connection lost'}" + (f" (code {status.code})" if status.code else "")
+
+
+def trouble(status: SourceStatus) -> str | None:
+    """What went wrong, in one line, for the statuses a user must hear of (a lost connection, a request
+    that failed for good); None for the others."""
+    if status.event == "reconnecting":
+        return f"{lost_because(status)}; reconnecting in {status.delay or 0:g} s"
+    if status.event == "error":
+        return f"{status.path} failed: {status.reason}"
+    return None

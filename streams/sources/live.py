@@ -40,7 +40,7 @@ from dydx_v4_client.indexer.socket.websocket import IndexerSocket
 from reactivex import Observable
 from reactivex import operators as ops
 from reactivex.subject import Subject
-from websocket import WebSocketException
+from websocket import WebSocketBadStatusException, WebSocketException
 
 from streams.kernel.frames import Frame
 from streams.kernel.status import SourceStatus, read_status, status_frame
@@ -318,7 +318,14 @@ def _seconds(retry_after: str | None) -> float:
         return 0.0
 
 
+def _is_status(frame: Frame) -> bool:
+    return frame.kind == "status"
+
+
 def _describe(exc: BaseException) -> str:
+    """One line: a refused handshake's own text holds the whole answer, headers and HTML page."""
+    if isinstance(exc, WebSocketBadStatusException):
+        return f"{type(exc).__name__}: handshake answered HTTP {exc.status_code}"
     return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 

@@ -54,6 +54,7 @@ class RecorderAddon:
         self._open: dict[str, int] = {}  # flow id -> journal connection number, while the socket is open
         self._connections = 0
         self.upstream_errors = 0  # counted, not kept: an upstream down for hours must not grow memory
+        self.first_upstream_error: str | None = None  # the cause; later ones may be the stop's own
         self.last_upstream_error: str | None = None
         self.failure: OSError | None = None
         self.manifest: dict[str, Any] | None = None
@@ -87,6 +88,7 @@ class RecorderAddon:
         assert flow.error is not None
         self.upstream_errors += 1
         self.last_upstream_error = f"{flow.request.method} {flow.request.path}: {flow.error.msg}"
+        self.first_upstream_error = self.first_upstream_error or self.last_upstream_error
 
     def done(self) -> None:
         now = time.time()

@@ -1,13 +1,16 @@
 """`--no-ui` when something goes wrong: an exception in the graph (raised, or flowing as an error) ends the
 run with "stopped:" naming it, the summary and exit 1, instead of a dead thread and progress for ever; a
 reader that closes stdout is a clean stop (exit 0); stdout that cannot be written is exit 1; a speed that
-cannot be scheduled is refused before anything runs."""
+cannot be scheduled is refused before anything runs; an unreachable indexer is said on stderr, not only in
+stdout's health lines."""
 
 from __future__ import annotations
 
 import errno
 import io
 import json
+import signal
+import socket
 import textwrap
 from collections.abc import Callable
 
@@ -21,6 +24,8 @@ from app.sources import ReplaySource
 from streams.config import Config
 from streams.graph import build_graph
 from streams.kernel import rx
+from streams.sources.endpoints import Endpoints
+from streams.sources.live import LiveConfig
 from tests.support.processes import CHILD_TIMEOUT, Child, app_argv
 
 FAIL_AT = 100
@@ -201,3 +206,33 @@ def test_the_command_with_a_failing_component_exits_1_with_a_summary(tmp_path):
     assert "stopped: graph failed: ZeroDivisionError: injected (" in err
     summary = json.loads(out[-1])
     assert summary["kind"] == "summary" and summary["stopped"].startswith("graph failed: ZeroDivisionError")
+
+
+class _StopOnceSaid(io.StringIO):
+    """stderr that stops the run (SIGINT, as Ctrl-C) once every one of `wanted` was said."""
+
+    def __init__(self, *wanted: str) -> None:
+        super().__init__()
+        self.wanted = set(wanted)
+
+    def write(self, text: str) -> int:
+        written = super().write(text)
+        if self.wanted:
+            self.wanted = {w for w in self.wanted if w not in self.getvalue()}
+            if not self.wanted:
+                signal.raise_signal(signal.SIGINT)
+        return written
+
+
+def test_an_unreachable_indexer_is_said_on_stderr():
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    endpoints = Endpoints(rest=f"http://127.0.0.1:{port}", ws=f"ws://127.0.0.1:{port}/v4/ws")
+    live = LiveConfig(endpoints, ("BTC-USD",), rest_attempts=1)
+    out, err = io.BytesIO(), _StopOnceSaid("; reconnecting in ", "failed: ")
+    assert run_headless(HeadlessOptions(config=Config(), live=live, out=out, err=err)) == 0
+    said = [line for line in err.getvalue().splitlines() if line.startswith("dydx-bot: live: ")]
+    assert any("Connection refused" in line and "; reconnecting in " in line for line in said), said
+    assert any(line.startswith("dydx-bot: live: /v4/perpetualMarkets failed: ") for line in said), said
+    assert json.loads(out.getvalue().splitlines()[-1])["stopped"] == "SIGINT"

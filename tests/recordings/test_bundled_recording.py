@@ -13,7 +13,8 @@ import pytest
 from app.sources import DEFAULT_RECORDING
 from streams.market import events as ev
 from streams.market.parse import parse_frame
-from streams.sources.recording import WsMessage, open_recording
+from streams.sources.recording import RestExchange, WsMessage, open_recording
+from tests.support.golden import check_golden
 from tools import build_default_recording as builder
 
 
@@ -89,18 +90,16 @@ def test_a_seed_is_the_same_bytes_every_time(samples_dir, tmp_path: Path):
     builder.write_seed(samples_dir, first, minutes=2)
     builder.write_seed(samples_dir, second, minutes=2)
     assert (first / "messages.jsonl").read_bytes() == (second / "messages.jsonl").read_bytes()
-    markets = json.loads(next(e.body for e in open_recording(first).entries() if hasattr(e, "body")
+    markets = json.loads(next(e.body for e in open_recording(first).entries() if isinstance(e, RestExchange)
                               and e.path == "/v4/perpetualMarkets"))["markets"]
     assert len(markets) == 125 and Decimal(markets["ETH-USD"]["initialMarginFraction"]) == Decimal("0.05")
 
 
-SCORES_DIGEST = "ec19870eb8521780662b9d66d245a1528ac2f194273559acd9531fc4b48f10fb"
-
-
-def test_the_scores_of_the_bundled_recording_are_pinned():
+def test_the_scores_of_the_bundled_recording_are_pinned(request: pytest.FixtureRequest) -> None:
     """Replaying the bundled recording gives byte-identical scores every time, on every machine: any change
-    to what the layers up to the scores compute moves this digest (re-pin it deliberately)."""
-    from tests.test_graph_golden import digest, graph_lines
+    to what the layers up to the scores compute fails this against its golden, from the first score that
+    differs (re-pin deliberately: `pytest --update-golden`, see `tests.support.golden`)."""
+    from tests.test_graph_golden import graph_lines
 
     frames = list(open_recording(DEFAULT_RECORDING).frames())
-    assert digest(graph_lines(frames, order=("scores",))) == SCORES_DIGEST
+    check_golden(request, "bundled-scores", graph_lines(frames, order=("scores",)))

@@ -259,6 +259,7 @@ def test_an_upstream_that_is_unreachable_is_reported_not_recorded(tmp_path: Path
         manifest = recorder.stop()
     assert recorder.addon is not None and recorder.addon.upstream_errors == 1
     assert str(recorder.addon.last_upstream_error).startswith(f"GET {MARKETS_PATH}: ")
+    assert recorder.addon.first_upstream_error == recorder.addon.last_upstream_error
     assert manifest["provenance"]["upstream_errors"] == 1
     assert manifest["counts"] == {}
     assert list(open_recording(tmp_path / "rec").entries()) == []
@@ -615,3 +616,27 @@ def test_record_reports_a_failing_disk_in_one_line(tmp_path: Path, monkeypatch: 
     last = capsys.readouterr().err.splitlines()[-1]
     assert last == f"dydx-bot record: {tmp_path / 'rec'}: recording stopped, could not write: " \
                    "[Errno 28] No space left on device"
+
+
+def test_record_exits_1_when_the_upstream_is_unreachable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    stderr = SignalOnLine("dydx-bot record: retry ", signal.SIGINT)  # the first REST request came back 502
+    monkeypatch.setattr(sys, "stderr", stderr)
+    out = tmp_path / "rec"
+    assert main(["record", "--markets", "BTC-USD", "--upstream", "http://127.0.0.1:9", "--out", str(out)]) == 1
+    last = stderr.getvalue().splitlines()[-1]
+    assert last.startswith("dydx-bot record: nothing was recorded: ")
+    assert "request(s) to http://127.0.0.1:9 failed, the first GET /v4/" in last
+    # each report one line, the proxy's 502 page for a refused handshake included
+    assert all(line.startswith("dydx-bot record: ") for line in stderr.getvalue().splitlines())
+    assert list(open_recording(out).entries()) == []
+
+
+def test_record_exits_1_when_the_upstream_certificate_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                 tls_files: tuple[Path, Path]) -> None:
+    stderr = SignalOnLine("dydx-bot record: retry ", signal.SIGINT)
+    monkeypatch.setattr(sys, "stderr", stderr)
+    with tls_indexer(*tls_files) as upstream:
+        assert main(["record", "--markets", "BTC-USD", "--upstream", upstream, "--out", str(tmp_path / "rec")]) == 1
+    last = stderr.getvalue().splitlines()[-1]
+    assert last.startswith("dydx-bot record: nothing was recorded: ") and f"to {upstream} failed" in last
+    assert "certificate verify failed" in last.lower()

@@ -11,7 +11,10 @@ gets.
 
 `live_graph` runs the real `LiveSource` against the replay server and feeds the real graph, wired as the
 app wires it (the books' resync requests go to `source.resync`); `LiveRun` collects what every layer
-says and awaits conditions on it.
+says and awaits conditions on it. The graph's strategy wants to trade at every book (`TRADING`) and is
+blind to the ladder (`LadderBlind`), so that the risk engine's gate alone stands between a fault and new
+risk: a fault test that finds nothing risky passed while halted, and the gate saying the halt is why, proves
+that it held.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import unittest.mock
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -28,6 +32,7 @@ from typing import Any
 
 import msgspec
 
+from streams.config import Config
 from streams.graph import BOOK_DEPTH, Graph, build_graph
 from streams.kernel.frames import Frame
 from streams.kernel.orders import OrderIntent
@@ -35,11 +40,16 @@ from streams.kernel.status import SourceStatus, read_status
 from streams.market import events as ev
 from streams.market.books import OrderBook, order_books
 from streams.market.state import BookTop
+from streams.risk.config import RiskConfig
+from streams.risk.derisk import IntentBlocked
 from streams.risk.ladder import RiskState
+from streams.signals.config import IndicatorParams, SignalsConfig, Weights
 from streams.sources.endpoints import Endpoints
 from streams.sources.live import LiveConfig, LiveSource
 from streams.sources.pacing import BackoffPolicy
 from streams.sources.recording_writer import RecordingWriter, make_flow
+from streams.strategy import targets
+from streams.strategy.config import StrategyConfig
 from tests.support.builders import run_frames
 from tests.support.servers import replay_server
 from tools.synthetic import BookShape, MarketTape, batched, market_updates, synthetic_candles, text
@@ -296,6 +306,32 @@ class FaultyRecording:
 # The bot under test
 
 
+TRADING = Config(
+    signals=SignalsConfig(indicators=IndicatorParams(atr_period=2, imbalance_half_life=0.0),
+                          weights=Weights(rsi=0, macd=0, bollinger=0, vwap=0, imbalance=1, funding=0)),
+    strategy=StrategyConfig(dead_zone=0.0, rebalance_interval=0.0, rebalance_threshold=Decimal(0),
+                            min_trade_notional=Decimal(0)),
+    risk=RiskConfig(max_position_notional=Decimal(1)),
+)
+"""A strategy that wants to trade from the first book on: the score is the book's imbalance (the history
+candles in the snapshot give the ATR at once), every score a new target, any difference an order. Every
+order would add risk, and the gate refuses each: while NORMAL for its size (one step is worth more than
+the gate's 1 USDC position limit, which `LadderBlind` does not heed), while halted for the halt. So the bot
+holds nothing and the ladder moves for the faults alone, as it does without trading."""
+
+
+class LadderBlind(targets.TargetStrategy):
+    """The strategy as it would be if it ignored the ladder and the limits (a bug, a new strategy): it
+    goes on adding risk while the ladder says not to, which only the risk engine's gate can then stop."""
+
+    def __init__(self, config: StrategyConfig, _risk: RiskConfig, bar_seconds: float,
+                 schedule: targets.Schedule | None = None) -> None:
+        super().__init__(config, RiskConfig(), bar_seconds, schedule)  # the default limits, not the gate's
+
+    def on_event(self, event: targets.StrategyInput) -> list[targets.StrategyOutput]:
+        return [] if isinstance(event, RiskState) else super().on_event(event)
+
+
 def status_is(event: str) -> Callable[[Any], bool]:
     """Picks a source status frame saying `event`."""
     return lambda value: isinstance(value, Frame) and value.kind == "status" and read_status(value).event == event
@@ -385,13 +421,19 @@ class LiveRun:
         return [report for report in self.health if report.stream == name]
 
     def risky_intents_while_halted(self) -> list[OrderIntent]:
-        """Orders that could add risk and went to the broker while the ladder was off NORMAL."""
-        passed, halted = [], False
+        """Orders that could add risk and went to the broker while the ladder was off NORMAL. The strategy
+        must have tried some then, and each that did not pass must have been stopped for the halt: an empty
+        answer proves nothing else."""
+        passed, blocked, state = [], [], None
         for value in self.log:
             if isinstance(value, RiskState):
-                halted = value.state != "NORMAL"
-            elif halted and isinstance(value, OrderIntent) and not value.reduce_only:
+                state = value if value.state != "NORMAL" else None
+            elif state is not None and isinstance(value, OrderIntent) and not value.reduce_only:
                 passed.append(value)
+            elif state is not None and isinstance(value, IntentBlocked):
+                blocked.append(value)
+                assert value.reason.startswith(f"{state.state}: "), value
+        assert passed or blocked, "no order tried to add risk while the ladder was halted: nothing was proved"
         return passed
 
 
@@ -399,9 +441,10 @@ class LiveRun:
 async def live_graph(recording: Path, *, speed: float | None = None, **options: Any) -> AsyncIterator[LiveRun]:
     """The live source (configured by `live_config(**options)`) on a replay server of `recording`, feeding
     the graph; the server idles after the last session's end, so what follows is silence."""
-    with replay_server(recording, speed=speed, idle_at_end=True, ping_interval=None) as (rest_url, ws_url):
+    with replay_server(recording, speed=speed, idle_at_end=True, ping_interval=None) as (rest_url, ws_url), \
+            unittest.mock.patch.object(targets, "TargetStrategy", LadderBlind):
         source = LiveSource(live_config(rest_url, ws_url, **options), random=lambda: 0.5)
-        graph = build_graph(source.frames, staleness=source.config.staleness)
+        graph = build_graph(source.frames, TRADING, staleness=source.config.staleness)
         run = LiveRun(source, graph)
         graph.resyncs.subscribe(lambda r: source.resync(r.channel, r.id, r.reason))  # as the app wires it
         connection = graph.connect()
