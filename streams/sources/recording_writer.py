@@ -64,9 +64,11 @@ def make_flow(url: str, method: str, status: int, body: bytes, t_request: float,
     client = connection.Client(peername=NOWHERE, sockname=NOWHERE, timestamp_start=t_request)
     server = connection.Server(address=(parts.hostname or "", port))
     flow = http.HTTPFlow(client, server)
-    flow.request = http.Request.make(method, url, b"", {"host": parts.netloc})
+    flow.request = http.Request.make(method, url, b"", http.Headers(host=parts.netloc))
     flow.request.timestamp_start = flow.request.timestamp_end = t_request
-    flow.response = http.Response.make(status, body, response_headers or {"content-type": "application/json"})
+    headers = response_headers or {"content-type": "application/json"}
+    flow.response = http.Response.make(status, body,
+                                       http.Headers([(k.encode(), v.encode()) for k, v in headers.items()]))
     flow.response.timestamp_start = flow.response.timestamp_end = t_response
     return flow
 
@@ -75,13 +77,20 @@ class RecordingWriter:
     """Writes one recording directory. Refuses to write into a directory that already holds one."""
 
     def __init__(self, directory: str | os.PathLike[str]) -> None:
+        if not os.fspath(directory):  # Path("") is the working directory
+            raise RecordingError("no directory to record into (an empty --out)")
         self.path = Path(directory)
-        if self.path.exists() and any((self.path / name).exists() for name in (FLOWS, JOURNAL, MANIFEST)):
-            raise RecordingError(f"{self.path}: already holds a recording; choose a new --out")
-        self.path.mkdir(parents=True, exist_ok=True)
-        self._flows = open(self.path / FLOWS, "ab")
+        try:
+            if self.path.exists() and not self.path.is_dir():
+                raise RecordingError(f"{self.path}: not a directory; choose a new --out")
+            if self.path.exists() and any((self.path / name).exists() for name in (FLOWS, JOURNAL, MANIFEST)):
+                raise RecordingError(f"{self.path}: already holds a recording; choose a new --out")
+            self.path.mkdir(parents=True, exist_ok=True)
+            self._flows = open(self.path / FLOWS, "ab")
+            self._journal = JournalWriter(self.path / JOURNAL)
+        except OSError as exc:
+            raise RecordingError(f"{exc.filename or self.path}: cannot record here ({exc.strerror or exc})") from None
         self._flow_writer = io.FlowWriter(self._flows)
-        self._journal = JournalWriter(self.path / JOURNAL)
         self.channels: set[str] = set()
         self.markets: set[str] = set()
 
