@@ -16,6 +16,7 @@ import sys
 import time
 
 from app.commands import UsageError
+from app.commands.arguments import DAY, seconds
 from streams.kernel.status import SourceStatus
 from streams.sources.endpoints import NETWORKS, Endpoints
 from streams.sources.live import LiveConfig, LiveSource, parse_markets
@@ -31,7 +32,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                           help="indexer to record (default mainnet)")
     upstream.add_argument("--upstream", metavar="URL",
                           help="indexer base URL to record instead, e.g. http://127.0.0.1:8080 (tests, mirrors)")
-    parser.add_argument("--duration", type=float, metavar="S", help="stop after S seconds (default: Ctrl-C)")
+    parser.add_argument("--duration", type=seconds(most=366 * DAY), metavar="S",
+                        help="stop after S seconds (default: Ctrl-C)")
     parser.add_argument("--out", required=True, metavar="PATH", help="new recording directory")
 
 
@@ -39,8 +41,6 @@ def run(args: argparse.Namespace) -> int:
     markets = parse_markets(args.markets)
     if not markets:
         raise UsageError("--markets needs at least one market, e.g. BTC-USD")
-    if args.duration is not None and not args.duration > 0:
-        raise UsageError(f"--duration must be a positive number of seconds, not {args.duration:g}")
     network = "custom" if args.upstream else args.network
     upstream = args.upstream or NETWORKS[args.network].rest
     try:

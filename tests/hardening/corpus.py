@@ -38,10 +38,7 @@ def refuse(case: Bad, where: Path, capsysbinary: pytest.CaptureFixture[bytes]) -
     """Run `case` in `where` and check it was refused as every bad input must be; returns its line."""
     argv = [str(arg) for arg in case.argv(where)]
     before = tree_digest(where)
-    try:
-        code = main(argv)
-    except SystemExit as exc:  # argparse's own refusals
-        code = exc.code if isinstance(exc.code, int) else 1
+    code = main(argv)
     out, err = capsysbinary.readouterr()
     lines = err.decode("utf-8", "replace").splitlines()
     assert "Traceback" not in err.decode("utf-8", "replace"), err

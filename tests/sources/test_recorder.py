@@ -584,14 +584,16 @@ def test_a_killed_record_command_leaves_a_readable_recording(tmp_path: Path) -> 
 
 @pytest.mark.parametrize("argv, message", [
     (["--markets", " , ", "--upstream", "http://127.0.0.1:9"], "--markets needs at least one market"),
-    (["--markets", "BTC-USD", "--duration", "0"], "--duration must be a positive number of seconds, not 0"),
+    (["--markets", "BTC-USD", "--duration", "0"], "record: argument --duration: expected seconds > 0 and <= 31622400, "
+                                                  "got '0'"),
     (["--markets", "BTC-USD", "--upstream", "ftp://x"], "invalid upstream 'ftp://x'"),
 ])
 def test_record_refuses_bad_arguments_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                                    argv: list[str], message: str) -> None:
     assert main(["record", *argv, "--out", str(tmp_path / "rec")]) == 2
     err = capsys.readouterr().err
-    assert err.startswith(f"dydx-bot: {message}") and err.count("\n") == 1
+    assert err.startswith(f"dydx-bot{' ' if message.startswith('record:') else ': '}{message}")
+    assert err.count("\n") == 1
     assert not (tmp_path / "rec").exists()
 
 
