@@ -11,6 +11,7 @@ import sys
 
 from app.commands import UsageError
 from app.commands.arguments import seconds
+from streams.kernel.loopback import is_loopback
 from streams.sources.replay import parse_speed
 from streams.sources.replay_server import ReplayServer
 
@@ -50,6 +51,9 @@ def run(args: argparse.Namespace) -> int:
                           gate_timeout=args.gate_timeout, ping_interval=args.ping_interval,
                           idle_at_end=args.idle_at_end)
     logging.basicConfig(level=logging.INFO, format="dydx-bot serve: %(message)s", stream=sys.stderr)
+    if not is_loopback(args.host):
+        print(f"dydx-bot serve: warning: --host {args.host} is not a loopback address: anyone who can reach "
+              "this machine can connect, unencrypted", file=sys.stderr, flush=True)
     asyncio.run(_serve(server, args))
     return 0
 

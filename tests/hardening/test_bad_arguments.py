@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from app.cli import main
 from tests.faults.test_fault_recordings import write
 from tests.hardening.corpus import Bad, refuse
 from tests.support.processes import CHILD_TIMEOUT, Child, app_argv
@@ -61,6 +62,15 @@ ARGUMENTS = [
         "dydx-bot record: argument --duration: expected seconds > 0 and <= 31622400, got 'nan'"),
     Bad("record --duration inf", fixed("record", "--markets", "BTC-USD", "--out", "x", "--duration", "inf"),
         "got 'inf'"),
+    Bad("--live --rest-url http:// off the loopback",
+        fixed("--no-ui", "--live", "--rest-url", "http://indexer.example.com"),
+        "REST URL 'http://indexer.example.com' is unencrypted and not on this machine: use https:// or wss://"),
+    Bad("--broker live --ws-url ws:// off the loopback",
+        fixed("--no-ui", "--live", "--broker", "live", "--ws-url", "ws://10.0.0.1:8080/v4/ws"),
+        "WebSocket URL 'ws://10.0.0.1:8080/v4/ws' is unencrypted and not on this machine"),
+    Bad("record --upstream http:// off the loopback",
+        fixed("record", "--markets", "BTC-USD", "--upstream", "http://indexer.example.com", "--out", "x"),
+        "upstream 'http://indexer.example.com' is unencrypted and not on this machine"),
     Bad("an unknown flag", fixed("--no-ui", "--replya"), "dydx-bot: unrecognized arguments: --replya"),
     Bad("--config a directory", fixed("--config", "."), ".: cannot read the config file (Is a directory)"),
     Bad("--config missing", fixed("--config", "nowhere.toml"), "nowhere.toml: cannot read the config file"),
@@ -99,3 +109,13 @@ def test_a_refusal_in_an_ascii_locale_is_one_line_too(tmp_path):
         out, err = child.said(), child.said("stderr")
         assert child.wait() == 2
     assert out == [] and len(err) == 1 and err[0].startswith(b"dydx-bot: argument --subaccount: expected")
+
+
+def test_serve_on_an_address_that_is_not_the_loopback_warns_first(where, capsysbinary):
+    # 192.0.2.1 (TEST-NET-1) is no address of this machine: the warning, then the refusal to listen
+    assert main(["serve", str(where / "rec"), "--host", "192.0.2.1"]) == 2
+    err = capsysbinary.readouterr().err.decode().splitlines()
+    assert err[0] == ("dydx-bot serve: warning: --host 192.0.2.1 is not a loopback address: anyone who can reach "
+                      "this machine can connect, unencrypted")
+    assert err[1].startswith("dydx-bot: cannot listen on 192.0.2.1:0: ") and len(err) == 2
+
