@@ -25,7 +25,7 @@ class ReplaySource:
 
     @classmethod
     def open(cls, path: str | Path | None = None, speed: float | None = 1.0) -> ReplaySource:
-        return cls(open_recording(path or DEFAULT_RECORDING), speed)
+        return cls(open_recording(DEFAULT_RECORDING if path is None else path), speed)  # "" is refused
 
     @property
     def name(self) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 
 from dydx_v4_client.network import Network
 
@@ -20,7 +21,7 @@ from streams.execution.networks import (
     on_loopback,
     select_network,
 )
-from streams.execution.secrets import load_mnemonic
+from streams.execution.secrets import Secret, load_mnemonic
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,7 @@ class LiveTrading:
                ask: Callable[[str], str] | None = None) -> LiveTrading:
         """The network the user asked for; mainnet asks for the typed confirmation (NetworkRefusedError if it
         does not match or cannot be asked)."""
-        if on_loopback(node_url):
+        if node_url is not None and on_loopback(node_url):
             if mainnet:  # its chain id is the dev chain's: mainnet would refuse every signature
                 raise NetworkRefusedError(f"a node on the loopback ({node_url}) is taken for a local dev chain, "
                                      "not mainnet: drop --mainnet, or --node-url to use the mainnet node")
@@ -45,7 +46,12 @@ class LiveTrading:
         return cls(select_network(mainnet=mainnet, confirmation=confirmation, node_url=node_url), subaccount)
 
     async def connect(self) -> LiveBroker:
-        return await LiveBroker.connect(self.network, load_mnemonic(), subaccount=self.subaccount)
+        return await LiveBroker.connect(self.network, self._mnemonic, subaccount=self.subaccount)
+
+    @cached_property
+    def _mnemonic(self) -> Secret:
+        """Read once: reading takes it out of the environment, and a reconnect needs it again."""
+        return load_mnemonic()
 
 
 def _ask_terminal(prompt: str) -> str:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from typing import Any
 import msgspec
 
 from app.commands import UsageError
+from streams.kernel.settings import Range
 from streams.market import events as ev
 from streams.risk.account import MarginError, Market, account_from_subaccount, implied_oracle_prices, isolation_conflict
 from streams.risk.margin import AccountState, account_state, what_if
@@ -45,16 +45,29 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         help="average true range of a market, for distances to liquidation in ATRs")
 
 
+# What the margin math can take: a NaN, an infinity, a zero or negative price or margin fraction, or a
+# magnitude past any real market's would raise inside the math or print nonsense.
+PRICE = Range(0, 1e15, low_open=True)
+FRACTION = Range(0, 1, low_open=True)
+AMOUNT = Range(-1e15, 1e15)  # USDC and sizes, signed
+LEVERAGE = Range(1, 1000)
+
+
 def run(args: argparse.Namespace) -> int:
     subaccount = _load(args.subaccount, "--subaccount", "v4_subaccounts", "subaccount",
                        ev.SubaccountSnapshot).subaccount
     listed = _load(args.markets, "--markets", "v4_markets", "markets", ev.MarketsSnapshot).markets
+    _check_markets(listed, f"--markets {args.markets}")
+    _check_subaccount(subaccount, f"--subaccount {args.subaccount}")
     markets = {name: Market.from_perpetual_market(market) for name, market in listed.items()}
     prices = {name: market.oraclePrice for name, market in listed.items() if market.oraclePrice is not None}
     known = f"in --markets {args.markets}"
-    leverage = _per_market(args.leverage, "--leverage", "X", markets, known, lambda x: x >= 1, "at least 1")
-    atr = _per_market(args.atr, "--atr", "ATR", markets, known, lambda x: x > 0, "positive")
+    leverage = _per_market(args.leverage, "--leverage", "X", markets, known, LEVERAGE)
+    atr = _per_market(args.atr, "--atr", "ATR", markets, known, PRICE)
     trades = [_market_amount(text, "--what-if", "SIZE", markets, known) for text in args.what_if]
+    for (_, size), text in zip(trades, args.what_if, strict=True):
+        if problem := "must not be 0" if size.is_zero() else AMOUNT.problem(size):
+            raise UsageError(f"--what-if {text}: SIZE {problem}")
 
     account = account_from_subaccount(subaccount, leverage)
     source = f"--subaccount {args.subaccount}"
@@ -95,6 +108,8 @@ def _load(path: str, option: str, channel: str, key: str, body_type: type) -> An
         body = msgspec.json.decode(data)
     except msgspec.DecodeError as exc:
         raise UsageError(f"{where}: not valid JSON ({exc})") from None
+    except RecursionError:
+        raise UsageError(f"{where}: not an Indexer response (JSON nested too deeply)") from None
     at = "$"
     if isinstance(body, dict) and body.get("type") == "subscribed" and body.get("channel") == channel:
         body, at = body.get("contents"), "$.contents"
@@ -105,6 +120,38 @@ def _load(path: str, option: str, channel: str, key: str, body_type: type) -> An
         return msgspec.convert(body, body_type)
     except msgspec.ValidationError as exc:
         raise UsageError(f"{where}: {str(exc).replace('`$', f'`{at}')}") from None
+
+
+def _check_markets(listed: dict[str, ev.PerpetualMarket], where: str) -> None:
+    for name, market in listed.items():
+        at = f"{where}: $.markets.{name}"
+        _check(f"{at}.initialMarginFraction", market.initialMarginFraction, FRACTION)
+        _check(f"{at}.maintenanceMarginFraction", market.maintenanceMarginFraction, FRACTION)
+        if market.maintenanceMarginFraction > market.initialMarginFraction:
+            raise UsageError(f"{at}.maintenanceMarginFraction: above initialMarginFraction "
+                             f"({market.initialMarginFraction})")
+        if market.oraclePrice is not None:
+            _check(f"{at}.oraclePrice", market.oraclePrice, PRICE)
+
+
+def _check_subaccount(subaccount: ev.Subaccount, where: str) -> None:
+    at = f"{where}: $.subaccount"
+    _check(f"{at}.equity", subaccount.equity, AMOUNT)
+    _check(f"{at}.freeCollateral", subaccount.freeCollateral, AMOUNT)
+    for name, position in subaccount.openPerpetualPositions.items():
+        _check(f"{at}.openPerpetualPositions.{name}.size", position.size, AMOUNT)
+        if position.size.is_zero():
+            raise UsageError(f"{at}.openPerpetualPositions.{name}.size: an open position cannot be 0")
+        for field in ("entryPrice", "unrealizedPnl", "realizedPnl", "netFunding"):
+            if (value := getattr(position, field)) is not None:
+                _check(f"{at}.openPerpetualPositions.{name}.{field}", value, PRICE if field == "entryPrice" else AMOUNT)
+    for name, asset in subaccount.assetPositions.items():
+        _check(f"{at}.assetPositions.{name}.size", asset.size, AMOUNT)
+
+
+def _check(at: str, value: Decimal, allowed: Range) -> None:
+    if problem := allowed.problem(value):
+        raise UsageError(f"{at}: {problem}, got {value}")
 
 
 def _describe(body: Any) -> str:
@@ -132,12 +179,12 @@ def _market_amount(text: str, option: str, amount: str, markets: dict[str, Marke
 
 
 def _per_market(texts: list[str], option: str, amount: str, markets: dict[str, Market], known: str,
-                valid: Callable[[Decimal], bool], requirement: str) -> dict[str, Decimal]:
+                allowed: Range) -> dict[str, Decimal]:
     values = {}
     for text in texts:
         market, value = _market_amount(text, option, amount, markets, known)
-        if not valid(value):
-            raise UsageError(f"{option} {text}: {amount} must be {requirement}")
+        if problem := allowed.problem(value):
+            raise UsageError(f"{option} {text}: {amount} {problem}")
         values[market] = value
     return values
 

@@ -17,6 +17,7 @@ import time
 from typing import TYPE_CHECKING
 
 from app.commands import UsageError
+from app.commands.arguments import DAY, seconds
 from streams.kernel.status import SourceStatus
 from streams.sources.endpoints import NETWORKS, Endpoints
 
@@ -33,7 +34,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                           help="indexer to record (default mainnet)")
     upstream.add_argument("--upstream", metavar="URL",
                           help="indexer base URL to record instead, e.g. http://127.0.0.1:8080 (tests, mirrors)")
-    parser.add_argument("--duration", type=float, metavar="S", help="stop after S seconds (default: Ctrl-C)")
+    parser.add_argument("--duration", type=seconds(most=366 * DAY), metavar="S",
+                        help="stop after S seconds (default: Ctrl-C)")
     parser.add_argument("--out", required=True, metavar="PATH", help="new recording directory")
 
 
@@ -45,8 +47,6 @@ def run(args: argparse.Namespace) -> int:
     markets = parse_markets(args.markets)
     if not markets:
         raise UsageError("--markets needs at least one market, e.g. BTC-USD")
-    if args.duration is not None and not args.duration > 0:
-        raise UsageError(f"--duration must be a positive number of seconds, not {args.duration:g}")
     network = "custom" if args.upstream else args.network
     upstream = args.upstream or NETWORKS[args.network].rest
     try:

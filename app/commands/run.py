@@ -7,6 +7,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from app.commands import UsageError
+from app.commands.arguments import subaccount_number
 
 if TYPE_CHECKING:
     from app.sources import ReplaySource
@@ -36,7 +37,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     trading.add_argument("--mainnet", action="store_true",
                          help="trade on mainnet (asks for a typed confirmation); testnet otherwise")
     trading.add_argument("--node-url", metavar="HOST:PORT", help="dYdX node gRPC endpoint (default: the network's)")
-    trading.add_argument("--subaccount", type=int, default=0, metavar="N", help="subaccount number (default 0)")
+    trading.add_argument("--subaccount", type=subaccount_number, default=0, metavar="N",
+                         help="subaccount number, 0 to 127 (default 0)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -98,8 +100,10 @@ def _live_config(args: argparse.Namespace):
     from streams.sources.endpoints import resolve_endpoints
     from streams.sources.live import LiveConfig, parse_markets
 
+    markets = parse_markets(DEFAULT_MARKETS if args.markets is None else args.markets)
+    if not markets:
+        raise UsageError(f"--markets {args.markets!r}: no market named; give e.g. --markets BTC-USD,ETH-USD")
     try:
-        return LiveConfig(resolve_endpoints(args.network, args.rest_url, args.ws_url),
-                          parse_markets(args.markets or DEFAULT_MARKETS))
+        return LiveConfig(resolve_endpoints(args.network, args.rest_url, args.ws_url), markets)
     except ValueError as exc:
         raise UsageError(str(exc)) from None

@@ -11,6 +11,8 @@ import sys
 from typing import TYPE_CHECKING
 
 from app.commands import UsageError
+from app.commands.arguments import seconds
+from streams.kernel.loopback import is_loopback
 from streams.sources.replay import parse_speed
 
 if TYPE_CHECKING:
@@ -28,10 +30,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--port", type=_port, default=0, help="port to listen on (default: a free one)")
     parser.add_argument("--speed", default="1",
                         help="WebSocket replay speed factor, or 'max' (default 1 = recorded timing)")
-    parser.add_argument("--gate-timeout", type=float, default=10.0, metavar="S",
+    parser.add_argument("--gate-timeout", type=seconds(), default=10.0, metavar="S",
                         help="seconds a client may be late with a recorded subscribe before the server "
                              "closes with 1011 (default 10)")
-    parser.add_argument("--ping-interval", type=float, default=30.0, metavar="S",
+    parser.add_argument("--ping-interval", type=seconds(zero=True), default=30.0, metavar="S",
                         help="seconds between server ping frames, 0 = none (default 30, like the indexer)")
     parser.add_argument("--idle-at-end", action="store_true",
                         help="keep a WebSocket open after its recorded session ends (default: close 1000)")
@@ -50,12 +52,13 @@ def run(args: argparse.Namespace) -> int:
         speed = parse_speed(args.speed)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    if not args.gate_timeout > 0 or args.ping_interval < 0:
-        raise UsageError("--gate-timeout must be positive and --ping-interval not negative")
     server = ReplayServer(args.path, host=args.host, port=args.port, speed=speed,
                           gate_timeout=args.gate_timeout, ping_interval=args.ping_interval,
                           idle_at_end=args.idle_at_end)
     logging.basicConfig(level=logging.INFO, format="dydx-bot serve: %(message)s", stream=sys.stderr)
+    if not is_loopback(args.host):
+        print(f"dydx-bot serve: warning: --host {args.host} is not a loopback address: anyone who can reach "
+              "this machine can connect, unencrypted", file=sys.stderr, flush=True)
     asyncio.run(_serve(server, args))
     return 0
 

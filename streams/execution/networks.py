@@ -12,6 +12,8 @@ from urllib.parse import urlsplit
 
 from dydx_v4_client.network import Network, local_node, make_insecure, make_mainnet, make_testnet
 
+from streams.kernel.loopback import is_loopback
+
 MAINNET_CONFIRMATION = "I understand this trades real money on mainnet"
 MAINNET_CHAIN_ID = "dydx-mainnet-1"
 
@@ -19,8 +21,6 @@ MAINNET_NODE = "oegs.dydx.trade:443"
 MAINNET_INDEXER = "https://indexer.dydx.trade"
 MAINNET_WEBSOCKET = "wss://indexer.dydx.trade/v4/ws"
 TESTNET_NODE = "oegs-testnet.dydx.exchange:443"
-
-_LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 
 class NetworkRefusedError(Exception):
@@ -42,7 +42,7 @@ def select_network(*, mainnet: bool = False, confirmation: str = "", node_url: s
 
 def on_loopback(node_url: str | None) -> TypeGuard[str]:
     """Whether a node address (host:port) names a node on this machine."""
-    return bool(node_url) and urlsplit(f"//{node_url}").hostname in _LOOPBACK
+    return bool(node_url) and is_loopback(urlsplit(f"//{node_url}").hostname)
 
 
 def local_network(node_url: str, *, rest_indexer: str = "", websocket_indexer: str = "") -> Network:

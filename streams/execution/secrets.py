@@ -8,7 +8,8 @@ derives the key.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+import typing
+from collections.abc import Callable, MutableMapping
 
 import keyring
 from keyring.errors import KeyringError
@@ -34,7 +35,7 @@ class Secret:
 
     __str__ = __repr__
 
-    def __reduce__(self) -> None:
+    def __reduce__(self) -> typing.NoReturn:
         raise TypeError("a Secret cannot be pickled (it would end up on disk in clear)")
 
 
@@ -45,18 +46,20 @@ class MnemonicUnavailableError(Exception):
 def load_mnemonic(
     address: str | None = None,
     *,
-    environ: Mapping[str, str] = os.environ,
+    environ: MutableMapping[str, str] = os.environ,
     get_password: Callable[[str, str], str | None] = keyring.get_password,
 ) -> Secret:
-    """`$DYDX_MNEMONIC`, else the keyring entry (service `dydx-bot`, user = `address` or "default")."""
-    if words := environ.get(ENV_VAR, "").strip():
+    """`$DYDX_MNEMONIC`, else the keyring entry (service `dydx-bot`, user = `address` or "default"). The
+    variable is taken out of the environment as it is read: no child process, crash reporter or
+    /proc/PID/environ reader of ours gets it after that."""
+    if words := environ.pop(ENV_VAR, "").strip():
         return Secret(words)
     user = address or KEYRING_DEFAULT_USER
     how = (f"set {ENV_VAR} in the environment or store it with `keyring set {KEYRING_SERVICE} {user}`")
     try:
-        words = get_password(KEYRING_SERVICE, user)
+        stored = get_password(KEYRING_SERVICE, user)
     except KeyringError as exc:
         raise MnemonicUnavailableError(f"no wallet mnemonic: the OS keyring is unavailable ({exc}); {how}") from None
-    if not words or not words.strip():
+    if not stored or not stored.strip():
         raise MnemonicUnavailableError(f"no wallet mnemonic: {how}")
-    return Secret(words.strip())
+    return Secret(stored.strip())

@@ -1,7 +1,7 @@
 """Where the live source connects: the Indexer's REST and WebSocket URLs per network.
 
 Mainnet is the default, `--network testnet` switches, and explicit URLs override both (that is how
-tests and the recorder point the source at 127.0.0.1).
+tests and the recorder point the source at 127.0.0.1). Plaintext URLs are refused unless on the loopback.
 """
 
 from __future__ import annotations
@@ -9,11 +9,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from streams.kernel.loopback import plaintext_off_loopback, refusal
+
 
 def _require_scheme(what: str, url: str, schemes: tuple[str, ...]) -> None:
     parts = urlsplit(url)
     if parts.scheme not in schemes or not parts.netloc:
         raise ValueError(f"{what} URL must look like {schemes[-1]}://host[:port]..., not {url!r}")
+    if plaintext_off_loopback(url):
+        raise ValueError(refusal(f"{what} URL", url))
 
 
 @dataclass(frozen=True)

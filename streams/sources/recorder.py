@@ -29,6 +29,7 @@ from mitmproxy.master import Master
 from mitmproxy.options import Options
 from mitmproxy.proxy.mode_specs import ProxyMode
 
+from streams.kernel.loopback import plaintext_off_loopback, refusal
 from streams.sources.recording_writer import RecordingWriter
 
 LISTEN_HOST = "127.0.0.1"
@@ -120,6 +121,8 @@ class Recorder:
 
     def __init__(self, out: str | os.PathLike[str], upstream: str, *, network: str = "custom",
                  markets: Iterable[str] = (), trusted_ca: str | None = None) -> None:
+        if plaintext_off_loopback(upstream):
+            raise RecorderError(refusal("upstream", upstream))
         try:
             self._mode = ProxyMode.parse(f"reverse:{upstream}")
         except ValueError as exc:

@@ -31,9 +31,10 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
+from msgspec import Meta
 
 from streams.kernel.frames import Frame
 
@@ -42,6 +43,8 @@ JOURNAL = "messages.jsonl"
 MANIFEST = "manifest.json"
 FORMAT = "dydx-bot-recording"
 FORMAT_VERSION = 1
+LATEST_T = 1e10
+"""Event times are Unix seconds: any time at or past this (the year 2286), or before 0, is damage."""
 
 
 class RecordingError(Exception):
@@ -125,7 +128,7 @@ def _journal_entry(line: bytes) -> WsOpen | WsMessage | WsClose:
         d = _text_message.decode(line)
     except (msgspec.DecodeError, UnicodeDecodeError):
         return _any_journal_entry(line)
-    if d.ev == "msg" and d.from_client is not None and d.text is not None:
+    if d.ev == "msg" and d.from_client is not None and d.text is not None and 0 <= d.t < LATEST_T:
         return WsMessage(d.t, d.conn, d.from_client, d.text.encode("utf-8", "surrogateescape"))
     return _any_journal_entry(line)
 
@@ -133,16 +136,19 @@ def _journal_entry(line: bytes) -> WsOpen | WsMessage | WsClose:
 def _any_journal_entry(line: bytes) -> WsOpen | WsMessage | WsClose:
     d = json.loads(line)
     ev = d["ev"]
+    t = float(d["t"])
+    if not 0 <= t < LATEST_T:  # NaN fails this too
+        raise ValueError(f"t {d['t']!r} is not a time")
     if ev == "msg":
         if "text" in d:
-            return WsMessage(float(d["t"]), int(d["conn"]), bool(d["from_client"]),
-                             d["text"].encode("utf-8", "surrogateescape"))
-        return WsMessage(float(d["t"]), int(d["conn"]), bool(d["from_client"]), base64.b64decode(d["b64"]),
+            return WsMessage(t, int(d["conn"]), bool(d["from_client"]), d["text"].encode("utf-8", "surrogateescape"))
+        # validate: without it, characters outside the alphabet are dropped and garbage reads as b""
+        return WsMessage(t, int(d["conn"]), bool(d["from_client"]), base64.b64decode(d["b64"], validate=True),
                          is_text=False)
     if ev == "open":
-        return WsOpen(float(d["t"]), int(d["conn"]), str(d["path"]))
+        return WsOpen(t, int(d["conn"]), str(d["path"]))
     if ev == "close":
-        return WsClose(float(d["t"]), int(d["conn"]), d["code"], bool(d["by_client"]))
+        return WsClose(t, int(d["conn"]), d["code"], bool(d["by_client"]))
     raise ValueError(f"unknown journal event {ev!r}")
 
 
@@ -166,16 +172,22 @@ class Recording:
 
     @property
     def plain_flow_file(self) -> bool:
-        return self.journal_path is None
+        return self.flows_path == self.path
 
     def entries(self) -> Iterator[Entry]:
-        if self.journal_path is None:
+        """Everything, in time order; under a manifest, what was read is compared with its counts at the end."""
+        if self.plain_flow_file:
             return iter(sorted(_read_flows(self.flows_path, with_ws=True, warnings=self.warnings),
                                key=_sort_key))
         rest = _read_flows(self.flows_path, with_ws=False, warnings=self.warnings,
                            tolerate_tail=self.manifest is None)
-        return heapq.merge(rest, _read_journal(self.journal_path, self.warnings,
-                                               tolerate_tail=self.manifest is None), key=_sort_key)
+        if self.journal_path is None:
+            entries: Iterator[Entry] = rest
+        else:
+            entries = heapq.merge(rest, _read_journal(self.journal_path, self.warnings,
+                                                      tolerate_tail=self.manifest is None), key=_sort_key)
+        counts = (self.manifest or {}).get("counts")  # the writer reads strictly before there are counts
+        return entries if counts is None else _counted(entries, counts, self.path / MANIFEST)
 
     def frames(self) -> Iterator[Frame]:
         for entry in self.entries():
@@ -193,13 +205,11 @@ class Recording:
         for entry in self.entries():
             first = entry.t if first is None else first
             last = entry.t
+            if (kind := _count_of(entry)) is not None:
+                counts[kind] += 1
             if isinstance(entry, RestExchange):
-                counts["rest"] += 1
                 rest_paths[entry.path.split("?", 1)[0]] += 1
-            elif isinstance(entry, WsOpen):
-                counts["ws_connections"] += 1
             elif isinstance(entry, WsMessage):
-                counts["ws_from_client" if entry.from_client else "ws_from_server"] += 1
                 if entry.from_client:
                     channel, ident = subscription_of(entry.data)
                     if channel:
@@ -209,12 +219,13 @@ class Recording:
         return {
             "path": str(self.path),
             "kind": "plain mitmproxy flow file" if self.plain_flow_file else FORMAT,
+            # a directory without its manifest may have lost anything: only the manifest says it is whole
             "complete": self.manifest is not None or self.plain_flow_file,
             "markets": sorted(markets),
             "channels": sorted(channels),
             "start": first,
             "end": last,
-            "duration_s": round(last - first, 3) if first is not None else 0.0,
+            "duration_s": round(last - first, 3) if first is not None and last is not None else 0.0,
             "counts": dict(sorted(counts.items())),
             "rest_paths": dict(sorted(rest_paths.items())),
             "manifest": self.manifest,
@@ -237,15 +248,54 @@ def _sort_key(entry: Entry) -> float:
     return entry.t
 
 
+def _count_of(entry: Entry) -> str | None:
+    """The manifest's `counts` key an entry counts under."""
+    if isinstance(entry, RestExchange):
+        return "rest"
+    if isinstance(entry, WsOpen):
+        return "ws_connections"
+    if isinstance(entry, WsMessage):
+        return "ws_from_client" if entry.from_client else "ws_from_server"
+    return None
+
+
+def _counted(entries: Iterator[Entry], expected: dict[str, int], manifest: Path) -> Iterator[Entry]:
+    """`entries`, then a `RecordingError` if their counts are not the manifest's (edited, or a file swapped
+    for another whose checksum was edited in too)."""
+    counts: Counter[str | None] = Counter()
+    for entry in entries:
+        counts[_count_of(entry)] += 1
+        yield entry
+    for kind in sorted(set(expected) | {kind for kind in counts if kind is not None}):
+        if counts[kind] != expected.get(kind, 0):
+            raise RecordingError(f"{manifest}: counts {kind} {expected.get(kind, 0)}, but the recording holds "
+                                 f"{counts[kind]}")
+
+
 def open_recording(path: str | os.PathLike[str]) -> Recording:
     """Open and check a recording directory or a plain mitmproxy flow file."""
+    if not os.fspath(path):  # Path("") is the working directory
+        raise RecordingError("no recording given (an empty path)")
     path = Path(path)
+    try:
+        return _open(path)
+    except OSError as exc:
+        raise RecordingError(f"{exc.filename or path}: cannot read ({exc.strerror or exc})") from None
+
+
+def _open(path: Path) -> Recording:
     if not path.exists():
         raise RecordingError(f"{path}: no such recording")
     if path.is_file():
         _check_flow_file_head(path)
         return Recording(path=path, flows_path=path, journal_path=None, manifest=None)
+    if not path.is_dir():
+        raise RecordingError(f"{path}: neither a recording directory nor a flow file")
+    os.listdir(path)  # an unreadable directory says so here, not as a missing file
     flows, journal, manifest_path = path / FLOWS, path / JOURNAL, path / MANIFEST
+    for name in (FLOWS, JOURNAL, MANIFEST):
+        if (path / name).exists() and not (path / name).is_file():
+            raise RecordingError(f"{path / name}: not a file")
     if not flows.exists() and not journal.exists():
         raise RecordingError(f"{path}: not a recording (neither {FLOWS} nor {JOURNAL} is there)")
     warnings: list[str] = []
@@ -265,16 +315,49 @@ def open_recording(path: str | os.PathLike[str]) -> Recording:
                      manifest=manifest, warnings=warnings)
 
 
+Time = Annotated[float, Meta(ge=0, lt=LATEST_T)]
+Count = Annotated[int, Meta(ge=0)]
+
+
+class _FileEntry(msgspec.Struct):
+    bytes: Count
+    sha256: Annotated[str, Meta(pattern="^[0-9a-f]{64}$")]
+
+
+class _ManifestShape(msgspec.Struct):
+    """What a manifest must hold, and the types of what it may (other keys are kept, unread)."""
+
+    format: str
+    files: dict[str, _FileEntry]
+    counts: dict[str, Count]
+    format_version: int = 0
+    markets: list[str] = []
+    channels: list[str] = []
+    start: Time | None = None
+    end: Time | None = None
+    provenance: dict[str, Any] = {}
+    network: str = ""
+    upstream: str = ""
+    flow_format_version: int | None = None
+
+
 def _load_manifest(path: Path) -> dict[str, Any]:
     try:
         manifest = json.loads(path.read_bytes())
-    except (ValueError, OSError) as exc:
+    except ValueError as exc:
         raise RecordingError(f"{path}: unreadable manifest ({exc})") from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise RecordingError(f"{path}: not a {FORMAT} manifest")
-    if manifest.get("format_version", 0) > FORMAT_VERSION:
-        raise RecordingError(f"{path}: format version {manifest.get('format_version')} is newer than "
-                             f"this dydx-bot reads ({FORMAT_VERSION})")
+    version = manifest.get("format_version")
+    if type(version) is int and version > FORMAT_VERSION:  # a newer format may be shaped otherwise
+        raise RecordingError(f"{path}: format version {version} is newer than this dydx-bot reads ({FORMAT_VERSION})")
+    try:
+        shape = msgspec.convert(manifest, _ManifestShape)
+    except msgspec.ValidationError as exc:
+        raise RecordingError(f"{path}: not a valid manifest: {exc}") from None
+    if strange := sorted(set(shape.files) - {FLOWS, JOURNAL}):
+        raise RecordingError(f"{path}: files lists {json.dumps(strange[0])}, which is not a file of a recording "
+                             f"(only {FLOWS} and {JOURNAL}, inside its directory)")
     return manifest
 
 
@@ -290,7 +373,11 @@ def file_digest(path: Path) -> tuple[int, str]:
 
 
 def _verify_against_manifest(path: Path, manifest: dict[str, Any]) -> None:
-    for name, expected in (manifest.get("files") or {}).items():
+    listed = manifest["files"]
+    for name in (FLOWS, JOURNAL):
+        if (path / name).exists() and name not in listed:
+            raise RecordingError(f"{path / name}: not in the manifest's files, so it cannot be checked")
+    for name, expected in listed.items():
         file = path / name
         if not file.exists():
             raise RecordingError(f"{file}: missing (the manifest lists it)")
@@ -334,13 +421,20 @@ def _read_flows(path: Path, *, with_ws: bool, warnings: list[str], tolerate_tail
     """REST exchanges (and, for plain flow files, WebSocket sessions) from a mitmproxy flow file."""
     if not path.exists() or path.stat().st_size == 0:
         return
+    try:
+        yield from _flows(path, with_ws=with_ws, warnings=warnings, tolerate_tail=tolerate_tail)
+    except OSError as exc:
+        raise RecordingError(f"{path}: cannot read ({exc.strerror or exc})") from None
+
+
+def _flows(path: Path, *, with_ws: bool, warnings: list[str], tolerate_tail: bool) -> Iterator[Entry]:
     from mitmproxy import exceptions, http, io  # heavy import, only where flows are read
 
     count = 0
     conn = 0
     with open(path, "rb") as f:
         reader = io.FlowReader(f)
-        stream = reader.stream()
+        stream = iter(reader.stream())
         while True:
             try:
                 flow = next(stream)
@@ -386,8 +480,16 @@ def _ws_entries(flow: Any, conn: int) -> Iterator[Entry]:
 
 
 def _read_journal(path: Path, warnings: list[str], *, tolerate_tail: bool) -> Iterator[Entry]:
+    try:
+        yield from _journal_entries(path, warnings, tolerate_tail=tolerate_tail)
+    except OSError as exc:
+        raise RecordingError(f"{path}: cannot read ({exc.strerror or exc})") from None
+
+
+def _journal_entries(path: Path, warnings: list[str], *, tolerate_tail: bool) -> Iterator[Entry]:
     with open(path, "rb") as f:
         number = 0
+        last = 0.0
         for number, line in enumerate(f, 1):
             if not line.endswith(b"\n"):
                 # the recorder was stopped while writing this line: only it is lost
@@ -397,10 +499,15 @@ def _read_journal(path: Path, warnings: list[str], *, tolerate_tail: bool) -> It
                     return
                 raise RecordingError(message)
             try:
-                yield _journal_entry(line)
+                entry = _journal_entry(line)
             except (ValueError, KeyError, TypeError) as exc:
                 raise RecordingError(f"{path}: line {number} is not a journal entry "
                                      f"({type(exc).__name__}: {exc}); {number - 1} lines read") from None
+            if entry.t < last:  # the recorder writes in arrival order: a reordered or spliced journal
+                raise RecordingError(f"{path}: line {number} goes back in time (t {entry.t!r} after {last!r}); "
+                                     f"{number - 1} lines read")
+            last = entry.t
+            yield entry
         if number == 0 and not tolerate_tail:
             warnings.append(f"{path}: no WebSocket messages")
 

@@ -11,11 +11,12 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import IO, Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from mitmproxy import connection, http, io
 
@@ -34,26 +35,49 @@ from streams.sources.recording import (
     subscription_of,
 )
 
-REDACTED_REQUEST_HEADERS = ("authorization", "proxy-authorization", "cookie", "x-api-key", "api-key",
-                            "x-forwarded-for", "forwarded", "x-real-ip")
-REDACTED_RESPONSE_HEADERS = ("set-cookie",)
+# Headers are kept by an allow-list: a header nobody foresaw (X-Custom-Secret, a vendor's token) is
+# redacted, not stored. These are what a replay and a reader of the recording need.
+KEPT_REQUEST_HEADERS = frozenset({
+    "host", "accept", "accept-encoding", "accept-language", "cache-control", "connection", "content-length",
+    "content-type", "origin", "pragma", "upgrade", "user-agent", "sec-websocket-extensions", "sec-websocket-key",
+    "sec-websocket-protocol", "sec-websocket-version"})
+KEPT_RESPONSE_HEADERS = frozenset({
+    "access-control-allow-origin", "cache-control", "connection", "content-encoding", "content-length",
+    "content-type", "date", "etag", "keep-alive", "retry-after", "server", "transfer-encoding", "upgrade", "vary",
+    "ratelimit-limit", "ratelimit-remaining", "ratelimit-reset", "x-ratelimit-limit", "x-ratelimit-remaining",
+    "x-ratelimit-reset", "sec-websocket-accept", "sec-websocket-extensions", "sec-websocket-protocol"})
+SECRET_QUERY_KEY = re.compile(r"key|token|secret|sig|pass|auth|credential|session|mnemonic", re.IGNORECASE)
+"""A query parameter whose name says it is a credential (apiKey, access_token, signature, ...)."""
+REDACTED = "REDACTED"
 NOWHERE = ("0.0.0.0", 0)
 
 
 def redacted(flow: http.HTTPFlow) -> http.HTTPFlow:
     """A copy of `flow` without credentials or the user's socket addresses (the live flow is untouched)."""
     copy = flow.copy()
-    for name in REDACTED_REQUEST_HEADERS:
-        if name in copy.request.headers:
-            copy.request.headers[name] = "REDACTED"
+    _redact_headers(copy.request.headers, KEPT_REQUEST_HEADERS)
+    copy.request.path = redacted_path(copy.request.path)
     if copy.response is not None:
-        for name in REDACTED_RESPONSE_HEADERS:
-            if name in copy.response.headers:
-                copy.response.headers[name] = "REDACTED"
+        _redact_headers(copy.response.headers, KEPT_RESPONSE_HEADERS)
     copy.client_conn.peername = NOWHERE
     copy.client_conn.sockname = NOWHERE
     copy.server_conn.sockname = None
     return copy
+
+
+def redacted_path(path: str) -> str:
+    """`path` with the value of every credential-like query parameter replaced (untouched when it has none,
+    so a replay matches the request as sent)."""
+    base, mark, query = path.partition("?")
+    pairs = parse_qsl(query, keep_blank_values=True)
+    if not mark or not any(SECRET_QUERY_KEY.search(key) for key, _ in pairs):
+        return path
+    return base + "?" + urlencode([(key, REDACTED if SECRET_QUERY_KEY.search(key) else value) for key, value in pairs])
+
+
+def _redact_headers(headers: http.Headers, kept: frozenset[str]) -> None:
+    for name in {name.lower() for name in headers.keys()} - kept:
+        headers[name] = REDACTED
 
 
 def make_flow(url: str, method: str, status: int, body: bytes, t_request: float, t_response: float,
@@ -64,9 +88,11 @@ def make_flow(url: str, method: str, status: int, body: bytes, t_request: float,
     client = connection.Client(peername=NOWHERE, sockname=NOWHERE, timestamp_start=t_request)
     server = connection.Server(address=(parts.hostname or "", port))
     flow = http.HTTPFlow(client, server)
-    flow.request = http.Request.make(method, url, b"", {"host": parts.netloc})
+    flow.request = http.Request.make(method, url, b"", http.Headers(host=parts.netloc))
     flow.request.timestamp_start = flow.request.timestamp_end = t_request
-    flow.response = http.Response.make(status, body, response_headers or {"content-type": "application/json"})
+    headers = response_headers or {"content-type": "application/json"}
+    flow.response = http.Response.make(status, body,
+                                       http.Headers([(k.encode(), v.encode()) for k, v in headers.items()]))
     flow.response.timestamp_start = flow.response.timestamp_end = t_response
     return flow
 
@@ -75,13 +101,20 @@ class RecordingWriter:
     """Writes one recording directory. Refuses to write into a directory that already holds one."""
 
     def __init__(self, directory: str | os.PathLike[str]) -> None:
+        if not os.fspath(directory):  # Path("") is the working directory
+            raise RecordingError("no directory to record into (an empty --out)")
         self.path = Path(directory)
-        if self.path.exists() and any((self.path / name).exists() for name in (FLOWS, JOURNAL, MANIFEST)):
-            raise RecordingError(f"{self.path}: already holds a recording; choose a new --out")
-        self.path.mkdir(parents=True, exist_ok=True)
-        self._flows = open(self.path / FLOWS, "ab")
+        try:
+            if self.path.exists() and not self.path.is_dir():
+                raise RecordingError(f"{self.path}: not a directory; choose a new --out")
+            if self.path.exists() and any((self.path / name).exists() for name in (FLOWS, JOURNAL, MANIFEST)):
+                raise RecordingError(f"{self.path}: already holds a recording; choose a new --out")
+            self.path.mkdir(parents=True, exist_ok=True)
+            self._flows = open(self.path / FLOWS, "ab")
+            self._journal = JournalWriter(self.path / JOURNAL)
+        except OSError as exc:
+            raise RecordingError(f"{exc.filename or self.path}: cannot record here ({exc.strerror or exc})") from None
         self._flow_writer = io.FlowWriter(self._flows)
-        self._journal = JournalWriter(self.path / JOURNAL)
         self.channels: set[str] = set()
         self.markets: set[str] = set()
 
@@ -96,7 +129,7 @@ class RecordingWriter:
     def ws_open(self, conn: int, t: float, path: str, handshake: http.HTTPFlow | None = None) -> None:
         if handshake is not None:
             self.add_flow(handshake)
-        self._journal.append(WsOpen(t=t, conn=conn, path=path))
+        self._journal.append(WsOpen(t=t, conn=conn, path=redacted_path(path)))
 
     def ws_message(self, conn: int, t: float, from_client: bool, data: bytes, is_text: bool = True) -> None:
         if from_client:

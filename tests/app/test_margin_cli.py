@@ -228,9 +228,9 @@ def test_inconsistent_inputs(capsys, files, tmp_path):
     ("--what-if", "DOGE-USD:1", "--what-if DOGE-USD:1: no market DOGE-USD in --markets"),
     ("--what-if", "TRY-USD:100", "ISOLATED market TRY-USD shares a subaccount with BTC-USD, ETH-USD"),
     ("--what-if", "SOL-USD:1", "--what-if SOL-USD:1: no oracle price for SOL-USD"),
-    ("--leverage", "BTC-USD:0.5", "--leverage BTC-USD:0.5: X must be at least 1"),
-    ("--atr", "BTC-USD:0", "--atr BTC-USD:0: ATR must be positive"),
-    ("--atr", "BTC-USD:-1e3", "--atr BTC-USD:-1e3: ATR must be positive"),
+    ("--leverage", "BTC-USD:0.5", "--leverage BTC-USD:0.5: X expected a finite number >= 1 and <= 1000"),
+    ("--atr", "BTC-USD:0", "--atr BTC-USD:0: ATR expected a finite number > 0"),
+    ("--atr", "BTC-USD:-1e3", "--atr BTC-USD:-1e3: ATR expected a finite number > 0"),
 ])
 def test_bad_options(capsys, files, option, value, message):
     subaccount, markets = files

@@ -4,6 +4,7 @@ environment or the OS keyring can provide and that never shows itself."""
 
 from __future__ import annotations
 
+import os
 import pickle
 
 import keyring
@@ -95,6 +96,12 @@ def test_the_environment_comes_first(words):
 
     secret = load_mnemonic(environ={"DYDX_MNEMONIC": f" {words}\n"}, get_password=keyring_must_not_be_asked)
     assert secret.reveal() == words
+
+
+def test_the_mnemonic_leaves_the_environment_once_read(words, monkeypatch):
+    monkeypatch.setenv("DYDX_MNEMONIC", words)
+    assert load_mnemonic(get_password=lambda service, user: None).reveal() == words
+    assert "DYDX_MNEMONIC" not in os.environ  # children and /proc/PID/environ readers never see it
 
 
 @pytest.fixture

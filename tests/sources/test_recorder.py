@@ -58,7 +58,7 @@ from tests.support.servers import replay_server
 
 T0 = 1_733_000_000.0
 SECRET = "s3cret-7f1d"
-SECRET_HEADERS = {"Authorization": f"Bearer {SECRET}", "Cookie": f"session={SECRET}"}
+SECRET_HEADERS = {"Authorization": f"Bearer {SECRET}", "Cookie": f"session={SECRET}", "X-Custom-Secret": SECRET}
 INDEXER = "https://indexer.dydx.trade"
 MARKETS_PATH = "/v4/perpetualMarkets"
 CONNECTION_ID = "7ad53844-c1d4-4c8e-9d7e-3f0c2b1a5e6d"
@@ -246,6 +246,7 @@ def test_credentials_and_client_addresses_are_redacted(session: dict[str, Any]) 
     assert len(secret_bearing) == 2  # the httpx call and the handshake
     for flow in secret_bearing:
         assert flow.request.headers["authorization"] == flow.request.headers["cookie"] == "REDACTED"
+        assert flow.request.headers["x-custom-secret"] == "REDACTED"  # no list foresaw it: kept by none
     for flow in flows:
         assert (flow.client_conn.peername, flow.client_conn.sockname) == (NOWHERE, NOWHERE)
         assert flow.server_conn.sockname is None
@@ -585,14 +586,16 @@ def test_a_killed_record_command_leaves_a_readable_recording(tmp_path: Path) -> 
 
 @pytest.mark.parametrize("argv, message", [
     (["--markets", " , ", "--upstream", "http://127.0.0.1:9"], "--markets needs at least one market"),
-    (["--markets", "BTC-USD", "--duration", "0"], "--duration must be a positive number of seconds, not 0"),
+    (["--markets", "BTC-USD", "--duration", "0"], "record: argument --duration: expected seconds > 0 and <= 31622400, "
+                                                  "got '0'"),
     (["--markets", "BTC-USD", "--upstream", "ftp://x"], "invalid upstream 'ftp://x'"),
 ])
 def test_record_refuses_bad_arguments_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                                    argv: list[str], message: str) -> None:
     assert main(["record", *argv, "--out", str(tmp_path / "rec")]) == 2
     err = capsys.readouterr().err
-    assert err.startswith(f"dydx-bot: {message}") and err.count("\n") == 1
+    assert err.startswith(f"dydx-bot{' ' if message.startswith('record:') else ': '}{message}")
+    assert err.count("\n") == 1
     assert not (tmp_path / "rec").exists()
 
 

@@ -295,6 +295,15 @@ def test_a_killed_recorder_without_a_journal_still_serves_its_rest_answers(kille
     assert read_whole(killed) == 3
 
 
+def test_a_killed_recorder_whose_journal_is_lost_is_not_reported_complete(
+        killed: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (killed / JOURNAL).unlink()  # a directory with only its flows: not a plain flow file, and not whole
+    assert main(["recording", "info", "--json", str(killed)]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["complete"] is False and info["kind"] == "dydx-bot-recording"
+    assert any("no manifest.json" in warning for warning in info["warnings"])
+
+
 def test_json_output_fails_the_same_way(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["recording", "info", "--json", str(tmp_path / "nope")]) == 1
     assert capsys.readouterr() == ("", f"dydx-bot: {tmp_path / 'nope'}: no such recording\n")

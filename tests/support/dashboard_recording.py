@@ -92,8 +92,8 @@ def build_recording(out: Path, *, minutes: int = 8, history: int = 60, seed: int
     writer.ws_open(1, t, "/v4/ws")
     writer.ws_message(1, t + 0.05, False, session.connected())
     subscriptions = LIVE.subscriptions()
-    for sub in subscriptions:
-        writer.ws_message(1, t + 0.1, True, Request("subscribe", sub).payload.encode())
+    for sub in subscriptions:  # sent on `connected`, before the first answer: a journal never goes back in time
+        writer.ws_message(1, t + 0.05, True, Request("subscribe", sub).payload.encode())
     by_market = {tape.ticker: tape for tape in tapes}
     for sub in subscriptions:
         t += 0.05
