@@ -25,6 +25,7 @@ from app.jsonl import line
 from app.sources import ReplaySource
 from app.trading import LiveTrading
 from streams.config import Config
+from streams.execution.ledger import SessionPnl
 from streams.execution.live_broker import BrokerSetupError
 from streams.execution.secrets import MnemonicUnavailableError
 from streams.graph import Graph, build_graph
@@ -43,6 +44,8 @@ class Printer:
     out: IO[bytes]
     counts: Counter[str] = field(default_factory=Counter)
     last_t: float | None = None
+    pnl: SessionPnl | None = None
+    """The session ledger's latest state, for the summary."""
 
     def attach(self, graph: Graph) -> list[Any]:
         def emit(kind: str) -> Callable[[Any], None]:
@@ -63,12 +66,25 @@ class Printer:
             graph.orders.pipe(rx.of_type(OrderUpdate)).subscribe(emit("order")),
             graph.orders.pipe(rx.of_type(Fill)).subscribe(emit("fill")),
             graph.health_changes.subscribe(emit("health")),
+            graph.pnl.subscribe(self._on_pnl),
         ]
+
+    def _on_pnl(self, pnl: SessionPnl) -> None:
+        self.pnl = pnl
 
     def summary(self, frames: int, reason: str) -> None:
         self.out.write(line("summary", {"t": self.last_t, "frames": frames, "stopped": reason,
-                                        "printed": dict(sorted(self.counts.items()))}))
+                                        "printed": dict(sorted(self.counts.items())), **pnl_fields(self.pnl)}))
         self.out.flush()
+
+
+def pnl_fields(pnl: SessionPnl | None) -> dict[str, Any]:
+    """The session's PnL for the summary line (none before the first account state)."""
+    if pnl is None:
+        return {}
+    return {"net_pnl": pnl.net, "realized_pnl": pnl.realized, "unrealized_pnl": pnl.unrealized, "fees": pnl.fees,
+            "funding": pnl.funding, "trades": pnl.trades, "round_trips": pnl.round_trips, "win_rate": pnl.win_rate,
+            "equity": pnl.equity, "start_equity": pnl.start_equity}
 
 
 @dataclass

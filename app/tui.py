@@ -35,7 +35,19 @@ from app.screens.jump_to_time import JumpScreen
 from app.screens.open_recording import OpenRecordingScreen, bundled_recordings
 from app.sources import ReplaySource
 from app.ui_bridge import FrameMeter, UiBridge
-from app.view_model import CHART, HEALTH, LOG, MARGIN, MARKETS, PANELS, POSITIONS, SIGNALS, DashboardModel, state_key
+from app.view_model import (
+    CHART,
+    HEALTH,
+    LOG,
+    MARGIN,
+    MARKETS,
+    PANELS,
+    PNL,
+    POSITIONS,
+    SIGNALS,
+    DashboardModel,
+    state_key,
+)
 from streams.config import Config
 from streams.graph import Graph, build_graph
 from streams.sources.endpoints import NETWORKS
@@ -47,6 +59,7 @@ from widgets.event_log import MAX_LINES, EventLogPanel, LogEntry
 from widgets.margin_health import MarginHealthPanel
 from widgets.markets import MarketsPanel
 from widgets.positions import PositionsPanel
+from widgets.session_pnl import SessionPnlPanel, summary
 from widgets.signals import SignalsPanel
 from widgets.status_bar import StatusBar, StatusState
 from widgets.views import Views, ViewSpec
@@ -66,7 +79,7 @@ AFTER_THE_END = "g jumps back in it, o opens another, l goes live"
 
 NOTIFY_SECONDS = {"information": 4.0, "warning": 8.0, "error": 12.0}
 
-STATE_STREAMS = ("markets", "books", "health", "scores", "account", "risk")
+STATE_STREAMS = ("markets", "books", "health", "scores", "account", "risk", "pnl")
 """Graph outputs the panels show (the latest value of each thing)."""
 CHART_HZ = 2.0
 """The candles (the chart's only input) come less often than the rest: a plotext chart costs 10-40 ms to
@@ -82,6 +95,7 @@ PANEL_STATES: dict[str, tuple[type, Callable[[DashboardModel], Any]]] = {
     CHART: (CandleChartPanel, DashboardModel.chart_state),
     HEALTH: (DataHealthPanel, DashboardModel.health_state),
     LOG: (EventLogPanel, DashboardModel.log_state),
+    PNL: (SessionPnlPanel, DashboardModel.pnl_state),
 }
 """Panel name -> the widget showing it and the model's state for it."""
 
@@ -170,6 +184,8 @@ class DashboardApp(App[None]):
         self.view: View | None = None
         self.note = ""
         self.performance = Performance()
+        self.exit_summary = ""
+        """`session_summary()` as the app closed: `run_tui` prints it."""
 
     def compose(self) -> ComposeResult:
         yield MarketsPanel()
@@ -185,8 +201,8 @@ class DashboardApp(App[None]):
 
     def views(self) -> list[ViewSpec]:
         """The bottom panel's views, in the order `v` shows them."""
-        return [("events", "Orders & events", EventLogPanel()), ("signals", "Signals", SignalsPanel()),
-                ("health", "Data health", DataHealthPanel())]
+        return [("events", "Orders & events", EventLogPanel()), ("pnl", "PnL", SessionPnlPanel()),
+                ("signals", "Signals", SignalsPanel()), ("health", "Data health", DataHealthPanel())]
 
     def on_resize(self, event: events.Resize) -> None:
         narrow = event.size.width < WIDE
@@ -210,7 +226,15 @@ class DashboardApp(App[None]):
             self.run_worker(self.switch_to(session), group="source", exclusive=True)
 
     async def on_unmount(self) -> None:
+        self.exit_summary = self.session_summary()
         await self.backend.close()
+
+    def session_summary(self) -> str:
+        """What the session did, for the terminal once the dashboard is gone."""
+        if self.view is None:
+            return "no source ran"
+        session, model = self.view.session, self.view.model
+        return f"{session.kind} {session.name}: {summary(model.pnl)}"
 
     # -- sessions --------------------------------------------------------------------------------------
 
@@ -275,6 +299,8 @@ class DashboardApp(App[None]):
         changed = view.model.apply(values)
         if view is self.view:
             self.show_panels(changed)
+            if PNL in changed:
+                self.render_status()
 
     def _on_log(self, view: View, values: list[Any]) -> None:
         view.model.record(values)
@@ -321,7 +347,7 @@ class DashboardApp(App[None]):
                 progress=session.progress(position) if isinstance(session, ReplaySession) else None,
                 speed=replay.speed if replay is not None else None,
                 paused=replay is not None and replay.paused, done=replay is not None and replay.done,
-                note=self.note, rate=perf.rate, latency=perf.latency, memory=perf.memory)
+                pnl=view.model.pnl, note=self.note, rate=perf.rate, latency=perf.latency, memory=perf.memory)
         self.query_one(StatusBar).render_state(state)
 
     def sample_performance(self) -> None:
@@ -447,9 +473,23 @@ class DashboardApp(App[None]):
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
 
+    async def action_quit(self) -> None:
+        """Quit; with positions open, once confirmed (nothing manages them while the bot is gone)."""
+        account = self.view.model.account if self.view is not None else None
+        held = [position.market for position in account.positions if position.size] if account else []
+        if not held:
+            self.exit()
+            return
+        question = (f"{len(held)} position{'s' if len(held) > 1 else ''} open ({', '.join(held)}): quit anyway? "
+                    "Nothing manages them while the bot is gone.")
+        self.push_screen(ConfirmScreen(question, "Quit"), lambda confirmed: self.exit() if confirmed else None)
+
 
 def run_tui(*, config: Config, replay: ReplaySource | None = None, live: LiveConfig | None = None) -> int:
     """The dashboard on `live` when given, else on `replay` (None: the bundled recording); returns the
     exit status once the user quits."""
-    DashboardApp(config, start=live or replay, live=live or LiveConfig()).run()
+    app = DashboardApp(config, start=live or replay, live=live or LiveConfig())
+    app.run()
+    if app.exit_summary:
+        print(f"dydx-bot: {app.exit_summary}")
     return 0

@@ -10,8 +10,10 @@ from textual.containers import Horizontal
 from textual.content import Content
 from textual.widgets import Static
 
-from widgets.format import DIM, join, utc_stamp
+from streams.execution.ledger import SessionPnl
+from widgets.format import DIM, join, number, utc_stamp
 from widgets.rows import show_text
+from widgets.session_pnl import signed
 from widgets.tcss import beside
 
 
@@ -28,6 +30,8 @@ class StatusState:
     """Replay speed factor; None is as fast as possible."""
     paused: bool = False
     done: bool = False
+    pnl: SessionPnl | None = None
+    """The session's PnL so far: its net, and the fees in it, are always in view."""
     note: str = ""
     """What the source is doing besides playing, e.g. "connecting to live..."."""
     rate: float | None = None
@@ -62,6 +66,9 @@ def where_line(state: StatusState) -> Content:
     if state.progress is not None:
         parts.append(f"{state.progress:.0%}")
     parts.append(playback(state))
+    if state.pnl is not None:
+        parts.append(Content.assemble("PnL ", signed(state.pnl.net), Content.styled(f" fees {number(state.pnl.fees)}",
+                                                                                     DIM)))
     if state.note:
         parts.append(Content.styled(state.note, "$text-warning"))
     return join(parts)

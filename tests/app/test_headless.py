@@ -7,6 +7,7 @@ import io
 import json
 import os
 import signal
+from decimal import Decimal
 
 import pytest
 
@@ -59,6 +60,14 @@ def test_a_finite_replay_ends_with_a_summary(bundled):
     assert summary["frames"] == 13_273
     counted = {kind: sum(1 for line in lines if line["kind"] == kind) for kind in summary["printed"]}
     assert counted == summary["printed"]
+    fills = [line for line in lines if line["kind"] == "fill"]
+    assert summary["trades"] == len(fills) and Decimal(summary["fees"]) == sum(Decimal(f["fee"]) for f in fills)
+    parts = (Decimal(summary[key]) for key in ("realized_pnl", "unrealized_pnl", "fees", "funding"))
+    realized, unrealized, fees, funding = parts
+    assert Decimal(summary["net_pnl"]) == realized + unrealized - fees + funding
+    assert abs(Decimal(summary["net_pnl"]) - (Decimal(summary["equity"]) - Decimal(summary["start_equity"]))) \
+        < Decimal("1e-12")
+    assert 0 <= summary["win_rate"] <= 1 and 0 < summary["round_trips"] <= summary["trades"]
     assert "replaying default at max speed" in err and "stopped: end of recording" in err
 
 
