@@ -44,7 +44,7 @@ def summary(pnl: SessionPnl | None) -> str:
 
 def figures(pnl: SessionPnl | None) -> Content:
     def label(text: str) -> Content:
-        return Content.styled(text.ljust(LABEL), DIM)
+        return Content.styled(f"{text} ".ljust(LABEL), DIM)  # a label longer than LABEL still gets its space
 
     if pnl is None:
         return Content.styled("waiting for the account", DIM)
