@@ -28,7 +28,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Footer
 
-from app.backend import CONNECT_TIMEOUT, Backend, GraphFactory, ReplaySession, Session, Severity
+from app.backend import Backend, GraphFactory, LiveSession, ReplaySession, Session, Severity
 from app.screens.confirm import ConfirmScreen
 from app.screens.help import HelpScreen
 from app.screens.jump_to_time import JumpScreen
@@ -163,8 +163,7 @@ class DashboardApp(App[None]):
                  live: LiveConfig = LiveConfig(), graph_factory: GraphFactory | None = None,
                  replay_scheduler: abc.SchedulerBase | None = None,
                  bridge_timer: abc.SchedulerBase | None = None, clock: Callable[[], float] = time.monotonic,
-                 memory: Callable[[], int] = resident_memory, status_interval: float | None = 1.0,
-                 connect_timeout: float = CONNECT_TIMEOUT) -> None:
+                 memory: Callable[[], int] = resident_memory, status_interval: float | None = 1.0) -> None:
         """Starts on `start` (None: the bundled recording); `live` is where `l` connects. The rest is for
         tests: `replay_scheduler` and `bridge_timer` put replay and conflation on virtual time, `clock`
         and `memory` fix the status bar, `status_interval` None stops its periodic sampling."""
@@ -180,7 +179,6 @@ class DashboardApp(App[None]):
         self._clock = clock
         self._memory = memory
         self._status_interval = status_interval
-        self._connect_timeout = connect_timeout
         self.view: View | None = None
         self.note = ""
         self.performance = Performance()
@@ -214,7 +212,7 @@ class DashboardApp(App[None]):
         self.bridge = UiBridge(self._ui, timer=self._bridge_timer, clock=self._clock)
         self.backend = Backend(self._graph_factory, self.report_from_anywhere, live=self._live,
                                live_name=network_name(self._live), replay_scheduler=self._replay_scheduler,
-                               connect_timeout=self._connect_timeout, clock=self._clock)
+                               clock=self._clock)
         self.render_status()
         if self._status_interval is not None:
             self.set_interval(self._status_interval, self.sample_performance)
@@ -323,7 +321,11 @@ class DashboardApp(App[None]):
             self.show_panels({LOG})
 
     def report_from_anywhere(self, message: str, severity: Severity) -> None:
-        self._ui.schedule(lambda _scheduler, _state=None: self.report(message, severity))
+        def report(_scheduler: Any, _state: Any = None) -> None:
+            self.report(message, severity)
+            self.render_status()  # what is reported may be a change of the connection the status bar shows
+
+        self._ui.schedule(report)
 
     # -- rendering -------------------------------------------------------------------------------------
 
@@ -337,8 +339,12 @@ class DashboardApp(App[None]):
 
     def render_status(self) -> None:
         perf, view = self.performance, self.view
+        pending = self.backend.pending
+        note = self.note
+        if isinstance(pending, LiveSession) and pending.connection.state != "connecting":
+            note = f"{note} {pending.connection.text(self._clock())} (l: give up)"
         if view is None:
-            state = StatusState(note=self.note, rate=perf.rate, latency=perf.latency, memory=perf.memory)
+            state = StatusState(note=note, rate=perf.rate, latency=perf.latency, memory=perf.memory)
         else:
             session, replay = view.session, view.replay_status
             position = replay.t if replay is not None and replay.t is not None else view.model.t
@@ -347,7 +353,8 @@ class DashboardApp(App[None]):
                 progress=session.progress(position) if isinstance(session, ReplaySession) else None,
                 speed=replay.speed if replay is not None else None,
                 paused=replay is not None and replay.paused, done=replay is not None and replay.done,
-                pnl=view.model.pnl, note=self.note, rate=perf.rate, latency=perf.latency, memory=perf.memory)
+                connection=session.connection.text(self._clock()) if isinstance(session, LiveSession) else None,
+                pnl=view.model.pnl, note=note, rate=perf.rate, latency=perf.latency, memory=perf.memory)
         self.query_one(StatusBar).render_state(state)
 
     def sample_performance(self) -> None:
@@ -365,7 +372,11 @@ class DashboardApp(App[None]):
     # -- keys ------------------------------------------------------------------------------------------
 
     def action_toggle_source(self) -> None:
-        """Live <-> replay. Without a source (the first one failed to start), to the other kind."""
+        """Live <-> replay. Without a source (the first one failed to start), to the other kind. While a
+        live source is still trying to connect, gives it up (the current source plays on)."""
+        if isinstance(self.backend.pending, LiveSession):
+            self.backend.pending.give_up()
+            return
         session = self.backend.session
         live_now = session.kind == "live" if session is not None else isinstance(self._first, LiveConfig)
         if not live_now:

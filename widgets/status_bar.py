@@ -30,6 +30,8 @@ class StatusState:
     """Replay speed factor; None is as fast as possible."""
     paused: bool = False
     done: bool = False
+    connection: str | None = None
+    """The live connection's state (`live`, `connecting`, `reconnecting in 3 s ...`, `down`)."""
     pnl: SessionPnl | None = None
     """The session's PnL so far: its net, and the fees in it, are always in view."""
     note: str = ""
@@ -48,7 +50,10 @@ def speed_text(speed: float | None) -> str:
 
 def playback(state: StatusState) -> Content:
     if state.source == "live":
-        return Content("● live")
+        connection = state.connection or "live"
+        if connection == "live":
+            return Content.styled("● live", "$text-success")
+        return Content.styled(f"○ {connection}", "$text-error" if connection.startswith("down") else "$text-warning")
     if state.done:
         return Content.styled("■ end", DIM)
     if state.paused:
@@ -59,7 +64,8 @@ def playback(state: StatusState) -> Content:
 def where_line(state: StatusState) -> Content:
     """Source, what is playing and how far, and how: cut at the end when the terminal is narrow."""
     if state.source is None:
-        return Content.styled("no source", DIM)
+        return join([Content.styled("no source", DIM), *([Content.styled(state.note, "$text-warning")]
+                                                          if state.note else [])])
     badge = Content.styled(f" {state.source.upper()} ", "bold reverse $text-success" if state.source == "live"
                            else "bold reverse $text-accent")
     parts: list[Content | str] = [badge, state.name, utc_stamp(state.position)]
