@@ -496,10 +496,11 @@ class DashboardApp(App[None]):
         self.push_screen(ConfirmScreen(question, "Quit"), lambda confirmed: self.exit() if confirmed else None)
 
 
-def run_tui(*, config: Config, replay: ReplaySource | None = None, live: LiveConfig | None = None) -> int:
-    """The dashboard on `live` when given, else on `replay` (None: the bundled recording); returns the
-    exit status once the user quits."""
-    app = DashboardApp(config, start=live or replay, live=live or LiveConfig())
+def run_tui(*, config: Config, replay: ReplaySource | None = None, live: LiveConfig | None = None,
+            target: LiveConfig | None = None) -> int:
+    """The dashboard on `live` when given, else on `replay` (None: the bundled recording); `l` goes live
+    to `live`, else to `target` (else mainnet). Returns the exit status once the user quits."""
+    app = DashboardApp(config, start=live or replay, live=live or target or LiveConfig())
     app.run()
     if app.exit_summary:
         print(f"dydx-bot: {app.exit_summary}")

@@ -103,7 +103,8 @@ def test_a_signal_stops_cleanly_with_a_summary(sig, tmp_path):
 @pytest.mark.parametrize(("argv", "message"), [
     (["--no-ui", "--speed", "fast"], "speed must be a positive number or 'max'"),
     (["--no-ui", "--replay", "/nonexistent/rec"], "/nonexistent/rec: no such recording"),
-    (["--no-ui", "--markets", "BTC-USD"], "--markets, --rest-url and --ws-url need --live"),
+    (["--no-ui", "--markets", "BTC-USD"], "say where live data comes from: headless, add --live"),
+    (["--no-ui", "--network", "testnet"], "say where live data comes from: headless, add --live"),
     (["--no-ui", "--live", "--rest-url", "ftp://x"], "REST"),
 ])
 def test_bad_arguments_are_one_clear_line(argv, message, capsys):

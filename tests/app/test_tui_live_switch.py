@@ -108,6 +108,14 @@ async def test_l_switches_to_live_and_back_without_restarting(recording: Path) -
             await dash.settle(pilot, 30)
             assert dash.app.view.session is again and where(dash).startswith(" REPLAY ")
 
+            await pilot.press("l")  # live again: the server has played its one recorded session, and says so
+            pending = await reconnecting(dash)
+            assert "recording exhausted: all 1 WebSocket session(s) on /v4/ws were played" in pending.connection.reason
+            dash.app.render_status()
+            assert "recording exhausted" in where(dash)
+            await pilot.press("l")
+            assert await switched(dash) is again
+
 
 def closed_port() -> int:
     with socket.socket() as probe:
