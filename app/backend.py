@@ -17,8 +17,10 @@ threads hand over there), so calls to it are made in place. Textual-free: the ap
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol
 
@@ -49,8 +51,28 @@ class GraphFactory(Protocol):
     def __call__(self, frames: Observable[Frame], *, staleness: Staleness) -> Graph: ...
 
 
-CONNECT_TIMEOUT = 15.0
-"""Seconds the live indexer gets to say `connected` before a switch to it is given up."""
+ConnectionState = Literal["connecting", "live", "reconnecting", "down"]
+
+
+@dataclass(frozen=True)
+class Connection:
+    """What the live source's connection is doing, from its status frames: the status bar shows it."""
+
+    state: ConnectionState = "connecting"
+    attempt: int | None = None
+    retry_at: float | None = None
+    """When (the app's monotonic clock) the next attempt is made, while reconnecting."""
+    reason: str | None = None
+
+    def text(self, now: float) -> str:
+        """`live`, `connecting`, `reconnecting in 3 s (attempt 2): closed (code 1006)`, `down: ...`."""
+        if self.state == "reconnecting":
+            wait = max(0, math.ceil((self.retry_at or now) - now))
+            attempt = f" (attempt {self.attempt})" if self.attempt else ""
+            return f"reconnecting in {wait} s{attempt}: {self.reason or 'connection lost'}"
+        if self.state == "down":
+            return f"down: {self.reason}" if self.reason else "down"
+        return self.state
 
 
 class Session(Protocol):
@@ -165,20 +187,23 @@ class ReplaySession:
 
 
 class LiveSession:
-    """The live indexer through a fresh graph. It counts as started once a socket says `connected`."""
+    """The live indexer through a fresh graph. It counts as started once a socket says `connected`;
+    until then it retries as the live source always does (its reconnect backoff, the same policy as
+    headless), and `give_up` ends the attempt."""
 
     kind: Literal["live"] = "live"
 
     def __init__(self, config: LiveConfig, name: str, graph_factory: GraphFactory, notify: Notify, *,
-                 connect_timeout: float = CONNECT_TIMEOUT, clock: Clock = time.monotonic) -> None:
+                 clock: Clock = time.monotonic) -> None:
         self.config = config
         self.name = name
         self.source = LiveSource(config)
         self._notify = notify
-        self._timeout = connect_timeout
+        self._clock = clock
         self.meter = FrameMeter(clock)
         self.source.frames.subscribe(self.meter.on_frame)
         self.graph = graph_factory(self.source.frames, staleness=config.staleness)
+        self.connection = Connection()
         self._subscriptions = CompositeDisposable(
             self.graph.resyncs.subscribe(self.resync),
             self.source.status().subscribe(self.on_status),
@@ -193,13 +218,19 @@ class LiveSession:
         self._verdict = asyncio.get_running_loop().create_future()
         self.attach(self.graph.connect())
         await self.source.start()
-        try:
-            problem = await asyncio.wait_for(asyncio.shield(self._verdict), self._timeout)
-        except TimeoutError:
-            problem = f"no answer from {self.config.endpoints.ws} within {self._timeout:g} s"
+        problem = await self._verdict
         if problem is not None:
             await self.close()
         return problem
+
+    def give_up(self) -> None:
+        """End a start still waiting for a connection (it then says why it stopped)."""
+        if self._verdict is not None and not self._verdict.done():
+            last = self.connection
+            self.connection = Connection("down", last.attempt, reason=last.reason)
+            tried = f" after {last.attempt} attempt{'s' if last.attempt > 1 else ''}" if last.attempt else ""
+            why = f" (last: {last.reason})" if last.reason else ""
+            self._verdict.set_result(f"given up connecting to {self.config.endpoints.ws}{tried}{why}")
 
     async def close(self) -> None:
         self._subscriptions.dispose()
@@ -216,31 +247,39 @@ class LiveSession:
             self._notify(f"live: {exc}", "warning")
 
     def on_status(self, status: SourceStatus) -> None:
-        """Decides whether the start succeeded; afterwards, reports lost connections and failed requests."""
-        verdict = self._verdict if self._verdict is not None and not self._verdict.done() else None
-        if status.event == "connected" and verdict is not None:
-            verdict.set_result(None)
-        elif status.event == "reconnecting" and verdict is not None:
-            verdict.set_result(f"cannot reach {self.config.endpoints.ws}: {lost_because(status)}")
-        elif (problem := trouble(status)) is not None:
-            self._notify(f"live: {problem}", "warning" if status.event == "reconnecting" else "error")
+        """Follows the connection (the status bar shows it), decides when the start succeeded, and tells
+        the user once per change of the connection, not once per retry; failed requests each."""
+        before, verdict = self.connection.state, self._verdict
+        if status.event == "connected":
+            self.connection = Connection("live")
+            if verdict is not None and not verdict.done():
+                verdict.set_result(None)
+            elif before == "reconnecting":
+                self._notify("live: reconnected", "information")
+        elif status.event == "reconnecting":
+            why = lost_because(status)
+            self.connection = Connection("reconnecting", status.attempt, self._clock() + (status.delay or 0.0), why)
+            if before != "reconnecting":
+                self._notify(f"live: {why}; reconnecting with backoff", "warning")
+        elif status.event == "error":
+            self._notify(f"live: {trouble(status)}", "error")
 
 
 class Backend:
     """Owns the current session and opens new ones; the app binds each new session, then `switch`es."""
 
     def __init__(self, graph_factory: GraphFactory, notify: Notify, *, live: LiveConfig, live_name: str,
-                 replay_scheduler: abc.SchedulerBase | None = None, connect_timeout: float = CONNECT_TIMEOUT,
-                 clock: Clock = time.monotonic) -> None:
+                 replay_scheduler: abc.SchedulerBase | None = None, clock: Clock = time.monotonic) -> None:
         """`clock` is the monotonic clock that stamps frames as received (the latency the app shows)."""
         self._graph_factory = graph_factory
         self._notify = notify
         self._live = live
         self._live_name = live_name
         self._replay_scheduler = replay_scheduler
-        self._connect_timeout = connect_timeout
         self._clock = clock
         self.session: Session | None = None
+        self.pending: Session | None = None
+        """The session a switch is starting (a live one may wait for a connection for long)."""
         self.last_replay: ReplaySource | None = None
         """The recording played last: where a switch back from live goes."""
 
@@ -261,13 +300,16 @@ class Backend:
                              at=at, paused=paused, clock=self._clock)
 
     def open_live(self) -> LiveSession:
-        return LiveSession(self._live, self._live_name, self._graph_factory, self._notify,
-                           connect_timeout=self._connect_timeout, clock=self._clock)
+        return LiveSession(self._live, self._live_name, self._graph_factory, self._notify, clock=self._clock)
 
     async def switch(self, session: Session) -> bool:
         """Start `session` (bound by the UI already); it becomes current only if it starts, and then the
         previous one is closed. Otherwise the problem is reported and the current source plays on."""
-        problem = await session.start()
+        self.pending = session
+        try:
+            problem = await session.start()
+        finally:
+            self.pending = None
         if problem is not None:
             staying = f"; still on {self.session.name}" if self.session is not None else ""
             self._notify(f"{session.kind} {session.name}: {problem}{staying}", "error")
@@ -280,6 +322,8 @@ class Backend:
         return True
 
     async def close(self) -> None:
+        if isinstance(self.pending, LiveSession):
+            self.pending.give_up()
         if self.session is not None:
             await self.session.close()
             self.session = None

@@ -28,6 +28,7 @@ from app.failure import Failure, GraphThread
 from app.jsonl import line
 from app.sources import ReplaySource
 from streams.config import Config
+from streams.execution.ledger import SessionPnl
 from streams.graph import Graph, build_graph
 from streams.kernel import rx
 from streams.kernel.orders import Fill, OrderIntent, OrderUpdate
@@ -58,6 +59,8 @@ class Printer:
     out: IO[bytes]
     counts: Counter[str] = field(default_factory=Counter)
     last_t: float | None = None
+    pnl: SessionPnl | None = None
+    """The session ledger's latest state, for the summary."""
 
     def attach(self, graph: Graph, on_error: Callable[[Exception], None] | None = None) -> list[Any]:
         """Print the graph's outputs; an error any of them ends with goes to `on_error`."""
@@ -80,12 +83,16 @@ class Printer:
             ("fill", graph.orders.pipe(rx.of_type(Fill))),
             ("health", graph.health_changes),
         ]
-        return [stream.subscribe(emit(kind), on_error) for kind, stream in printed]
+        return [*(stream.subscribe(emit(kind), on_error) for kind, stream in printed),
+                graph.pnl.subscribe(self._on_pnl, on_error)]
+
+    def _on_pnl(self, pnl: SessionPnl) -> None:
+        self.pnl = pnl
 
     def summary(self, frames: int, reason: str) -> None:
         """The last line; not written (nor tried again) once stdout has failed."""
         self._write(line("summary", {"t": self.last_t, "frames": frames, "stopped": reason,
-                                     "printed": dict(sorted(self.counts.items()))}))
+                                     "printed": dict(sorted(self.counts.items())), **pnl_fields(self.pnl)}))
 
     def _write(self, data: bytes) -> None:
         try:
@@ -129,6 +136,15 @@ def _finish(printer: Printer, failure: Failure, frames: int, reason: str) -> Non
             printer.summary(frames, reason)
         except OutputError as exc:  # failed only now: said on stderr, as a failure during the run is
             failure.fail(exc)
+
+
+def pnl_fields(pnl: SessionPnl | None) -> dict[str, Any]:
+    """The session's PnL for the summary line (none before the first account state)."""
+    if pnl is None:
+        return {}
+    return {"net_pnl": pnl.net, "realized_pnl": pnl.realized, "unrealized_pnl": pnl.unrealized, "fees": pnl.fees,
+            "funding": pnl.funding, "trades": pnl.trades, "round_trips": pnl.round_trips, "win_rate": pnl.win_rate,
+            "equity": pnl.equity, "start_equity": pnl.start_equity}
 
 
 @dataclass

@@ -28,14 +28,26 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Footer
 
-from app.backend import CONNECT_TIMEOUT, Backend, GraphFactory, ReplaySession, Session, Severity
+from app.backend import Backend, GraphFactory, LiveSession, ReplaySession, Session, Severity
 from app.screens.confirm import ConfirmScreen
 from app.screens.help import HelpScreen
 from app.screens.jump_to_time import JumpScreen
 from app.screens.open_recording import OpenRecordingScreen, bundled_recordings
 from app.sources import ReplaySource
 from app.ui_bridge import FrameMeter, UiBridge
-from app.view_model import CHART, HEALTH, LOG, MARGIN, MARKETS, PANELS, POSITIONS, SIGNALS, DashboardModel, state_key
+from app.view_model import (
+    CHART,
+    HEALTH,
+    LOG,
+    MARGIN,
+    MARKETS,
+    PANELS,
+    PNL,
+    POSITIONS,
+    SIGNALS,
+    DashboardModel,
+    state_key,
+)
 from streams.config import Config
 from streams.graph import Graph, build_graph
 from streams.sources.endpoints import NETWORKS
@@ -47,6 +59,7 @@ from widgets.event_log import MAX_LINES, EventLogPanel, LogEntry
 from widgets.margin_health import MarginHealthPanel
 from widgets.markets import MarketsPanel
 from widgets.positions import PositionsPanel
+from widgets.session_pnl import SessionPnlPanel, summary
 from widgets.signals import SignalsPanel
 from widgets.status_bar import StatusBar, StatusState
 from widgets.views import Views, ViewSpec
@@ -66,7 +79,7 @@ AFTER_THE_END = "g jumps back in it, o opens another, l goes live"
 
 NOTIFY_SECONDS = {"information": 4.0, "warning": 8.0, "error": 12.0}
 
-STATE_STREAMS = ("markets", "books", "health", "scores", "account", "risk")
+STATE_STREAMS = ("markets", "books", "health", "scores", "account", "risk", "pnl")
 """Graph outputs the panels show (the latest value of each thing)."""
 CHART_HZ = 2.0
 """The candles (the chart's only input) come less often than the rest: a plotext chart costs 10-40 ms to
@@ -82,6 +95,7 @@ PANEL_STATES: dict[str, tuple[type, Callable[[DashboardModel], Any]]] = {
     CHART: (CandleChartPanel, DashboardModel.chart_state),
     HEALTH: (DataHealthPanel, DashboardModel.health_state),
     LOG: (EventLogPanel, DashboardModel.log_state),
+    PNL: (SessionPnlPanel, DashboardModel.pnl_state),
 }
 """Panel name -> the widget showing it and the model's state for it."""
 
@@ -150,7 +164,7 @@ class DashboardApp(App[None]):
                  replay_scheduler: abc.SchedulerBase | None = None,
                  bridge_timer: abc.SchedulerBase | None = None, clock: Callable[[], float] = time.monotonic,
                  memory: Callable[[], int] = resident_memory, status_interval: float | None = 1.0,
-                 connect_timeout: float = CONNECT_TIMEOUT, warnings: Sequence[str] = ()) -> None:
+                 warnings: Sequence[str] = ()) -> None:
         """Starts on `start` (None: the bundled recording); `live` is where `l` connects. The rest is for
         tests: `replay_scheduler` and `bridge_timer` put replay and conflation on virtual time, `clock`
         and `memory` fix the status bar, `status_interval` None stops its periodic sampling."""
@@ -167,10 +181,11 @@ class DashboardApp(App[None]):
         self._clock = clock
         self._memory = memory
         self._status_interval = status_interval
-        self._connect_timeout = connect_timeout
         self.view: View | None = None
         self.note = ""
         self.performance = Performance()
+        self.exit_summary = ""
+        """`session_summary()` as the app closed: `run_tui` prints it."""
 
     def compose(self) -> ComposeResult:
         yield MarketsPanel()
@@ -186,8 +201,8 @@ class DashboardApp(App[None]):
 
     def views(self) -> list[ViewSpec]:
         """The bottom panel's views, in the order `v` shows them."""
-        return [("events", "Orders & events", EventLogPanel()), ("signals", "Signals", SignalsPanel()),
-                ("health", "Data health", DataHealthPanel())]
+        return [("events", "Orders & events", EventLogPanel()), ("pnl", "PnL", SessionPnlPanel()),
+                ("signals", "Signals", SignalsPanel()), ("health", "Data health", DataHealthPanel())]
 
     def on_resize(self, event: events.Resize) -> None:
         narrow = event.size.width < WIDE
@@ -199,7 +214,7 @@ class DashboardApp(App[None]):
         self.bridge = UiBridge(self._ui, timer=self._bridge_timer, clock=self._clock)
         self.backend = Backend(self._graph_factory, self.report_from_anywhere, live=self._live,
                                live_name=network_name(self._live), replay_scheduler=self._replay_scheduler,
-                               connect_timeout=self._connect_timeout, clock=self._clock)
+                               clock=self._clock)
         self.render_status()
         for warning in self._warnings:
             self.notify(warning, title="config", severity="warning")
@@ -213,7 +228,15 @@ class DashboardApp(App[None]):
             self.run_worker(self.switch_to(session), group="source", exclusive=True)
 
     async def on_unmount(self) -> None:
+        self.exit_summary = self.session_summary()
         await self.backend.close()
+
+    def session_summary(self) -> str:
+        """What the session did, for the terminal once the dashboard is gone."""
+        if self.view is None:
+            return "no source ran"
+        session, model = self.view.session, self.view.model
+        return f"{session.kind} {session.name}: {summary(model.pnl)}"
 
     # -- sessions --------------------------------------------------------------------------------------
 
@@ -278,6 +301,8 @@ class DashboardApp(App[None]):
         changed = view.model.apply(values)
         if view is self.view:
             self.show_panels(changed)
+            if PNL in changed:
+                self.render_status()
 
     def _on_log(self, view: View, values: list[Any]) -> None:
         view.model.record(values)
@@ -300,7 +325,11 @@ class DashboardApp(App[None]):
             self.show_panels({LOG})
 
     def report_from_anywhere(self, message: str, severity: Severity) -> None:
-        self._ui.schedule(lambda _scheduler, _state=None: self.report(message, severity))
+        def report(_scheduler: Any, _state: Any = None) -> None:
+            self.report(message, severity)
+            self.render_status()  # what is reported may be a change of the connection the status bar shows
+
+        self._ui.schedule(report)
 
     # -- rendering -------------------------------------------------------------------------------------
 
@@ -314,8 +343,12 @@ class DashboardApp(App[None]):
 
     def render_status(self) -> None:
         perf, view = self.performance, self.view
+        pending = self.backend.pending
+        note = self.note
+        if isinstance(pending, LiveSession) and pending.connection.state != "connecting":
+            note = f"{note} {pending.connection.text(self._clock())} (l: give up)"
         if view is None:
-            state = StatusState(note=self.note, rate=perf.rate, latency=perf.latency, memory=perf.memory)
+            state = StatusState(note=note, rate=perf.rate, latency=perf.latency, memory=perf.memory)
         else:
             session, replay = view.session, view.replay_status
             position = replay.t if replay is not None and replay.t is not None else view.model.t
@@ -324,7 +357,8 @@ class DashboardApp(App[None]):
                 progress=session.progress(position) if isinstance(session, ReplaySession) else None,
                 speed=replay.speed if replay is not None else None,
                 paused=replay is not None and replay.paused, done=replay is not None and replay.done,
-                note=self.note, rate=perf.rate, latency=perf.latency, memory=perf.memory)
+                connection=session.connection.text(self._clock()) if isinstance(session, LiveSession) else None,
+                pnl=view.model.pnl, note=note, rate=perf.rate, latency=perf.latency, memory=perf.memory)
         self.query_one(StatusBar).render_state(state)
 
     def sample_performance(self) -> None:
@@ -342,7 +376,11 @@ class DashboardApp(App[None]):
     # -- keys ------------------------------------------------------------------------------------------
 
     def action_toggle_source(self) -> None:
-        """Live <-> replay. Without a source (the first one failed to start), to the other kind."""
+        """Live <-> replay. Without a source (the first one failed to start), to the other kind. While a
+        live source is still trying to connect, gives it up (the current source plays on)."""
+        if isinstance(self.backend.pending, LiveSession):
+            self.backend.pending.give_up()
+            return
         session = self.backend.session
         live_now = session.kind == "live" if session is not None else isinstance(self._first, LiveConfig)
         if not live_now:
@@ -450,10 +488,25 @@ class DashboardApp(App[None]):
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
 
+    async def action_quit(self) -> None:
+        """Quit; with positions open, once confirmed (nothing manages them while the bot is gone)."""
+        account = self.view.model.account if self.view is not None else None
+        held = [position.market for position in account.positions if position.size] if account else []
+        if not held:
+            self.exit()
+            return
+        question = (f"{len(held)} position{'s' if len(held) > 1 else ''} open ({', '.join(held)}): quit anyway? "
+                    "Nothing manages them while the bot is gone.")
+        self.push_screen(ConfirmScreen(question, "Quit"), lambda confirmed: self.exit() if confirmed else None)
+
 
 def run_tui(*, config: Config, replay: ReplaySource | None = None, live: LiveConfig | None = None,
-            warnings: Sequence[str] = ()) -> int:
-    """The dashboard on `live` when given, else on `replay` (None: the bundled recording), `warnings` (about
-    the config) as notifications; returns the exit status once the user quits."""
-    DashboardApp(config, start=live or replay, live=live or LiveConfig(), warnings=warnings).run()
+            target: LiveConfig | None = None, warnings: Sequence[str] = ()) -> int:
+    """The dashboard on `live` when given, else on `replay` (None: the bundled recording); `l` goes live
+    to `live`, else to `target` (else mainnet); `warnings` (about the config) shown as notifications.
+    Returns the exit status once the user quits."""
+    app = DashboardApp(config, start=live or replay, live=live or target or LiveConfig(), warnings=warnings)
+    app.run()
+    if app.exit_summary:
+        print(f"dydx-bot: {app.exit_summary}")
     return 0

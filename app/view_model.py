@@ -13,6 +13,7 @@ from decimal import Decimal
 from itertools import count
 from typing import Any
 
+from streams.execution.ledger import SessionPnl
 from streams.kernel.orders import CancelIntent, Fill, OrderIntent, OrderUpdate
 from streams.market.books import ResyncRequest
 from streams.market.events import Candle
@@ -28,11 +29,12 @@ from widgets.format import price, quantity
 from widgets.margin_health import MarginState
 from widgets.markets import MarketRow, MarketsState
 from widgets.positions import PositionsState
+from widgets.session_pnl import SessionPnlState
 from widgets.signals import SignalsState
 
-MARKETS, SIGNALS, POSITIONS, MARGIN, CHART, HEALTH, LOG = ("markets", "signals", "positions", "margin", "chart",
-                                                           "health", "log")
-PANELS = (MARKETS, SIGNALS, POSITIONS, MARGIN, CHART, HEALTH, LOG)
+MARKETS, SIGNALS, POSITIONS, MARGIN, CHART, HEALTH, LOG, PNL = ("markets", "signals", "positions", "margin",
+                                                                "chart", "health", "log", "pnl")
+PANELS = (MARKETS, SIGNALS, POSITIONS, MARGIN, CHART, HEALTH, LOG, PNL)
 
 CHART_CANDLES = 240
 """Candles kept per market: more than the widest chart shows."""
@@ -50,7 +52,7 @@ def state_key(value: Any) -> Hashable:
         return StreamHealth, value.stream
     if isinstance(value, CandleUpdate):
         return CandleUpdate, value.market, value.resolution, value.candle.startedAt
-    if isinstance(value, (AccountState, RiskState)):
+    if isinstance(value, (AccountState, RiskState, SessionPnl)):
         return type(value)
     return type(value), value.market
 
@@ -115,6 +117,7 @@ class DashboardModel:
         self.candles: dict[str, dict[str, Candle]] = {}
         self.account: AccountState | None = None
         self.risk: RiskState | None = None
+        self.pnl: SessionPnl | None = None
         self.followed: set[str] = set()
         """Markets with a book, candles or a score (v4_markets lists every market; these are watched)."""
         self.selected: str | None = None
@@ -159,6 +162,9 @@ class DashboardModel:
         if isinstance(value, RiskState):
             self.risk = value
             return {MARGIN}
+        if isinstance(value, SessionPnl):
+            self.pnl = value
+            return {PNL}
         return set()
 
     def _stream_state(self, health: StreamHealth) -> set[str]:
@@ -247,6 +253,9 @@ class DashboardModel:
 
     def health_state(self) -> DataHealthState:
         return DataHealthState(tuple(self.health[s] for s in sorted(self.health)))
+
+    def pnl_state(self) -> SessionPnlState:
+        return SessionPnlState(self.pnl)
 
     def log_state(self) -> EventLogState:
         return EventLogState(tuple(self._log), self._logged, self._log_id)

@@ -26,6 +26,7 @@ from streams.execution.paper_broker import PaperConfig
 from streams.kernel.settings import Section
 from streams.risk.config import RiskConfig
 from streams.signals.config import SignalsConfig
+from streams.sources.endpoints import LiveSection
 from streams.strategy.config import StrategyConfig
 
 
@@ -40,6 +41,7 @@ class Config(Section, frozen=True):
     strategy: StrategyConfig = StrategyConfig()
     risk: RiskConfig = RiskConfig()
     paper: PaperConfig = PaperConfig()
+    live: LiveSection = LiveSection()
 
 
 def load_config(path: str | Path | None = None) -> Config:

@@ -10,8 +10,10 @@ from textual.containers import Horizontal
 from textual.content import Content
 from textual.widgets import Static
 
-from widgets.format import DIM, join, utc_stamp
+from streams.execution.ledger import SessionPnl
+from widgets.format import DIM, join, number, utc_stamp
 from widgets.rows import show_text
+from widgets.session_pnl import signed
 from widgets.tcss import beside
 
 
@@ -28,6 +30,10 @@ class StatusState:
     """Replay speed factor; None is as fast as possible."""
     paused: bool = False
     done: bool = False
+    connection: str | None = None
+    """The live connection's state (`live`, `connecting`, `reconnecting in 3 s ...`, `down`)."""
+    pnl: SessionPnl | None = None
+    """The session's PnL so far: its net, and the fees in it, are always in view."""
     note: str = ""
     """What the source is doing besides playing, e.g. "connecting to live..."."""
     rate: float | None = None
@@ -44,7 +50,10 @@ def speed_text(speed: float | None) -> str:
 
 def playback(state: StatusState) -> Content:
     if state.source == "live":
-        return Content("● live")
+        connection = state.connection or "live"
+        if connection == "live":
+            return Content.styled("● live", "$text-success")
+        return Content.styled(f"○ {connection}", "$text-error" if connection.startswith("down") else "$text-warning")
     if state.done:
         return Content.styled("■ end", DIM)
     if state.paused:
@@ -55,13 +64,17 @@ def playback(state: StatusState) -> Content:
 def where_line(state: StatusState) -> Content:
     """Source, what is playing and how far, and how: cut at the end when the terminal is narrow."""
     if state.source is None:
-        return Content.styled("no source", DIM)
+        return join([Content.styled("no source", DIM), *([Content.styled(state.note, "$text-warning")]
+                                                          if state.note else [])])
     badge = Content.styled(f" {state.source.upper()} ", "bold reverse $text-success" if state.source == "live"
                            else "bold reverse $text-accent")
     parts: list[Content | str] = [badge, state.name, utc_stamp(state.position)]
     if state.progress is not None:
         parts.append(f"{state.progress:.0%}")
     parts.append(playback(state))
+    if state.pnl is not None:
+        parts.append(Content.assemble("PnL ", signed(state.pnl.net), Content.styled(f" fees {number(state.pnl.fees)}",
+                                                                                     DIM)))
     if state.note:
         parts.append(Content.styled(state.note, "$text-warning"))
     return join(parts)

@@ -25,11 +25,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-ui", action="store_true",
                         help="run headless: JSON lines on stdout, progress on stderr")
     parser.add_argument("--speed", default="1", help="replay speed: a factor (1, 10, 0.5) or 'max' (default 1)")
-    parser.add_argument("--markets", help=f"comma-separated markets for --live (default {DEFAULT_MARKETS})")
-    parser.add_argument("--network", choices=("mainnet", "testnet"), default="mainnet",
-                        help="indexer network for --live (default mainnet)")
-    parser.add_argument("--rest-url", help="indexer REST URL (overrides --network)")
-    parser.add_argument("--ws-url", help="indexer WebSocket URL (overrides --network)")
+    target = parser.add_argument_group(
+        "live target", "where --live connects, and where the dashboard's l switches to from a replay "
+                       "(default: the config's [live] section, else mainnet)")
+    target.add_argument("--markets", help=f"comma-separated markets (default {DEFAULT_MARKETS})")
+    target.add_argument("--network", choices=("mainnet", "testnet"), help="indexer network (default mainnet)")
+    target.add_argument("--rest-url", help="indexer REST URL (overrides --network)")
+    target.add_argument("--ws-url", help="indexer WebSocket URL (overrides --network), e.g. a `dydx-bot serve`'s")
     parser.add_argument("--config", metavar="FILE", help="configuration (TOML; see app/default_config.toml)")
     trading = parser.add_argument_group("live trading (opt-in; the paper broker is the default)")
     trading.add_argument("--broker", choices=("paper", "live"), default="paper",
@@ -50,12 +52,14 @@ def run(args: argparse.Namespace) -> int:
         speed = parse_speed(args.speed)
     except (ConfigError, ValueError) as exc:
         raise UsageError(str(exc)) from None
-    live = _live_config(args) if args.live else None
-    if not args.live and (args.markets or args.rest_url or args.ws_url):
-        raise UsageError("--markets, --rest-url and --ws-url need --live")
+    target = _live_config(args, config.live)
+    live = target if args.live else None
+    if not args.live and args.no_ui and (args.markets or args.network or args.rest_url or args.ws_url):
+        raise UsageError("--markets, --network, --rest-url and --ws-url say where live data comes from: "
+                         "headless, add --live (only the dashboard switches to them from a replay)")
     if args.broker == "live" and not args.no_ui:  # refused before anything asks for a mainnet confirmation
         raise UsageError("live trading runs headless for now: add --no-ui")
-    trading = _live_trading(args, live) if args.broker == "live" else None
+    trading = _live_trading(args, live, args.network or config.live.network) if args.broker == "live" else None
     from app.sources import ReplaySource
 
     replay = None if live else ReplaySource.open(args.replay, speed)
@@ -68,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
         return run_headless(HeadlessOptions(config=config, replay=replay, live=live, trading=trading))
     from app.tui import run_tui
 
-    return run_tui(config=config, replay=replay, live=live, warnings=warnings)
+    return run_tui(config=config, replay=replay, live=live, target=target, warnings=warnings)
 
 
 def _data_markets(live: LiveConfig | None, replay: ReplaySource | None) -> tuple[str, ...] | None:
@@ -81,13 +85,13 @@ def _data_markets(live: LiveConfig | None, replay: ReplaySource | None) -> tuple
     return tuple(markets) if isinstance(markets, list) else None
 
 
-def _live_trading(args: argparse.Namespace, live):
+def _live_trading(args: argparse.Namespace, live, network: str):
     from app.trading import LiveTrading
     from streams.execution.networks import NetworkRefusedError, on_loopback
 
     if live is None:
         raise UsageError("--broker live trades on live data only: add --live (replays always use the paper broker)")
-    if not on_loopback(args.node_url) and args.mainnet != (args.network == "mainnet"):
+    if not on_loopback(args.node_url) and args.mainnet != (network == "mainnet"):
         raise UsageError("the broker and the data must be on one network: use --mainnet with --network mainnet, "
                          "or --network testnet without --mainnet")
     try:
@@ -96,14 +100,16 @@ def _live_trading(args: argparse.Namespace, live):
         raise UsageError(str(exc)) from None
 
 
-def _live_config(args: argparse.Namespace):
+def _live_config(args: argparse.Namespace, section):
+    """The live target: the command line's flags over the config's `[live]` section."""
     from streams.sources.endpoints import resolve_endpoints
     from streams.sources.live import LiveConfig, parse_markets
 
-    markets = parse_markets(DEFAULT_MARKETS if args.markets is None else args.markets)
+    markets = section.markets if args.markets is None else parse_markets(args.markets)
     if not markets:
         raise UsageError(f"--markets {args.markets!r}: no market named; give e.g. --markets BTC-USD,ETH-USD")
     try:
-        return LiveConfig(resolve_endpoints(args.network, args.rest_url, args.ws_url), markets)
+        return LiveConfig(resolve_endpoints(args.network or section.network, args.rest_url or section.rest_url,
+                                            args.ws_url or section.ws_url), markets)
     except ValueError as exc:
         raise UsageError(str(exc)) from None

@@ -196,8 +196,11 @@ class Health(Stage[HealthInput, StreamHealth]):
         status = read_status(frame)
         event, t = status.event, frame.t
         if event == "reconnecting":  # the connection's subscriptions wait for their new snapshots
-            return [self._resync(stream) for stream in self._streams.values()
+            lost = [self._resync(stream) for stream in self._streams.values()
                     if stream.conn == status.conn and stream.subscribed and stream.subscription]
+            if any(stream.name == MARKETS for stream in lost):  # and the oracle prices v4_markets carried
+                lost += [self._resync(stream) for key, stream in self._streams.items() if key[0] == ORACLE]
+            return lost
         if event in ("resync", "stale") and status.channel is not None:
             stream = self._stream((status.channel, status.id), t)
             if status.message_id is not None:  # the frame that broke the sequence was dropped
@@ -236,7 +239,8 @@ class Health(Stage[HealthInput, StreamHealth]):
             self._oracle_t[ticker] = t
             if ticker in self._followed:
                 stream = self._stream((ORACLE, ticker), t)
-                if self._count(stream, t):
+                resynced, stream.resync_pending = stream.resync_pending, False
+                if self._count(stream, t) or resynced:
                     recovered = (*recovered, stream)
         return recovered
 

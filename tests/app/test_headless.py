@@ -7,6 +7,7 @@ import io
 import json
 import os
 import signal
+from decimal import Decimal
 
 import pytest
 
@@ -59,6 +60,14 @@ def test_a_finite_replay_ends_with_a_summary(bundled):
     assert summary["frames"] == 13_273
     counted = {kind: sum(1 for line in lines if line["kind"] == kind) for kind in summary["printed"]}
     assert counted == summary["printed"]
+    fills = [line for line in lines if line["kind"] == "fill"]
+    assert summary["trades"] == len(fills) and Decimal(summary["fees"]) == sum(Decimal(f["fee"]) for f in fills)
+    parts = (Decimal(summary[key]) for key in ("realized_pnl", "unrealized_pnl", "fees", "funding"))
+    realized, unrealized, fees, funding = parts
+    assert Decimal(summary["net_pnl"]) == realized + unrealized - fees + funding
+    assert abs(Decimal(summary["net_pnl"]) - (Decimal(summary["equity"]) - Decimal(summary["start_equity"]))) \
+        < Decimal("1e-12")
+    assert 0 <= summary["win_rate"] <= 1 and 0 < summary["round_trips"] <= summary["trades"]
     assert "replaying default at max speed" in err and "stopped: end of recording" in err
 
 
@@ -94,7 +103,8 @@ def test_a_signal_stops_cleanly_with_a_summary(sig, tmp_path):
 @pytest.mark.parametrize(("argv", "message"), [
     (["--no-ui", "--speed", "fast"], "speed must be a positive number or 'max'"),
     (["--no-ui", "--replay", "/nonexistent/rec"], "/nonexistent/rec: no such recording"),
-    (["--no-ui", "--markets", "BTC-USD"], "--markets, --rest-url and --ws-url need --live"),
+    (["--no-ui", "--markets", "BTC-USD"], "say where live data comes from: headless, add --live"),
+    (["--no-ui", "--network", "testnet"], "say where live data comes from: headless, add --live"),
     (["--no-ui", "--live", "--rest-url", "ftp://x"], "REST"),
 ])
 def test_bad_arguments_are_one_clear_line(argv, message, capsys):

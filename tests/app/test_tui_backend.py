@@ -3,6 +3,8 @@ closes, control calls posted to the replay's thread, and problems reported rathe
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,8 @@ from streams.sources.recording_writer import RecordingWriter
 from tests.support.dashboard import TICK
 from tests.support.dashboard_recording import LIVE, T0, build_recording
 from tests.support.servers import replay_server
+
+GUARD = 10.0  # seconds: a hang guard, never a measurement
 
 
 @pytest.fixture(scope="module")
@@ -120,27 +124,48 @@ def mute_indexer(path: Path) -> Path:
     return path
 
 
-async def test_a_silent_indexer_times_out_and_the_current_source_stays(recording: Path, tmp_path: Path) -> None:
+async def test_a_live_start_waits_for_a_connection_until_given_up_and_the_current_source_stays(
+        recording: Path, tmp_path: Path) -> None:
     with replay_server(mute_indexer(tmp_path / "mute")) as (rest, ws):
         notes, scheduler = Notes(), HistoricalScheduler()
         live = LiveConfig(Endpoints(rest, ws), ("BTC-USD",), candle_history=0)
-        switch = backend(notes, scheduler, live, connect_timeout=0.2)
+        switch = backend(notes, scheduler, live)
         replay = switch.open_replay(recording)
         await switch.switch(replay)
-        assert not await switch.switch(switch.open_live())
-    assert switch.session is replay
-    assert ("error", f"live test: no answer from {ws} within 0.2 s; still on recording") in notes
+        session = switch.open_live()
+        starting = asyncio.ensure_future(switch.switch(session))
+        await asyncio.wait_for(until(lambda: switch.pending is session), GUARD)
+        assert session.connection.state == "connecting"
+        session.on_status(SourceStatus("reconnecting", attempt=3, delay=2.0, reason="closed", code=1006))
+        session.give_up()
+        assert not await asyncio.wait_for(starting, GUARD)
+    assert switch.session is replay and switch.pending is None and session.connection.state == "down"
+    assert ("error", f"live test: given up connecting to {ws} after 3 attempts (last: closed (code 1006)); "
+                     "still on recording") in notes
 
 
-async def test_a_live_session_reports_what_happens_after_it_started() -> None:
-    notes = Notes()
-    session = LiveSession(LIVE, "test", build_graph, notes)
-    session.on_status(SourceStatus("reconnecting", reason="closed", code=1006, delay=0.5))
+async def until(condition: Callable[[], bool]) -> None:
+    while not condition():
+        await asyncio.sleep(0)
+
+
+async def test_a_live_session_says_each_change_of_its_connection_once_and_each_failed_request() -> None:
+    notes, now = Notes(), [100.0]
+    session = LiveSession(LIVE, "test", build_graph, notes, clock=lambda: now[0])
+    session.on_status(SourceStatus("connected"))
+    assert session.connection.text(now[0]) == "live"
+    for attempt in (1, 2):
+        session.on_status(SourceStatus("reconnecting", reason="closed", code=1006, delay=2.5, attempt=attempt))
+    assert session.connection.text(now[0]) == "reconnecting in 3 s (attempt 2): closed (code 1006)"
+    now[0] += 2
+    assert session.connection.text(now[0]).startswith("reconnecting in 1 s")
+    session.on_status(SourceStatus("connected"))
     session.on_status(SourceStatus("error", path="/v4/perpetualMarkets", status=503, reason="unavailable"))
     session.on_status(SourceStatus("subscribed", channel="v4_markets"))
     session.resync(ResyncRequest(T0, "v4_orderbook", "DOGE-USD", "crossed"))
     assert notes == [
-        ("warning", "live: closed (code 1006); reconnecting in 0.5 s"),
+        ("warning", "live: closed (code 1006); reconnecting with backoff"),  # once for both attempts
+        ("information", "live: reconnected"),
         ("error", "live: /v4/perpetualMarkets failed: unavailable"),
         ("warning", "live: not subscribed to v4_orderbook:DOGE-USD"),
     ]

@@ -19,6 +19,7 @@ from app.tui import DashboardApp
 from streams.sources.recording import FLOWS
 from tests.support.dashboard import TICK, Dashboard
 from tests.support.dashboard_recording import T0, build_recording
+from widgets.session_pnl import summary
 from widgets.views import Views
 
 SIZE = (80, 24)
@@ -240,16 +241,16 @@ async def test_v_shows_the_next_view_and_the_title_names_them_all(recording: Pat
     dash = Dashboard.on(recording)
     async with dash.app.run_test(size=(120, 36)) as pilot:
         views = dash.app.query_one(Views)
-        assert views.names == ["events", "health"]  # signals is beside at this width
-        assert Content.from_markup(views.border_title).plain == "Orders & events Data health"
-        await pilot.press("v")
+        assert views.names == ["events", "pnl", "health"]  # signals is beside at this width
+        assert Content.from_markup(views.border_title).plain == "Orders & events PnL Data health"
+        await pilot.press("v", "v")
         assert views.current == "health" and views.query_one("#health").display
         await pilot.press("v")
         assert views.current == "events"
         await pilot.resize_terminal(80, 24)
         await pilot.pause()
-        assert views.names == ["events", "signals", "health"]
-        await pilot.press("v")
+        assert views.names == ["events", "pnl", "signals", "health"]
+        await pilot.press("v", "v")
         assert views.current == "signals"
         await pilot.resize_terminal(120, 36)
         await pilot.pause()
@@ -289,3 +290,22 @@ async def test_q_quits_and_closes_the_source(recording: Path) -> None:
     position = session.replayer.position
     dash.scheduler.advance_by(60)
     assert session.replayer.paused and session.replayer.position == position
+
+
+async def test_q_with_open_positions_asks_first_and_the_session_summary_is_kept_for_the_exit(
+        recording: Path) -> None:
+    dash = Dashboard.on(recording)
+    async with dash.app.run_test(size=SIZE) as pilot:
+        await dash.play_to(pilot, T0 + 170)
+        held = [p.market for p in dash.app.view.model.account.positions if p.size]
+        assert held, "the strategy holds a position by then"
+        await pilot.press("q")
+        assert isinstance(dash.app.screen, ConfirmScreen)
+        assert f"open ({', '.join(held)}): quit anyway?" in dash.app.screen.question
+        await pilot.press("n")
+        assert dash.app.is_running and not isinstance(dash.app.screen, ConfirmScreen)
+        pnl = dash.app.view.model.pnl
+        assert f"PnL {pnl.net:+,.2f} fees {pnl.fees:,.2f}" in str(dash.app.query_one("#where").render())
+        await pilot.press("q", "y")
+    assert dash.app.exit_summary == f"replay recording: {summary(pnl)}"
+    assert summary(pnl).startswith(f"net {pnl.net:+,.2f} USDC (realised ") and f"{pnl.trades} trades" in summary(pnl)

@@ -1,6 +1,7 @@
 """`l` switches the running dashboard between the recording and the live indexer (here the loopback
 replay server playing the same recording to the real live source): the graph is rebuilt over the new
-source, the panels rebind, and an indexer that cannot be reached leaves the current source playing.
+source, the panels rebind, and an indexer that cannot be reached is retried (as headless does) while the
+current source plays on, until `l` gives it up.
 
 Nothing waits on a clock: the tests await the switch (the live source's `connected`) and the first values
 of the new graph, with a hang guard; conflation runs on virtual time advanced by the test.
@@ -107,6 +108,14 @@ async def test_l_switches_to_live_and_back_without_restarting(recording: Path) -
             await dash.settle(pilot, 30)
             assert dash.app.view.session is again and where(dash).startswith(" REPLAY ")
 
+            await pilot.press("l")  # live again: the server has played its one recorded session, and says so
+            pending = await reconnecting(dash)
+            assert "recording exhausted: all 1 WebSocket session(s) on /v4/ws were played" in pending.connection.reason
+            dash.app.render_status()
+            assert "recording exhausted" in where(dash)
+            await pilot.press("l")
+            assert await switched(dash) is again
+
 
 def closed_port() -> int:
     with socket.socket() as probe:
@@ -114,22 +123,37 @@ def closed_port() -> int:
         return probe.getsockname()[1]
 
 
-async def test_an_unreachable_indexer_is_reported_and_the_replay_plays_on(recording: Path) -> None:
+async def reconnecting(dash: Dashboard) -> LiveSession:
+    """The live session a switch is starting, once its first connection attempt failed."""
+    async def failed() -> LiveSession:
+        while not (isinstance(pending := dash.app.backend.pending, LiveSession)
+                   and pending.connection.state == "reconnecting"):
+            await asyncio.sleep(0.01)  # the source's own threads and timers: polled, under the guard
+        return pending
+
+    return await asyncio.wait_for(failed(), GUARD)
+
+
+async def test_an_unreachable_indexer_is_retried_as_headless_does_while_the_replay_plays_on(recording: Path) -> None:
     port = closed_port()
     dash = Dashboard.on(recording, live=live_at(f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}/v4/ws"))
     async with dash.app.run_test(size=SIZE, notifications=True) as pilot:
         replay = await dash.started()
         await dash.settle(pilot, 30)
         await pilot.press("l")
-        session = await switched(dash)
-        assert session is replay and dash.app.view.session is replay
-        assert "connecting" not in where(dash)
-        message = dash.app.view.model.log_state().entries[-1].text
-        assert message.startswith(f"live 127.0.0.1:{port}: cannot reach ws://127.0.0.1:{port}/v4/ws")
-        assert message.endswith("; still on recording")
+        pending = await reconnecting(dash)
+        dash.app.render_status()
+        assert "reconnecting in" in where(dash) and "(l: give up)" in where(dash)
         position = replay.replayer.position
         await dash.settle(pilot, 30)
-        assert replay.replayer.position > position
+        assert replay.replayer.position > position and dash.app.view.session is replay
+        await pilot.press("l")  # gives the attempt up
+        assert await switched(dash) is replay
+        assert pending.connection.state == "down" and "reconnecting" not in where(dash)
+        message = dash.app.view.model.log_state().entries[-1].text
+        assert message.startswith(f"live 127.0.0.1:{port}: given up connecting to ws://127.0.0.1:{port}/v4/ws after ")
+        assert message.endswith("; still on recording")
+        assert sum("reconnecting with backoff" in entry.text for entry in dash.app.view.model.log_state().entries) <= 1
 
 
 async def test_starting_live_without_an_indexer_leaves_the_app_usable(recording: Path,
@@ -139,14 +163,16 @@ async def test_starting_live_without_an_indexer_leaves_the_app_usable(recording:
     target = live_at(f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}/v4/ws")
     dash = Dashboard.on(recording, start=target, live=target)
     async with dash.app.run_test(size=SIZE, notifications=True) as pilot:
-        assert await switched(dash) is None
-        assert f"cannot reach ws://127.0.0.1:{port}/v4/ws" in await toasts(pilot)
+        await reconnecting(dash)
         dash.app.sample_performance()
-        assert where(dash) == "no source"
+        assert where(dash).startswith("no source") and "reconnecting in" in where(dash)
         assert str(dash.app.query_one("#perf").render()) == "—/s  e2e —  182MB"
         for key in ("space", "n", "plus", "minus", "g", "right_square_bracket", "k", "y"):
             await pilot.press(key)  # replay keys explain themselves; the rest have nothing to act on
         assert "replay controls need a recording" in await toasts(pilot)
+        await pilot.press("l")  # gives the connection up
+        assert await switched(dash) is None
+        assert f"given up connecting to ws://127.0.0.1:{port}/v4/ws" in await toasts(pilot)
         await pilot.press("l")  # to a recording: it had none, so the bundled one
         session = await switched(dash)
         assert isinstance(session, ReplaySession) and session.source.recording.path == recording

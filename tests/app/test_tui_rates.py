@@ -21,12 +21,13 @@ def recording(tmp_path_factory: pytest.TempPathFactory) -> Path:
 async def test_each_panel_renders_at_most_ten_times_a_second(recording: Path, monkeypatch: pytest.MonkeyPatch
                                                              ) -> None:
     dash = Dashboard.on(recording, speed=100.0)
-    renders: dict[str, list[object]] = defaultdict(list)
+    renders: dict[tuple[str, str | None], list[object]] = defaultdict(list)
+    """(panel class, panel id) -> when it rendered: a panel both beside and a view (signals) is two."""
     for widget, _state in PANEL_STATES.values():
         original = widget.render_state
 
         def counted(panel, state, original=original, name=widget.__name__) -> None:
-            renders[name].append(dash.scheduler.now)
+            renders[name, panel.id].append(dash.scheduler.now)
             original(panel, state)
 
         monkeypatch.setattr(widget, "render_state", counted)
@@ -35,8 +36,8 @@ async def test_each_panel_renders_at_most_ten_times_a_second(recording: Path, mo
         for _ in range(60):  # six virtual seconds: the whole recording at 100x
             await dash.settle(pilot, 0.1)
         assert session.replayer.status.value.done and session.meter.count > 1000
-    assert set(renders) == {widget.__name__ for widget, _ in PANEL_STATES.values()}
-    counts = {name: len(times) for name, times in renders.items()}
+    assert {name for name, _id in renders} == {widget.__name__ for widget, _ in PANEL_STATES.values()}
+    counts = {f"{name}#{ident}": len(times) for (name, ident), times in renders.items()}
     # one render when the source is shown, then one per batch: at most ten a second over six seconds
     assert max(counts.values()) <= 1 + 10 * 6 + 1, counts
-    assert counts["MarketsPanel"] > 40, counts  # and the hot panels do render that often
+    assert counts["MarketsPanel#None"] > 40, counts  # and the hot panels do render that often

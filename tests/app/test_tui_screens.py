@@ -10,6 +10,7 @@ import pytest
 from textual.pilot import Pilot
 
 from app import tui
+from app.screens.confirm import ConfirmScreen
 from app.screens.jump_to_time import parse_time
 from app.screens.open_recording import bundled_recordings
 from app.sources import ReplaySource
@@ -69,16 +70,20 @@ def test_bundled_recordings_are_directories_with_a_manifest_or_flow_files(record
     assert bundled_recordings(tmp_path / "absent") == []
 
 
-def test_run_tui_runs_the_dashboard_until_quit(recording: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_run_tui_runs_the_dashboard_until_quit(recording: Path, monkeypatch: pytest.MonkeyPatch,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
     shown: list[str] = []
 
     async def quit_once_started(pilot: Pilot) -> None:
         await pilot.app.workers.wait_for_complete()
         shown.append(pilot.app.backend.session.name)
         await pilot.press("q")
+        if isinstance(pilot.app.screen, ConfirmScreen):  # at full speed the strategy may hold a position by now
+            await pilot.press("y")
 
     run = tui.DashboardApp.run
     monkeypatch.setattr(tui.DashboardApp, "run",
                         lambda app: run(app, headless=True, size=(80, 24), auto_pilot=quit_once_started))
     assert tui.run_tui(config=Config(), replay=ReplaySource.open(recording, None)) == 0
     assert shown == ["recording"]
+    assert capsys.readouterr().out.startswith("dydx-bot: replay recording: ")  # the session summary

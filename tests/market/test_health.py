@@ -12,6 +12,7 @@ from reactivex import operators as ops
 from reactivex.scheduler import HistoricalScheduler
 
 from streams.kernel.frames import Frame
+from streams.kernel.status import SourceStatus, status_frame
 from streams.market.books import order_books
 from streams.market.health import Health, Tick, health
 from streams.market.parse import parse, parse_frame
@@ -102,6 +103,18 @@ def test_a_message_id_regression_is_a_gap_a_resync_request_and_resyncing_until_t
     assert (urgent.state, urgent.gaps, urgent.resyncs) == ("resyncing", 1, 1)
     assert (resynced.t, resynced.state, resynced.resyncs) == (T0 + 3, "ok", 1)  # at once: the snapshot came
     assert (end.state, end.gaps, end.resyncs, end.messages) == ("ok", 1, 2, 5)
+
+
+def test_a_lost_connection_takes_the_oracle_prices_it_carried_into_resyncing_until_they_come_again(ws):
+    markets = ws("v4_markets_subscribed.json")
+    stage = Health(interval=100.0)
+    stage.on_event(parse_frame(ws_frame(ws("v4_orderbook_snapshot.json"), T0)))  # ETH-USD is followed
+    stage.on_event(parse_frame(ws_frame(markets, T0 + 1)))
+    lost = stage.on_event(status_frame(T0 + 2, SourceStatus("reconnecting", attempt=1, delay=1.0, reason="gone")))
+    assert {r.stream: r.state for r in lost}.items() >= {"oracle:ETH-USD": "resyncing",
+                                                         "v4_markets": "resyncing"}.items()
+    back = stage.on_event(parse_frame(ws_frame(markets, T0 + 5, connection_id="new")))
+    assert {r.stream: r.state for r in back}.items() >= {"oracle:ETH-USD": "ok", "v4_markets": "ok"}.items()
 
 
 def test_data_on_a_new_connection_without_a_snapshot_is_a_gap(ws):

@@ -25,6 +25,9 @@ from app.backend import ReplaySession
 from app.sources import ReplaySource
 from app.tui import DashboardApp
 from streams.config import Config
+from streams.execution.ledger import Ledger, SessionPnl
+from streams.execution.paper_broker import FundingPayment
+from streams.kernel.orders import Fill
 from streams.market.events import Candle
 from streams.market.state import BookTop, MarketInfo, StreamHealth
 from streams.risk.account import Account, Market, Position
@@ -147,6 +150,19 @@ def _nearest(state: AccountState) -> Decimal | None:
     distances = [p.distance_to_liquidation_pct / 100 for p in state.positions
                  if p.distance_to_liquidation_pct is not None]
     return min(distances, default=None)
+
+
+def traded_pnl() -> SessionPnl:
+    """The session ledger after a BTC round trip won, one lost, an ETH short held and its funding."""
+    ledger = Ledger()
+    ledger.on_event(account(D("10000"), {}))
+    for side, size, price in (("BUY", "0.2", "97000"), ("SELL", "0.1", "97400"), ("SELL", "0.1", "96900")):
+        ledger.on_event(Fill(T, "BTC-USD", side, D(size), D(price), D("3.88"), "TAKER"))  # type: ignore[arg-type]
+    ledger.on_event(Fill(T, "ETH-USD", "SELL", D("2"), D("3412.1"), D("1.36"), "MAKER"))
+    ledger.on_event(FundingPayment(T, "ETH-USD", D("-2"), D("3412.1"), D("0.00001"), D("0.07")))
+    (state,) = ledger.on_event(account(D("16800"), {"ETH-USD": (D("-2"), D("3412.1"))},
+                                       prices={"ETH-USD": D("3401.3")}))
+    return state
 
 
 def candles(market: str = "BTC-USD", minutes: int = 40) -> tuple[Candle, ...]:

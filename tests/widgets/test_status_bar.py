@@ -1,10 +1,11 @@
-"""The status bar in replay (playing, paused, at the end), live and while connecting."""
+"""The status bar in replay (playing, paused, at the end, with the session's PnL), live, reconnecting
+and while connecting."""
 
 from __future__ import annotations
 
 import pytest
 
-from tests.support.dashboard import PanelApp, T
+from tests.support.dashboard import PanelApp, T, traded_pnl
 from widgets.status_bar import StatusBar, StatusState, perf_line, where_line
 
 MB = 2**20
@@ -16,7 +17,12 @@ STATES = {
     "live": StatusState("live", "mainnet", T, rate=85.2, latency=0.0031, memory=201 * MB),
     "connecting": StatusState("replay", "default", T, 0.42, None, note="connecting to live…", rate=40_112.0,
                               latency=0.094, memory=182 * MB),
+    "reconnecting": StatusState("live", "mainnet", T, connection="reconnecting in 3 s (attempt 2): closed (code 1006)",
+                                rate=0.0, memory=201 * MB),
+    "pnl": StatusState("replay", "default", T, 0.42, 10.0, pnl=traded_pnl(), rate=12_345.6, latency=0.0123,
+                       memory=182 * MB),
     "none": StatusState(),
+    "none-connecting": StatusState(note="connecting to mainnet… reconnecting in 1 s (attempt 1): refused (l: give up)"),
 }
 
 
@@ -30,5 +36,9 @@ def test_where_reads_from_source_to_playback_and_perf_from_rate_to_memory() -> N
     assert where_line(REPLAY).plain == " REPLAY   default  2025-01-02 10:20:42Z  42%  ▶ ×10"
     assert where_line(STATES["paused"]).plain.endswith("⏸ paused ×2")
     assert where_line(STATES["connecting"]).plain.endswith("▶ max  connecting to live…")
+    assert where_line(STATES["live"]).plain.endswith("● live")
+    assert where_line(STATES["reconnecting"]).plain.endswith("○ reconnecting in 3 s (attempt 2): closed (code 1006)")
+    assert where_line(STATES["pnl"]).plain.endswith("▶ ×10  PnL +38.67 fees 13.00")
+    assert where_line(STATES["none-connecting"]).plain.startswith("no source  connecting to mainnet… reconnecting")
     assert perf_line(REPLAY).plain == "12,346/s  e2e 12ms  182MB"
     assert perf_line(STATES["paused"]).plain == "0/s  e2e —  182MB"
