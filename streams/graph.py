@@ -31,7 +31,7 @@ from streams.execution.paper_broker import PaperBroker
 from streams.execution.reconcile import is_account_message
 from streams.kernel import rx
 from streams.kernel.frames import Frame
-from streams.kernel.orders import CancelIntent, Fill, OrderIntent, OrderUpdate
+from streams.kernel.orders import CancelIntent, Fill, OrderIntent, OrderUpdate, StopIntent
 from streams.market.books import ResyncRequest, order_books
 from streams.market.candles import candles, candles_from_trades
 from streams.market.events import Event
@@ -43,6 +43,7 @@ from streams.risk.derisk import IntentBlocked, risk_engine
 from streams.risk.kill_switch import KillSwitch
 from streams.risk.ladder import RiskState
 from streams.risk.margin import AccountState, margin_states
+from streams.risk.protection import protective_stops
 from streams.signals.indicators.market import IndicatorSnapshot, indicators
 from streams.signals.scoring import SignalScore, scores
 from streams.sources.subscriptions import Staleness
@@ -69,7 +70,7 @@ class Graph:
     targets: Observable[Target]
     account: Observable[AccountState]
     risk: Observable[RiskState]
-    orders: Observable[OrderIntent | CancelIntent | IntentBlocked | OrderUpdate | Fill]
+    orders: Observable[OrderIntent | StopIntent | CancelIntent | IntentBlocked | OrderUpdate | Fill]
     resyncs: Observable[ResyncRequest]
     kill_switch: KillSwitch
     _connect: Any
@@ -127,6 +128,11 @@ def build_graph(frames: Observable[Frame], config: Config = Config(), broker: Li
         kill_switch.commands, market_infos, decisions.pipe(rx.of_type(OrderIntent)),
     ).pipe(risk_engine(config.risk), rx.share())
     risk = risk_out.pipe(rx.of_type(RiskState), rx.share())
+    protection = config.risk.protection
+    stops: list[Observable[StopIntent | CancelIntent]] = []  # the protective stops, when they are on
+    if protection.live if broker is not None else protection.paper:
+        stops.append(rx.merge(account, market_infos, broker_events.pipe(rx.of_type(OrderUpdate))).pipe(
+            protective_stops(protection), rx.share()))
 
     def connect() -> DisposableBase:
         wiring = [
@@ -134,11 +140,13 @@ def build_graph(frames: Observable[Frame], config: Config = Config(), broker: Li
             source.subscribe(kill_switch.on_frame),
             risk_out.pipe(rx.of_type(OrderIntent)).subscribe(submit),
             risk_out.pipe(rx.of_type(CancelIntent)).subscribe(cancel),
+            *(stop.pipe(rx.of_type(StopIntent)).subscribe(submit) for stop in stops),
+            *(stop.pipe(rx.of_type(CancelIntent)).subscribe(cancel) for stop in stops),
             bind(),
         ]
         return CompositeDisposable(*wiring, source.connect())
 
-    orders = rx.merge(risk_out.pipe(rx.of_type(OrderIntent, CancelIntent, IntentBlocked)), broker_events)
+    orders = rx.merge(risk_out.pipe(rx.of_type(OrderIntent, CancelIntent, IntentBlocked)), *stops, broker_events)
     return Graph(
         events=events, markets=market_infos, books=books, candles=candle_updates, health=data_health,
         health_changes=health_changes,

@@ -36,6 +36,38 @@ def _rung(enter_usage: str, exit_usage: str, enter_distance: str, exit_distance:
                 enter_distance=Decimal(enter_distance), exit_distance=Decimal(exit_distance))
 
 
+class ProtectionConfig(Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """The `[risk.protection]` config section: protective stops (`streams.risk.protection`)."""
+
+    live: bool = True
+    """Keep a protective stop per position when trading live (the default: it is what protects a position
+    when the bot is down)."""
+    paper: bool = False
+    """The same for the paper broker, so that a replay shows the stops and their triggers."""
+    distance: Decimal = Decimal("0.03")
+    """How far before the liquidation price the stop triggers, as a fraction of that price."""
+    replace_move: Decimal = Decimal("0.01")
+    """Re-place a stop only when its trigger would move by more than this fraction of it."""
+    good_til_seconds: int = 28 * 24 * 3600
+    """How long a stop rests on the chain (at most the chain's 95 days); it is renewed when replaced."""
+    max_slippage: Decimal = Decimal("0.05")
+    """How far past the trigger the stop-market order may fill, as a fraction of the trigger."""
+    retry_after: float = 60.0
+    """Seconds of event time before a stop the venue refused is tried again."""
+
+    def __post_init__(self) -> None:
+        if not 0 < self.distance < 1:
+            raise ValueError("distance: must be between 0 and 1")
+        if not 0 <= self.replace_move < 1:
+            raise ValueError("replace_move: must be >= 0 and below 1")
+        if not 0 < self.good_til_seconds <= 95 * 24 * 3600:
+            raise ValueError("good_til_seconds: must be greater than 0 and at most 95 days (8208000)")
+        if not 0 < self.max_slippage < 1:
+            raise ValueError("max_slippage: must be between 0 and 1")
+        if self.retry_after < 0:
+            raise ValueError("retry_after: must be >= 0")
+
+
 class RiskConfig(Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     no_new_risk: Rung = _rung("0.50", "0.40", "0.15", "0.20")
     reduce: Rung = _rung("0.70", "0.60", "0.08", "0.10")
@@ -55,6 +87,7 @@ class RiskConfig(Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     """Seconds between two de-risking rounds (REDUCE or FLATTEN orders)."""
     max_slippage: Decimal = Decimal("0.02")
     """How far past the best price a de-risking market order may fill, as a fraction of it."""
+    protection: ProtectionConfig = ProtectionConfig()
 
     def __post_init__(self) -> None:
         for low, high in (("no_new_risk", "reduce"), ("reduce", "flatten")):
