@@ -31,6 +31,7 @@ from streams.market.state import MarketInfo
 from streams.risk.config import ProtectionConfig
 from streams.risk.margin import AccountState, PositionState
 
+ZERO = Decimal(0)
 STOP_CLIENT_IDS = 3 << 30
 """Protective stops take client ids from here to 2**32 - 1; the risk engine counts up from 2**31."""
 
@@ -81,11 +82,18 @@ class ProtectiveStops(Stage[ProtectionInput, ProtectionOutput]):
 
     def _on_update(self, update: OrderUpdate) -> list[ProtectionOutput]:
         stop = self._stops.get(update.market)
-        if stop is not None and stop.client_id == update.client_id and update.status in ("REJECTED", "CANCELED",
-                                                                                          "EXPIRED", "FILLED"):
+        ours = stop is not None and stop.client_id == update.client_id
+        if ours and update.status in ("REJECTED", "CANCELED", "EXPIRED", "FILLED"):
             del self._stops[update.market]
             if update.status == "REJECTED":
                 self._refused_until[update.market] = update.t + self._config.retry_after
+        elif not ours and update.client_id >= STOP_CLIENT_IDS and update.status in ("OPEN", "PARTIALLY_FILLED"):
+            # a stop resting on the venue from before (a restart): adopt it, so that it is kept if it is
+            # the one wanted and replaced otherwise; a second one for the market goes
+            if stop is not None:
+                return [CancelIntent(update.t, update.market, update.client_id, "protective stop: a duplicate")]
+            self._stops[update.market] = StopIntent(update.t, update.market, "SELL", ZERO, ZERO, update.client_id,
+                                                    reason="adopted from the venue")
         return []
 
     def _on_account(self, state: AccountState) -> list[ProtectionOutput]:
@@ -122,6 +130,8 @@ class ProtectiveStops(Stage[ProtectionInput, ProtectionOutput]):
                           reason=f"protective stop ahead of liquidation at {liquidation.quantize(tick)}")
 
     def _moved(self, current: StopIntent, wanted: StopIntent) -> bool:
+        if current.client_id == wanted.client_id:  # the very same stop (an adopted one included)
+            return False
         if (current.side, current.size) != (wanted.side, wanted.size):
             return True
         return abs(wanted.trigger_price - current.trigger_price) > self._config.replace_move * current.trigger_price

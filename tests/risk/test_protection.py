@@ -129,3 +129,20 @@ def test_a_bad_value_in_the_config_file_names_its_key(tmp_path):
     path.write_text("[risk.protection]\ndistance = 2\n")
     with pytest.raises(ConfigError, match=r"bad.toml: risk.protection.distance: must be between 0 and 1, got 2"):
         load_config(path)
+
+
+def test_after_a_restart_the_stop_found_on_the_venue_is_kept_or_replaced_never_doubled():
+    btc, eth = planner().on_event(state())  # what the bot placed before it stopped
+    resting = [OrderUpdate(0.5, s.client_id, s.market, "OPEN", reason="not sent by this broker") for s in (btc, eth)]
+    restarted = planner()
+    for update in resting:
+        assert restarted.on_event(update) == []
+    assert restarted.on_event(state()) == []  # the same stops are wanted: both kept as they are
+    duplicate = OrderUpdate(0.6, STOP_CLIENT_IDS + 5, "BTC-USD", "OPEN", reason="not sent by this broker")
+    assert restarted.on_event(duplicate) == [CancelIntent(0.6, "BTC-USD", STOP_CLIENT_IDS + 5,
+                                                          "protective stop: a duplicate")]
+    other = planner()
+    other.on_event(resting[0])
+    placed, cancelled = [o for o in other.on_event(state(account=msgspec.structs.replace(
+        REFERENCE_ACCOUNT, usdc=REFERENCE_ACCOUNT.usdc + 120))) if o.market == "BTC-USD"]
+    assert isinstance(placed, StopIntent) and cancelled.client_id == btc.client_id
