@@ -253,9 +253,9 @@ class DashboardApp(App[None]):
             self.show_panels(changed)
 
     def _on_log(self, view: View, values: list[Any]) -> None:
-        view.model.record(values)
+        changed = view.model.record(values)
         if view is self.view:
-            self.show_panels({LOG})
+            self.show_panels({LOG} | changed)
 
     def _on_replay_status(self, view: View, statuses: list[ReplayStatus]) -> None:
         view.replay_status = statuses[-1]

@@ -13,7 +13,7 @@ from decimal import Decimal
 from itertools import count
 from typing import Any
 
-from streams.kernel.orders import CancelIntent, Fill, OrderIntent, OrderUpdate
+from streams.kernel.orders import CancelIntent, Fill, OrderIntent, OrderUpdate, StopIntent
 from streams.market.books import ResyncRequest
 from streams.market.events import Candle
 from streams.market.state import BookTop, CandleUpdate, MarketInfo, StreamHealth
@@ -70,6 +70,9 @@ def log_entry(value: Any) -> LogEntry | None:
         why = f" ({value.reason})" if value.reason else ""
         return LogEntry(value.t, f"{value.side} {quantity(value.size)} {value.market} {value.kind}{limit}{flags}{why}",
                         "order")
+    if isinstance(value, StopIntent):
+        return LogEntry(value.t, f"stop {value.side} {quantity(value.size)} {value.market} at "
+                                 f"{price(value.trigger_price, None)} reduce-only ({value.reason})", "order")
     if isinstance(value, CancelIntent):
         which = "all orders" if value.client_id is None else f"order {value.client_id}"
         where = f" {value.market}" if value.market else ""
@@ -115,6 +118,8 @@ class DashboardModel:
         self.candles: dict[str, dict[str, Candle]] = {}
         self.account: AccountState | None = None
         self.risk: RiskState | None = None
+        self.stops: dict[str, StopIntent] = {}
+        """The protective stop of each market, from placement until it is cancelled, refused or done."""
         self.followed: set[str] = set()
         """Markets with a book, candles or a score (v4_markets lists every market; these are watched)."""
         self.selected: str | None = None
@@ -190,11 +195,28 @@ class DashboardModel:
             del series[min(series)]
         return self._follow(update.market) | ({CHART} if update.market == self.selected else set())
 
-    def record(self, values: Iterable[Any]) -> None:
-        """Log what deserves a line (orders, fills, risk changes, resyncs)."""
+    def record(self, values: Iterable[Any]) -> set[str]:
+        """Log what deserves a line (orders, fills, risk changes, resyncs); returns the panels besides the
+        log whose state changed (the margin health panel shows the protective stops)."""
+        changed: set[str] = set()
         for value in values:
             if (entry := log_entry(value)) is not None:
                 self.note(entry)
+            changed |= self._stop(value)
+        return changed
+
+    def _stop(self, value: Any) -> set[str]:
+        if isinstance(value, StopIntent):
+            self.stops[value.market] = value
+            return {MARGIN}
+        held = self.stops.get(getattr(value, "market", None) or "")
+        if held is None or getattr(value, "client_id", None) != held.client_id:
+            return set()
+        if isinstance(value, CancelIntent) or (isinstance(value, OrderUpdate) and value.status in (
+                "REJECTED", "CANCELED", "EXPIRED", "FILLED")):
+            del self.stops[held.market]
+            return {MARGIN}
+        return set()
 
     def note(self, entry: LogEntry) -> None:
         self._log.append(entry)
@@ -239,7 +261,7 @@ class DashboardModel:
         # the risk engine reports changes only, and the model sees them all from the start: none yet means
         # the ladder is where it starts
         risk = self.risk or RiskState(self.t or 0.0, "NORMAL", "no change since the start", "NORMAL")
-        return MarginState(self.account, risk)
+        return MarginState(self.account, risk, tuple(self.stops[market] for market in sorted(self.stops)))
 
     def chart_state(self) -> ChartState:
         series = self.candles.get(self.selected or "", {})
