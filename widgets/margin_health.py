@@ -79,11 +79,12 @@ class MarginHealthPanel(Panel):
     def render_state(self, state: MarginState) -> None:
         self.query_one("#figures", Static).update(self.figures(state.account, state.stops))
         badge = self.query_one("#state", Static)
-        level = None if state.risk is None else state.risk.state
+        risk = state.risk
+        level = None if risk is None else risk.state
         for name in LEVELS:
             badge.set_class(name == level, f"-{name.lower().replace('_', '-')}")
-        if level is None:
+        if risk is None:
             badge.update(MISSING)
         else:
-            badge.update(f" {level.replace('_', ' ')}{' · flattening' if state.risk.flatten else ''} ")
+            badge.update(f" {risk.state.replace('_', ' ')}{' · flattening' if risk.flatten else ''} ")
         self.query_one("#reason", Static).update("" if state.risk is None else state.risk.reason)
