@@ -42,6 +42,7 @@ from streams.market.state import BookTop, CandleUpdate, MarketInfo, StreamHealth
 from streams.risk.derisk import IntentBlocked, risk_engine
 from streams.risk.kill_switch import KillSwitch
 from streams.risk.ladder import RiskState
+from streams.risk.manual import ManualDesk
 from streams.risk.margin import AccountState, margin_states
 from streams.risk.protection import protective_stops
 from streams.signals.indicators.market import IndicatorSnapshot, indicators
@@ -73,6 +74,7 @@ class Graph:
     orders: Observable[OrderIntent | StopIntent | CancelIntent | IntentBlocked | OrderUpdate | Fill]
     resyncs: Observable[ResyncRequest]
     kill_switch: KillSwitch
+    desk: ManualDesk
     _connect: Any
 
     def connect(self) -> DisposableBase:
@@ -120,12 +122,13 @@ def build_graph(frames: Observable[Frame], config: Config = Config(), broker: Li
         bind = lambda: broker.bind(markets=market_infos, books=books, account=subaccount)  # noqa: E731
     account = margin_states(market_infos, account_events).pipe(rx.share())
     kill_switch = KillSwitch()
+    desk = ManualDesk()
     risk_states: Subject[RiskState] = Subject()
     decisions = rx.merge(signal_scores, snapshots, account, market_infos, books, risk_states).pipe(
         targets(config.strategy, config.risk), rx.share())
     risk_out = rx.merge(
         account, health_changes, statuses, broker_events,
-        kill_switch.commands, market_infos, decisions.pipe(rx.of_type(OrderIntent)),
+        kill_switch.commands, market_infos, decisions.pipe(rx.of_type(OrderIntent)), desk.commands,
     ).pipe(risk_engine(config.risk), rx.share())
     risk = risk_out.pipe(rx.of_type(RiskState), rx.share())
     protection = config.risk.protection
@@ -138,6 +141,8 @@ def build_graph(frames: Observable[Frame], config: Config = Config(), broker: Li
         wiring = [
             risk.subscribe(risk_states),
             source.subscribe(kill_switch.on_frame),
+            source.subscribe(desk.on_frame),
+            desk.cancels.subscribe(cancel),
             risk_out.pipe(rx.of_type(OrderIntent)).subscribe(submit),
             risk_out.pipe(rx.of_type(CancelIntent)).subscribe(cancel),
             *(stop.pipe(rx.of_type(StopIntent)).subscribe(submit) for stop in stops),
@@ -146,11 +151,12 @@ def build_graph(frames: Observable[Frame], config: Config = Config(), broker: Li
         ]
         return CompositeDisposable(*wiring, source.connect())
 
-    orders = rx.merge(risk_out.pipe(rx.of_type(OrderIntent, CancelIntent, IntentBlocked)), *stops, broker_events)
+    orders = rx.merge(risk_out.pipe(rx.of_type(OrderIntent, CancelIntent, IntentBlocked)), *stops, desk.cancels,
+                      broker_events)
     return Graph(
         events=events, markets=market_infos, books=books, candles=candle_updates, health=data_health,
         health_changes=health_changes,
         indicators=snapshots, scores=signal_scores, targets=decisions.pipe(rx.of_type(Target)), account=account,
         risk=risk, orders=orders.pipe(rx.share()), resyncs=book_out.pipe(rx.of_type(ResyncRequest)),
-        kill_switch=kill_switch, _connect=connect,
+        kill_switch=kill_switch, desk=desk, _connect=connect,
     )
