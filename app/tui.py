@@ -28,6 +28,7 @@ from textual.containers import Horizontal
 from textual.widgets import Footer
 
 from app.backend import CONNECT_TIMEOUT, Backend, GraphFactory, ReplaySession, Session, Severity
+from app.desk_actions import DESK_BINDINGS, DeskActions
 from app.screens.confirm import ConfirmScreen
 from app.screens.help import HelpScreen
 from app.screens.jump_to_time import JumpScreen
@@ -106,7 +107,7 @@ class Performance:
     at: float = 0.0
 
 
-class DashboardApp(App[None]):
+class DashboardApp(DeskActions, App[None]):
     CSS_PATH = "tui.tcss"
     TITLE = "dydx-bot"
     ENABLE_COMMAND_PALETTE = False
@@ -125,6 +126,7 @@ class DashboardApp(App[None]):
         Binding("K", "kill(True)", "kill+flatten", show=False,
                 tooltip="kill, and close every position (asks first)"),
         Binding("r", "reset", "reset", show=False, tooltip="lift a halt so trading resumes (asks first)"),
+        *DESK_BINDINGS,
         Binding("o", "open", "open", tooltip="open a recording"),
         Binding("question_mark", "help", "help", key_display="?", tooltip="this help"),
         Binding("q", "quit", "quit", tooltip="quit"),
@@ -143,6 +145,8 @@ class DashboardApp(App[None]):
         self.theme = "textual-dark"
         self.animation_level = "none"
         self.config = config
+        self.paused_markets: set[str] = set()
+        """Markets the trader paused the strategy on (the desk's keys)."""
         self._first = start
         self._live = live
         self._graph_factory = graph_factory or partial(build_graph, config=config)
