@@ -22,7 +22,8 @@ from streams.risk.manual import ManualDesk
 from streams.risk.margin import PositionState
 
 DESK_BINDINGS = [
-    Binding("t", "ticket", "ticket", show=False, tooltip="order ticket for the selected market, with its margin what-if"),
+    Binding("t", "ticket", "ticket", show=False,
+            tooltip="order ticket for the selected market, with its margin what-if"),
     Binding("c", "cancel_all", "cancel all", show=False, tooltip="cancel every open order (asks first)"),
     Binding("x", "close_position", "close", show=False,
             tooltip="close the selected market's position (asks first)"),
