@@ -151,7 +151,12 @@ class LiveBroker:
             params = self._markets.get(intent.market)
             if params is None:
                 raise InvalidOrderError(f"no market parameters for {intent.market} yet")
-            if self._reconciler.find(intent.client_id):
+            if (found := self._reconciler.find(intent.client_id)) and isinstance(intent, StopIntent):
+                # a stop's client id is the stop itself (streams.risk.protection): this one rests already
+                self._events.on_next(OrderUpdate(intent.t, intent.client_id, intent.market, found[1],
+                                                 reason="protective stop already on the venue"))
+                return
+            if found:
                 raise InvalidOrderError(f"client id {intent.client_id} belongs to an order still open or in flight")
             if isinstance(intent, StopIntent):
                 plan = plan_stop(intent, params)

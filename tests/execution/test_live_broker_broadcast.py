@@ -467,3 +467,16 @@ async def test_a_protective_stop_goes_on_chain_as_a_conditional_reduce_only_stop
     broker.cancel(CancelIntent(t=T, client_id=3 << 30))
     await broker.settled()
     assert node.sent[1].messages[0].good_til_block_time == int(T) + 86_400
+
+
+async def test_a_stop_already_resting_on_the_venue_is_not_sent_again(broker, node, seen):
+    """After a restart the reconciler knows the resting stop from the snapshot; the same stop again is
+    the same order: nothing is broadcast, and it is reported as it stands."""
+    resting = indexer_order(3 << 30, status="UNTRIGGERED", flags="32")
+    broker.on_account(resting)
+    stop = StopIntent(t=T, market="BTC-USD", side="SELL", size=D("0.0003"), trigger_price=D("85000"),
+                      client_id=3 << 30)
+    broker.submit(stop)
+    await broker.settled()
+    assert node.sent == []
+    assert seen[-1] == OrderUpdate(T, 3 << 30, "BTC-USD", "OPEN", reason="protective stop already on the venue")
