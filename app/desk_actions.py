@@ -1,5 +1,6 @@
-"""The dashboard's trading-desk keys: the order ticket, cancel all, close the selected market's position,
-flatten all, and pause the strategy on the selected market. Each asks first (the ticket is its own
+"""The dashboard's trading-desk keys: the order ticket, the blotter (open orders, one of which it cancels,
+and the trade history), cancel all, close the selected market's position, flatten all, and pause the
+strategy on the selected market. Each asks first (the ticket is its own
 question); all of them go through the session's `graph.desk`, so paper and live take the same path and
 the risk gate sees the trader's orders as it sees the strategy's."""
 
@@ -13,6 +14,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 from app.backend import Backend, Severity
+from app.screens.blotter import BlotterScreen
 from app.screens.confirm import ConfirmScreen
 from app.screens.order_ticket import OrderTicketScreen
 from app.ticket import preview
@@ -24,6 +26,8 @@ from streams.risk.margin import PositionState
 DESK_BINDINGS = [
     Binding("t", "ticket", "ticket", show=False,
             tooltip="order ticket for the selected market, with its margin what-if"),
+    Binding("b", "blotter", "blotter", show=False,
+            tooltip="open orders (cancel one, asking first) and the trades with realised PnL, fees, funding"),
     Binding("c", "cancel_all", "cancel all", show=False, tooltip="cancel every open order (asks first)"),
     Binding("x", "close_position", "close", show=False,
             tooltip="close the selected market's position (asks first)"),
@@ -72,6 +76,11 @@ def _place(app: _Dashboard, intent: OrderIntent | None) -> None:
         app.report(f"order sent to the risk gate: {intent.side} {intent.size} {intent.market}", "information")
 
 
+def _cancel_one(app: _Dashboard, market: str, client_id: int) -> None:
+    if _on_desk(app, lambda desk: desk.cancel(market, client_id)):
+        app.report(f"cancelling order {client_id} on {market}", "information")
+
+
 def _close(app: _Dashboard, rows: list[PositionState]) -> None:
     slippage = app.config.risk.max_slippage
     if _on_desk(app, lambda desk: desk.close(rows, slippage)):
@@ -96,6 +105,13 @@ class DeskActions:
         screen = OrderTicketScreen(market, lambda intent: preview(intent, model.account, model.markets),
                                    self.config.strategy.max_slippage)
         self.push_screen(screen, partial(_place, self))
+
+    def action_blotter(self: _Dashboard) -> None:
+        if self.view is None:
+            self.report("no session yet", "warning")
+            return
+        model = self.view.model
+        self.push_screen(BlotterScreen(model.blotter_state, partial(_cancel_one, self)), lambda _: None)
 
     def action_cancel_all(self: _Dashboard) -> None:
         _ask(self, "Cancel every open order?", "Cancel all", lambda: _on_desk(self, lambda desk: desk.cancel()))

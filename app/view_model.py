@@ -9,11 +9,15 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Hashable, Iterable
+from dataclasses import replace
+from datetime import UTC, datetime
 from decimal import Decimal
 from itertools import count
 from typing import Any
 
-from streams.kernel.orders import CancelIntent, Fill, OrderIntent, OrderUpdate, StopIntent
+from app.screens.blotter import BlotterState, OpenOrder
+from streams.execution.ledger import Ledger, LedgerEntry
+from streams.kernel.orders import CancelIntent, Fill, OrderIntent, OrderStatus, OrderUpdate, StopIntent
 from streams.market.books import ResyncRequest
 from streams.market.events import Candle
 from streams.market.state import BookTop, CandleUpdate, MarketInfo, StreamHealth
@@ -59,6 +63,27 @@ def _stream_market(stream: str) -> str | None:
     """`v4_orderbook:BTC-USD` and `v4_candles:BTC-USD/1MIN` -> BTC-USD; streams of no market -> None."""
     _, _, ident = stream.partition(":")
     return ident.split("/", 1)[0] or None
+
+
+TRADES_KEPT = 500
+"""Fills the trade history keeps (the totals count every one)."""
+_DONE: tuple[OrderStatus, ...] = ("REJECTED", "CANCELED", "EXPIRED", "FILLED")
+
+
+def _open_order(value: OrderIntent | StopIntent) -> OpenOrder:
+    if isinstance(value, StopIntent):
+        what = f"STOP {'≤' if value.side == 'SELL' else '≥'} {price(value.trigger_price, None)}"
+        return OpenOrder(value.client_id, value.market, value.side, value.size, what,
+                         f"until {_utc(value.t + value.good_til_seconds)}")
+    limit = "" if value.price is None else f" {price(value.price, None)}"
+    tif = "post-only" if value.post_only else value.time_in_force
+    good_til = (f"{value.good_til_blocks} blocks" if value.short_term
+                else f"until {_utc(value.t + value.good_til_seconds)}")
+    return OpenOrder(value.client_id, value.market, value.side, value.size, f"{value.kind}{limit} {tif}", good_til)
+
+
+def _utc(t: float) -> str:
+    return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%d %H:%MZ")
 
 
 def log_entry(value: Any) -> LogEntry | None:
@@ -118,6 +143,9 @@ class DashboardModel:
         self.candles: dict[str, dict[str, Candle]] = {}
         self.account: AccountState | None = None
         self.risk: RiskState | None = None
+        self.open_orders: dict[int, OpenOrder] = {}
+        self.ledger = Ledger()
+        self.trades: deque[LedgerEntry] = deque(maxlen=TRADES_KEPT)
         self.stops: dict[str, StopIntent] = {}
         """The protective stop of each market, from placement until it is cancelled, refused or done."""
         self.followed: set[str] = set()
@@ -202,8 +230,23 @@ class DashboardModel:
         for value in values:
             if (entry := log_entry(value)) is not None:
                 self.note(entry)
-            changed |= self._stop(value)
+            changed |= self._stop(value) | self._blotter(value)
         return changed
+
+    def _blotter(self, value: Any) -> set[str]:
+        """Open orders and the trade history (shown by the blotter screen, which polls them)."""
+        if isinstance(value, (OrderIntent, StopIntent)):
+            self.open_orders[value.client_id] = _open_order(value)
+        elif isinstance(value, OrderUpdate) and (held := self.open_orders.get(value.client_id)) is not None:
+            if value.status in _DONE:
+                del self.open_orders[value.client_id]
+            else:
+                self.open_orders[value.client_id] = replace(held, status=value.status, filled=value.filled)
+        elif isinstance(value, IntentBlocked):
+            self.open_orders.pop(value.client_id, None)
+        elif isinstance(value, Fill):
+            self.trades.append(self.ledger.on_fill(value))
+        return set()
 
     def _stop(self, value: Any) -> set[str]:
         if isinstance(value, StopIntent):
@@ -269,6 +312,9 @@ class DashboardModel:
 
     def health_state(self) -> DataHealthState:
         return DataHealthState(tuple(self.health[s] for s in sorted(self.health)))
+
+    def blotter_state(self) -> BlotterState:
+        return BlotterState(tuple(self.open_orders.values()), tuple(self.trades), self.ledger.totals)
 
     def log_state(self) -> EventLogState:
         return EventLogState(tuple(self._log), self._logged, self._log_id)

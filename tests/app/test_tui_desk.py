@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import Button, Input, Select, Static
+from textual.widgets import Button, DataTable, Input, Select, Static
 
+from app.screens.blotter import BlotterScreen
 from app.screens.confirm import ConfirmScreen
 from app.screens.order_ticket import OrderTicketScreen
 from app.ticket import preview, ticket_intent
@@ -107,3 +108,46 @@ def test_snapshot_of_the_ticket(snap_compare, recording: Path) -> None:
         await pilot.press("t", *"0.25")
 
     assert snap_compare(dash.app, terminal_size=SIZE, run_before=open_screen)
+
+
+async def test_the_blotter_cancels_the_highlighted_order_asking_first_and_lists_the_trades(recording: Path) -> None:
+    dash = Dashboard.on(recording)
+    async with dash.app.run_test(size=(120, 40)) as pilot:
+        screen = await open_ticket(dash, pilot, "0.01")
+        screen.query_one("#type", Select).value = "post-only"
+        screen.query_one("#limit", Input).value = "50000"  # far under the market: it rests
+        await pilot.pause()
+        await pilot.press("enter")
+        await dash.settle(pilot, 5)
+        await pilot.press("b")
+        blotter = dash.app.screen
+        assert isinstance(blotter, BlotterScreen)
+        await pilot.pause()
+        orders = blotter.query_one("#orders", DataTable)
+        assert orders.row_count == 1 and orders.get_row_at(0)[:3] == [str(MANUAL_CLIENT_IDS), "BTC-USD", "BUY"]
+        assert "LIMIT 50,000.00 post-only" in orders.get_row_at(0)
+        assert str(blotter.query_one("#totals", Static).render()).startswith("realised ")
+        await pilot.press("c")
+        assert isinstance(dash.app.screen, ConfirmScreen)
+        await pilot.press("y")
+        await dash.settle(pilot, 5)
+        blotter.show()
+        assert orders.row_count == 0
+        assert any(text.startswith(f"order {MANUAL_CLIENT_IDS} BTC-USD CANCELED") for text in log_texts(dash))
+
+
+def test_the_blotter_state_follows_orders_and_fills() -> None:
+    from app.view_model import DashboardModel
+    from streams.kernel.orders import Fill, OrderIntent, OrderUpdate
+
+    model = DashboardModel()
+    limit = OrderIntent(T0, "ETH-USD", "BUY", Decimal("1"), price=Decimal("3000"), client_id=5)
+    model.record([limit, OrderUpdate(T0, 5, "ETH-USD", "OPEN")])
+    (order,) = model.blotter_state().orders
+    assert (order.what, order.good_til, order.status) == ("LIMIT 3,000.00 GTT", "20 blocks", "OPEN")
+    model.record([Fill(T0, "ETH-USD", "BUY", Decimal("1"), Decimal("3000"), Decimal("1.5"), "MAKER", 5),
+                  OrderUpdate(T0, 5, "ETH-USD", "FILLED", Decimal("1")),
+                  Fill(T0 + 1, "ETH-USD", "SELL", Decimal("1"), Decimal("3100"), Decimal("1.55"), "TAKER", 6)])
+    state = model.blotter_state()
+    assert state.orders == () and [t.realized_pnl for t in state.trades] == [0, 100]
+    assert (state.totals.realized_pnl, state.totals.fees) == (Decimal(100), Decimal("3.05"))
