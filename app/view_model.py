@@ -17,6 +17,7 @@ from typing import Any
 
 from app.screens.blotter import BlotterState, OpenOrder
 from streams.execution.ledger import Ledger, LedgerEntry
+from streams.execution.paper_broker import FundingPayment
 from streams.kernel.orders import CancelIntent, Fill, OrderIntent, OrderStatus, OrderUpdate, StopIntent
 from streams.market.books import ResyncRequest
 from streams.market.events import Candle
@@ -246,6 +247,8 @@ class DashboardModel:
             self.open_orders.pop(value.client_id, None)
         elif isinstance(value, Fill):
             self.trades.append(self.ledger.on_fill(value))
+        elif isinstance(value, FundingPayment):
+            self.ledger.on_funding(value.amount)
         return set()
 
     def _stop(self, value: Any) -> set[str]:

@@ -27,7 +27,7 @@ from reactivex.subject import Subject
 
 from streams.config import Config
 from streams.execution.live_broker import LiveBroker
-from streams.execution.paper_broker import PaperBroker
+from streams.execution.paper_broker import FundingPayment, PaperBroker
 from streams.execution.reconcile import is_account_message
 from streams.kernel import rx
 from streams.kernel.frames import Frame
@@ -71,7 +71,7 @@ class Graph:
     targets: Observable[Target]
     account: Observable[AccountState]
     risk: Observable[RiskState]
-    orders: Observable[OrderIntent | StopIntent | CancelIntent | IntentBlocked | OrderUpdate | Fill]
+    orders: Observable[OrderIntent | StopIntent | CancelIntent | IntentBlocked | OrderUpdate | Fill | FundingPayment]
     resyncs: Observable[ResyncRequest]
     kill_switch: KillSwitch
     desk: ManualDesk
@@ -111,9 +111,11 @@ def build_graph(frames: Observable[Frame], config: Config = Config(), broker: Li
     if broker is None:
         paper = PaperBroker(rx.merge(events, books, market_infos), config.paper, defer=turns.run)
         broker_events, account_events, bind = paper.events, paper.accounts, lambda: Disposable()
+        funding: list[Observable[FundingPayment]] = [paper.funding]  # the live indexer sends none
         submit, cancel = paper.submit, paper.cancel
     else:
         subaccount = events.pipe(rx.filter(is_account_message), rx.share())
+        funding = []
         broker_events, account_events = broker.events, subaccount
         # in a later turn, as the paper broker's: a market order is then priced off the book top that
         # the frame behind it made, which the broker has not been told of while the frame is on its way
@@ -152,7 +154,7 @@ def build_graph(frames: Observable[Frame], config: Config = Config(), broker: Li
         return CompositeDisposable(*wiring, source.connect())
 
     orders = rx.merge(risk_out.pipe(rx.of_type(OrderIntent, CancelIntent, IntentBlocked)), *stops, desk.cancels,
-                      broker_events)
+                      broker_events, *funding)
     return Graph(
         events=events, markets=market_infos, books=books, candles=candle_updates, health=data_health,
         health_changes=health_changes,

@@ -138,6 +138,7 @@ async def test_the_blotter_cancels_the_highlighted_order_asking_first_and_lists_
 
 def test_the_blotter_state_follows_orders_and_fills() -> None:
     from app.view_model import DashboardModel
+    from streams.execution.paper_broker import FundingPayment
     from streams.kernel.orders import Fill, OrderIntent, OrderUpdate
 
     model = DashboardModel()
@@ -148,6 +149,9 @@ def test_the_blotter_state_follows_orders_and_fills() -> None:
     model.record([Fill(T0, "ETH-USD", "BUY", Decimal("1"), Decimal("3000"), Decimal("1.5"), "MAKER", 5),
                   OrderUpdate(T0, 5, "ETH-USD", "FILLED", Decimal("1")),
                   Fill(T0 + 1, "ETH-USD", "SELL", Decimal("1"), Decimal("3100"), Decimal("1.55"), "TAKER", 6)])
+    model.record([FundingPayment(T0 + 3600, "ETH-USD", Decimal("1"), Decimal("3050"), Decimal("0.00001"),
+                                 Decimal("-0.0305"))])
     state = model.blotter_state()
     assert state.orders == () and [t.realized_pnl for t in state.trades] == [0, 100]
-    assert (state.totals.realized_pnl, state.totals.fees) == (Decimal(100), Decimal("3.05"))
+    assert (state.totals.realized_pnl, state.totals.fees, state.totals.funding) == (100, Decimal("3.05"),
+                                                                                   Decimal("-0.0305"))
