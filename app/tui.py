@@ -29,6 +29,7 @@ from textual.containers import Horizontal
 from textual.widgets import Footer
 
 from app.backend import Backend, GraphFactory, LiveSession, ReplaySession, Session, Severity
+from app.desk_actions import DESK_BINDINGS, DeskActions
 from app.screens.confirm import ConfirmScreen
 from app.screens.help import HelpScreen
 from app.screens.jump_to_time import JumpScreen
@@ -132,7 +133,7 @@ class Performance:
     at: float = 0.0
 
 
-class DashboardApp(App[None]):
+class DashboardApp(DeskActions, App[None]):
     CSS_PATH = "tui.tcss"
     TITLE = "dydx-bot"
     ENABLE_COMMAND_PALETTE = False
@@ -154,6 +155,7 @@ class DashboardApp(App[None]):
         Binding("k", "kill(False)", "kill", group=KILL, tooltip="cancel every order and halt (asks first)"),
         Binding("K", "kill(True)", "kill+flatten", group=KILL, tooltip="kill, and close every position (asks first)"),
         Binding("r", "reset", "reset", tooltip="lift a halt so trading resumes (asks first)"),
+        *DESK_BINDINGS,
         Binding("o", "open", "open", tooltip="open a recording"),
         Binding("question_mark", "help", "help", key_display="?", tooltip="this help"),
         Binding("q", "quit", "quit", tooltip="quit (asks first while positions are open)"),
@@ -172,6 +174,8 @@ class DashboardApp(App[None]):
         self.theme = "textual-dark"
         self.animation_level = "none"
         self.config = config
+        self.paused_markets: set[str] = set()
+        """Markets the trader paused the strategy on (the desk's keys)."""
         self._first = start
         self._live = live
         self._warnings = tuple(warnings)
@@ -305,9 +309,9 @@ class DashboardApp(App[None]):
                 self.render_status()
 
     def _on_log(self, view: View, values: list[Any]) -> None:
-        view.model.record(values)
+        changed = view.model.record(values)
         if view is self.view:
-            self.show_panels({LOG})
+            self.show_panels({LOG} | changed)
 
     def _on_replay_status(self, view: View, statuses: list[ReplayStatus]) -> None:
         ended = statuses[-1].done and not (view.replay_status is not None and view.replay_status.done)

@@ -9,12 +9,16 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Hashable, Iterable
+from dataclasses import replace
+from datetime import UTC, datetime
 from decimal import Decimal
 from itertools import count
 from typing import Any
 
-from streams.execution.ledger import SessionPnl
-from streams.kernel.orders import CancelIntent, Fill, OrderIntent, OrderUpdate
+from app.screens.blotter import BlotterState, OpenOrder
+from streams.execution.ledger import Ledger, LedgerEntry, SessionPnl
+from streams.execution.paper_broker import FundingPayment
+from streams.kernel.orders import CancelIntent, Fill, OrderIntent, OrderStatus, OrderUpdate, StopIntent
 from streams.market.books import ResyncRequest
 from streams.market.events import Candle
 from streams.market.state import BookTop, CandleUpdate, MarketInfo, StreamHealth
@@ -63,6 +67,27 @@ def _stream_market(stream: str) -> str | None:
     return ident.split("/", 1)[0] or None
 
 
+TRADES_KEPT = 500
+"""Fills the trade history keeps (the totals count every one)."""
+_DONE: tuple[OrderStatus, ...] = ("REJECTED", "CANCELED", "EXPIRED", "FILLED")
+
+
+def _open_order(value: OrderIntent | StopIntent) -> OpenOrder:
+    if isinstance(value, StopIntent):
+        what = f"STOP {'≤' if value.side == 'SELL' else '≥'} {price(value.trigger_price, None)}"
+        return OpenOrder(value.client_id, value.market, value.side, value.size, what,
+                         f"until {_utc(value.t + value.good_til_seconds)}")
+    limit = "" if value.price is None else f" {price(value.price, None)}"
+    tif = "post-only" if value.post_only else value.time_in_force
+    good_til = (f"{value.good_til_blocks} blocks" if value.short_term
+                else f"until {_utc(value.t + value.good_til_seconds)}")
+    return OpenOrder(value.client_id, value.market, value.side, value.size, f"{value.kind}{limit} {tif}", good_til)
+
+
+def _utc(t: float) -> str:
+    return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%d %H:%MZ")
+
+
 def log_entry(value: Any) -> LogEntry | None:
     """How an order, cancel, fill, blocked intent, risk change or resync reads in the event log."""
     if isinstance(value, OrderIntent):
@@ -72,6 +97,9 @@ def log_entry(value: Any) -> LogEntry | None:
         why = f" ({value.reason})" if value.reason else ""
         return LogEntry(value.t, f"{value.side} {quantity(value.size)} {value.market} {value.kind}{limit}{flags}{why}",
                         "order")
+    if isinstance(value, StopIntent):
+        return LogEntry(value.t, f"stop {value.side} {quantity(value.size)} {value.market} at "
+                                 f"{price(value.trigger_price, None)} reduce-only ({value.reason})", "order")
     if isinstance(value, CancelIntent):
         which = "all orders" if value.client_id is None else f"order {value.client_id}"
         where = f" {value.market}" if value.market else ""
@@ -118,6 +146,11 @@ class DashboardModel:
         self.account: AccountState | None = None
         self.risk: RiskState | None = None
         self.pnl: SessionPnl | None = None
+        self.open_orders: dict[int, OpenOrder] = {}
+        self.ledger = Ledger()
+        self.trades: deque[LedgerEntry] = deque(maxlen=TRADES_KEPT)
+        self.stops: dict[str, StopIntent] = {}
+        """The protective stop of each market, from placement until it is cancelled, refused or done."""
         self.followed: set[str] = set()
         """Markets with a book, candles or a score (v4_markets lists every market; these are watched)."""
         self.selected: str | None = None
@@ -196,11 +229,45 @@ class DashboardModel:
             del series[min(series)]
         return self._follow(update.market) | ({CHART} if update.market == self.selected else set())
 
-    def record(self, values: Iterable[Any]) -> None:
-        """Log what deserves a line (orders, fills, risk changes, resyncs)."""
+    def record(self, values: Iterable[Any]) -> set[str]:
+        """Log what deserves a line (orders, fills, risk changes, resyncs); returns the panels besides the
+        log whose state changed (the margin health panel shows the protective stops)."""
+        changed: set[str] = set()
         for value in values:
             if (entry := log_entry(value)) is not None:
                 self.note(entry)
+            changed |= self._stop(value) | self._blotter(value)
+        return changed
+
+    def _blotter(self, value: Any) -> set[str]:
+        """Open orders and the trade history (shown by the blotter screen, which polls them)."""
+        if isinstance(value, (OrderIntent, StopIntent)):
+            self.open_orders[value.client_id] = _open_order(value)
+        elif isinstance(value, OrderUpdate) and (held := self.open_orders.get(value.client_id)) is not None:
+            if value.status in _DONE:
+                del self.open_orders[value.client_id]
+            else:
+                self.open_orders[value.client_id] = replace(held, status=value.status, filled=value.filled)
+        elif isinstance(value, IntentBlocked):
+            self.open_orders.pop(value.client_id, None)
+        elif isinstance(value, Fill):
+            self.trades.append(self.ledger.on_fill(value))
+        elif isinstance(value, FundingPayment):
+            self.ledger.on_funding(value.amount)
+        return set()
+
+    def _stop(self, value: Any) -> set[str]:
+        if isinstance(value, StopIntent):
+            self.stops[value.market] = value
+            return {MARGIN}
+        held = self.stops.get(getattr(value, "market", None) or "")
+        if held is None or getattr(value, "client_id", None) != held.client_id:
+            return set()
+        if isinstance(value, CancelIntent) or (isinstance(value, OrderUpdate) and value.status in (
+                "REJECTED", "CANCELED", "EXPIRED", "FILLED")):
+            del self.stops[held.market]
+            return {MARGIN}
+        return set()
 
     def note(self, entry: LogEntry) -> None:
         self._log.append(entry)
@@ -245,7 +312,7 @@ class DashboardModel:
         # the risk engine reports changes only, and the model sees them all from the start: none yet means
         # the ladder is where it starts
         risk = self.risk or RiskState(self.t or 0.0, "NORMAL", "no change since the start", "NORMAL")
-        return MarginState(self.account, risk)
+        return MarginState(self.account, risk, tuple(self.stops[market] for market in sorted(self.stops)))
 
     def chart_state(self) -> ChartState:
         series = self.candles.get(self.selected or "", {})
@@ -256,6 +323,9 @@ class DashboardModel:
 
     def pnl_state(self) -> SessionPnlState:
         return SessionPnlState(self.pnl)
+
+    def blotter_state(self) -> BlotterState:
+        return BlotterState(tuple(self.open_orders.values()), tuple(self.trades), self.ledger.totals)
 
     def log_state(self) -> EventLogState:
         return EventLogState(tuple(self._log), self._logged, self._log_id)

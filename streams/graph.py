@@ -33,7 +33,7 @@ from streams.execution.ledger import SessionPnl, session_ledger
 from streams.execution.paper_broker import FundingPayment, PaperBroker
 from streams.kernel import rx
 from streams.kernel.frames import Frame
-from streams.kernel.orders import CancelIntent, Fill, OrderIntent, OrderUpdate
+from streams.kernel.orders import CancelIntent, Fill, OrderIntent, OrderUpdate, StopIntent
 from streams.market.books import ResyncRequest, Uncrossed, order_books
 from streams.market.candles import candles, candles_from_trades
 from streams.market.events import Event
@@ -45,7 +45,9 @@ from streams.risk.account import AccountSnapshot
 from streams.risk.derisk import IntentBlocked, risk_engine
 from streams.risk.kill_switch import KillSwitch
 from streams.risk.ladder import RiskState
+from streams.risk.manual import ManualDesk
 from streams.risk.margin import AccountState, margin_states
+from streams.risk.protection import protective_stops
 from streams.signals.indicators.market import IndicatorSnapshot, indicators
 from streams.signals.scoring import SignalScore, scores
 from streams.sources.subscriptions import Staleness
@@ -72,12 +74,13 @@ class Graph:
     targets: Observable[Target]
     account: Observable[AccountState]
     risk: Observable[RiskState]
-    orders: Observable[OrderIntent | CancelIntent | IntentBlocked | OrderUpdate | Fill]
+    orders: Observable[OrderIntent | StopIntent | CancelIntent | IntentBlocked | OrderUpdate | Fill | FundingPayment]
     funding: Observable[FundingPayment]
     """The paper account's hourly funding payments (none with the live broker: its account has them)."""
     pnl: Observable[SessionPnl]
     resyncs: Observable[ResyncRequest]
     kill_switch: KillSwitch
+    desk: ManualDesk
     _connect: Any
 
     def connect(self) -> DisposableBase:
@@ -141,33 +144,44 @@ def build_graph(frames: Observable[Frame], config: Config = Config(), broker: Br
     account = margin_states(market_infos, account_events).pipe(rx.share())
     pnl = rx.merge(broker_events.pipe(rx.of_type(Fill)), funding, account).pipe(session_ledger(), rx.share())
     kill_switch = KillSwitch()
+    desk = ManualDesk()
     risk_states: Subject[RiskState] = Subject()
     decisions = rx.merge(signal_scores, snapshots, account, market_infos, books, risk_states).pipe(
         targets(config.strategy, config.risk, schedule=schedule), rx.share())
     risk_out = rx.merge(
         account, health_changes, statuses, broker_events,
-        kill_switch.commands, market_infos, decisions.pipe(rx.of_type(OrderIntent)),
+        kill_switch.commands, market_infos, decisions.pipe(rx.of_type(OrderIntent)), desk.commands,
     ).pipe(risk_engine(config.risk), rx.share())
     risk = risk_out.pipe(rx.of_type(RiskState), rx.share())
+    protection = config.risk.protection
+    stops: list[Observable[StopIntent | CancelIntent]] = []  # the protective stops, when they are on
+    if protection.live if broker is not None else protection.paper:
+        stops.append(rx.merge(account, market_infos, broker_events.pipe(rx.of_type(OrderUpdate))).pipe(
+            protective_stops(protection), rx.share()))
 
     def connect() -> DisposableBase:
         wiring = [
             risk.subscribe(risk_states),
             source.subscribe(kill_switch.on_frame),
+            source.subscribe(desk.on_frame),
+            desk.cancels.subscribe(cancel),
             risk_out.pipe(rx.of_type(OrderIntent)).subscribe(submit),
             risk_out.pipe(rx.of_type(CancelIntent)).subscribe(cancel),
+            *(stop.pipe(rx.of_type(StopIntent)).subscribe(submit) for stop in stops),
+            *(stop.pipe(rx.of_type(CancelIntent)).subscribe(cancel) for stop in stops),
             bind(),
         ]
         return CompositeDisposable(*wiring, source.connect())
 
-    orders = rx.merge(risk_out.pipe(rx.of_type(OrderIntent, CancelIntent, IntentBlocked)), broker_events)
+    orders = rx.merge(risk_out.pipe(rx.of_type(OrderIntent, CancelIntent, IntentBlocked)), *stops, desk.cancels,
+                      broker_events, funding)
     return Graph(
         events=events, markets=market_infos, books=books, candles=candle_updates, health=data_health,
         health_changes=health_changes,
         indicators=snapshots, scores=signal_scores, targets=decisions.pipe(rx.of_type(Target)), account=account,
         risk=risk, orders=orders.pipe(rx.share()), funding=funding, pnl=pnl,
         resyncs=book_out.pipe(rx.of_type(ResyncRequest)),
-        kill_switch=kill_switch, _connect=connect,
+        kill_switch=kill_switch, desk=desk, _connect=connect,
     )
 
 

@@ -1,5 +1,6 @@
 """Margin health: equity, free collateral, a margin usage gauge coloured by the de-risking ladder's
-thresholds, leverage, and the ladder's state with its reason, prominent: what a trader checks first."""
+thresholds, leverage, the protective stops resting on the venue, and the ladder's state with its reason,
+prominent: what a trader checks first."""
 
 from __future__ import annotations
 
@@ -9,10 +10,11 @@ from decimal import Decimal
 from textual.content import Content
 from textual.widgets import Static
 
+from streams.kernel.orders import StopIntent
 from streams.risk.config import RiskConfig
 from streams.risk.ladder import LEVELS, RiskState
 from streams.risk.margin import AccountState
-from widgets.format import DIM, MISSING, join, number, percent
+from widgets.format import DIM, MISSING, join, number, percent, price
 from widgets.panel import Panel
 from widgets.tcss import beside
 
@@ -26,6 +28,7 @@ LABEL = 10
 class MarginState:
     account: AccountState | None = None
     risk: RiskState | None = None
+    stops: tuple[StopIntent, ...] = ()
 
 
 class MarginHealthPanel(Panel):
@@ -54,7 +57,7 @@ class MarginHealthPanel(Panel):
         rest = "".join("┆" if cell in self._marks else "░" for cell in range(filled, GAUGE))
         return Content.assemble(("█" * filled, self.usage_style(usage)), (rest, DIM))
 
-    def figures(self, account: AccountState | None) -> Content:
+    def figures(self, account: AccountState | None, stops: tuple[StopIntent, ...] = ()) -> Content:
         def line(label: str, *value: Content | str) -> Content:
             return join([Content.styled(label.ljust(LABEL), DIM), *value], "")
 
@@ -68,16 +71,20 @@ class MarginHealthPanel(Panel):
                  Content.styled(percent(usage).rjust(6), DIM if usage is None else self.usage_style(usage))),
             line("Leverage", MISSING if account.leverage is None else f"{account.leverage:>12.2f}×",
                  Content.styled("  LIQUIDATABLE", "bold $text-error") if account.liquidatable else ""),
+            # a stop closes its whole position: the market and where it fires say it all
+            *(line("Stops" if i == 0 else "", f"{stop.market} {'≤' if stop.side == 'SELL' else '≥'} "
+                   f"{price(stop.trigger_price, None)}") for i, stop in enumerate(stops)),
         ])
 
     def render_state(self, state: MarginState) -> None:
-        self.query_one("#figures", Static).update(self.figures(state.account))
+        self.query_one("#figures", Static).update(self.figures(state.account, state.stops))
         badge = self.query_one("#state", Static)
-        level = None if state.risk is None else state.risk.state
+        risk = state.risk
+        level = None if risk is None else risk.state
         for name in LEVELS:
             badge.set_class(name == level, f"-{name.lower().replace('_', '-')}")
-        if level is None:
+        if risk is None:
             badge.update(MISSING)
         else:
-            badge.update(f" {level.replace('_', ' ')}{' · flattening' if state.risk.flatten else ''} ")
+            badge.update(f" {risk.state.replace('_', ' ')}{' · flattening' if risk.flatten else ''} ")
         self.query_one("#reason", Static).update("" if state.risk is None else state.risk.reason)

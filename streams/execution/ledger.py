@@ -10,7 +10,8 @@ as the chain counts it (to the rounding of the average entry's division, ~1e-25 
 when the session begins (live) enter at that state's oracle price: the session counts what they did from
 then on. A fill that closes (part of) a position is a round trip; it is a win when it realised more than
 nothing. A state is emitted with each account state (fills and funding change the account, and the
-account state that follows them carries the prices they are marked at).
+account state that follows them carries the prices they are marked at). The same ledger, called directly,
+gives the trade history: each fill with the PnL it realised and the position it left (`on_fill`).
 """
 
 from __future__ import annotations
@@ -58,6 +59,24 @@ class SessionPnl(Struct, frozen=True):
         return self.wins / self.round_trips if self.round_trips else None
 
 
+class LedgerEntry(Struct, frozen=True):
+    """One fill in the trade history, with the PnL it realised (before its fee) and the position after."""
+
+    fill: Fill
+    realized_pnl: Decimal
+    position: Decimal  # signed
+
+
+class LedgerTotals(Struct, frozen=True):
+    realized_pnl: Decimal = ZERO
+    fees: Decimal = ZERO
+    funding: Decimal = ZERO  # received (+) or paid (-)
+
+    @property
+    def net(self) -> Decimal:
+        return self.realized_pnl - self.fees + self.funding
+
+
 class _Holding:
     __slots__ = ("entry", "size")
 
@@ -75,14 +94,21 @@ class Ledger(Stage[LedgerInput, SessionPnl]):
 
     def on_event(self, event: LedgerInput) -> Iterable[SessionPnl]:
         if isinstance(event, Fill):
-            self._fill(event)
+            self.on_fill(event)
         elif isinstance(event, FundingPayment):
-            self._funding += event.amount
+            self.on_funding(event.amount)
         elif isinstance(event, AccountState):
             return (self._state(event),)
         return NOTHING
 
-    def _fill(self, fill: Fill) -> None:
+    @property
+    def totals(self) -> LedgerTotals:
+        return LedgerTotals(self._realized, self._fees, self._funding)
+
+    def on_funding(self, amount: Decimal) -> None:
+        self._funding += amount
+
+    def on_fill(self, fill: Fill) -> LedgerEntry:
         self._trades += 1
         self._fees += fill.fee
         held = self._held.setdefault(fill.market, _Holding())
@@ -91,7 +117,7 @@ class Ledger(Stage[LedgerInput, SessionPnl]):
             total = held.size + signed
             held.entry = (held.entry * abs(held.size) + fill.price * abs(signed)) / abs(total)
             held.size = total
-            return
+            return LedgerEntry(fill, ZERO, total)
         closed = min(abs(signed), abs(held.size))
         realized = closed * (fill.price - held.entry) * (1 if held.size > 0 else -1)
         self._realized += realized
@@ -102,6 +128,7 @@ class Ledger(Stage[LedgerInput, SessionPnl]):
             held.size = rest
         else:  # flipped: the rest opens at this fill's price
             held.size, held.entry = rest, fill.price
+        return LedgerEntry(fill, realized, rest)
 
     def _state(self, account: AccountState) -> SessionPnl:
         if self._start is None:

@@ -33,11 +33,11 @@ from v4_proto.dydxprotocol.clob import query_pb2_grpc as clob_grpc
 from v4_proto.dydxprotocol.clob.order_pb2 import Order
 
 from streams.execution.networks import MAINNET_CHAIN_ID
-from streams.execution.order_builder import ChainOrder, ClobParams, InvalidOrderError, OrderPlan, plan_order
+from streams.execution.order_builder import ChainOrder, ClobParams, InvalidOrderError, OrderPlan, plan_order, plan_stop
 from streams.execution.reconcile import Reconciler, VenuePosition
 from streams.execution.secrets import Secret
 from streams.execution.venue_rules import MAINNET_LIMITS, BlockRateLimiter, BlockRateLimits
-from streams.kernel.orders import CancelIntent, Fill, OrderIntent, OrderUpdate
+from streams.kernel.orders import CancelIntent, Fill, OrderIntent, OrderUpdate, StopIntent
 from streams.market.events import PerpetualMarket
 from streams.market.state import BookTop, MarketInfo
 
@@ -145,14 +145,23 @@ class LiveBroker:
 
     # --- the Broker protocol -------------------------------------------------------------------------
 
-    def submit(self, intent: OrderIntent) -> None:
+    def submit(self, intent: OrderIntent | StopIntent) -> None:
+        """An order, or a protective stop (a conditional order resting on the chain)."""
         try:
             params = self._markets.get(intent.market)
             if params is None:
                 raise InvalidOrderError(f"no market parameters for {intent.market} yet")
-            if self._reconciler.find(intent.client_id):
+            if (found := self._reconciler.find(intent.client_id)) and isinstance(intent, StopIntent):
+                # a stop's client id is the stop itself (streams.risk.protection): this one rests already
+                self._events.on_next(OrderUpdate(intent.t, intent.client_id, intent.market, found[1],
+                                                 reason="protective stop already on the venue"))
+                return
+            if found:
                 raise InvalidOrderError(f"client id {intent.client_id} belongs to an order still open or in flight")
-            plan = plan_order(intent, params, self._reference_price(intent))
+            if isinstance(intent, StopIntent):
+                plan = plan_stop(intent, params)
+            else:
+                plan = plan_order(intent, params, self._reference_price(intent))
         except InvalidOrderError as exc:
             self._reject(intent.t, intent.client_id, intent.market, str(exc))
             return
@@ -294,8 +303,9 @@ def _describe(plan: OrderPlan, order: ChainOrder, params: ClobParams) -> str:
     tif = Order.TimeInForce.Name(plan.time_in_force).removeprefix("TIME_IN_FORCE_")
     tif = "GTT" if tif == "UNSPECIFIED" else tif  # unspecified = good til its block or time
     until = f"block {order.good_til_block}" if order.short_term else f"time {order.good_til_block_time}"
+    stop = f" stop at {params.price_of(plan.trigger_subticks):f}" if plan.trigger_subticks else ""
     return (f"{plan.side} {params.size_of(plan.quantums):f} @ {params.price_of(plan.subticks):f} {tif}"
-            f"{' reduce-only' if plan.reduce_only else ''}, good til {until}")
+            f"{' reduce-only' if plan.reduce_only else ''}{stop}, good til {until}")
 
 
 def _rpc_reason(exc: grpc.RpcError) -> str:

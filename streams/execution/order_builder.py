@@ -26,7 +26,7 @@ from msgspec import Struct
 from v4_proto.dydxprotocol.clob.order_pb2 import Order, OrderId
 
 from streams.execution.venue_rules import SHORT_BLOCK_WINDOW
-from streams.kernel.orders import OrderIntent, Side
+from streams.kernel.orders import OrderIntent, Side, StopIntent
 from streams.market.events import PerpetualMarket
 from streams.market.state import MarketInfo
 
@@ -147,6 +147,7 @@ class OrderPlan(Struct, frozen=True):
     time_in_force: int
     reduce_only: bool
     good_til_blocks: int | None = None  # short-term: blocks after the current height
+    trigger_subticks: int = 0  # conditional (stop) orders: the oracle price that places them
 
     def placed_at(self, height: int) -> ChainOrder:
         """The order's identity once sent at chain height `height`."""
@@ -161,6 +162,8 @@ class OrderPlan(Struct, frozen=True):
             ref.order_id(address, subaccount), _SIDE[self.side], self.quantums, self.subticks,
             self.time_in_force, self.reduce_only,
             good_til_block=ref.good_til_block, good_til_block_time=ref.good_til_block_time,
+            **({"condition_type": Order.ConditionType.CONDITION_TYPE_STOP_LOSS,
+                "conditional_order_trigger_subticks": self.trigger_subticks} if self.trigger_subticks else {}),
         )
 
 
@@ -211,6 +214,28 @@ def plan_order(intent: OrderIntent, params: ClobParams, reference: Decimal | Non
         raise InvalidOrderError(f"size {intent.size} or price {price} does not fit the chain's 64-bit fields")
     ref = ChainOrder(intent.client_id, params.market, params.clob_pair_id, flags, good_til_block_time=til)
     return OrderPlan(ref, intent.side, quantums, subticks, time_in_force, intent.reduce_only, blocks)
+
+
+def plan_stop(stop: StopIntent, params: ClobParams) -> OrderPlan:
+    """A protective stop as the chain's conditional order: stop-loss on the oracle price, reduce-only,
+    IOC once triggered, limited `max_slippage` past the trigger, resting until `good_til_seconds` from
+    now. Both prices are rounded so that the stop triggers no later and fills no worse than asked."""
+    if params.status in _NOT_TRADING:
+        raise InvalidOrderError(f"{params.market} is {params.status}")
+    if not 0 <= stop.client_id <= MAX_CLIENT_ID:
+        raise InvalidOrderError(f"client id {stop.client_id} is outside 0..{MAX_CLIENT_ID}")
+    if stop.trigger_price <= 0 or not 0 < stop.max_slippage < 1:
+        raise InvalidOrderError(f"stop trigger {stop.trigger_price} or slippage {stop.max_slippage} is out of range")
+    if not 1 <= stop.good_til_seconds <= STATEFUL_ORDER_WINDOW:
+        raise InvalidOrderError(f"good_til_seconds {stop.good_til_seconds} is outside 1..{STATEFUL_ORDER_WINDOW}")
+    bound = 1 - stop.max_slippage if stop.side == "SELL" else 1 + stop.max_slippage
+    quantums = params.quantums(stop.size)
+    trigger = params.subticks(stop.trigger_price, stop.side)
+    limit = params.subticks(stop.trigger_price * bound, stop.side)
+    ref = ChainOrder(stop.client_id, params.market, params.clob_pair_id, OrderFlags.CONDITIONAL,
+                     good_til_block_time=int(stop.t) + stop.good_til_seconds)
+    return OrderPlan(ref, stop.side, quantums, limit, Order.TimeInForce.TIME_IN_FORCE_IOC, True,
+                     trigger_subticks=trigger)
 
 
 def _whole(value: Decimal, exponent: int, *, up: bool = False) -> int:

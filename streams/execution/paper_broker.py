@@ -36,10 +36,11 @@ from reactivex import Observable
 from reactivex.scheduler import CurrentThreadScheduler
 from reactivex.subject import Subject
 
+from streams.execution.conditional import ConditionalOrders, as_order
 from streams.execution.fees import FeeSchedule, Liquidity
 from streams.execution.venue_rules import SHORT_BLOCK_WINDOW, BlockRateLimiter
 from streams.kernel import rx
-from streams.kernel.orders import CancelIntent, Fill, OrderIntent, OrderStatus, OrderUpdate, Side
+from streams.kernel.orders import CancelIntent, Fill, OrderIntent, OrderStatus, OrderUpdate, Side, StopIntent
 from streams.kernel.settings import BELOW_ONE, USDC, Range, Section
 from streams.kernel.stage import Stage, lift
 from streams.market import events as ev
@@ -77,7 +78,7 @@ class FundingPayment(Struct, frozen=True):
     amount: Decimal
 
 
-PaperInput = BookTop | MarketInfo | OrderIntent | CancelIntent | ev.Event
+PaperInput = BookTop | MarketInfo | OrderIntent | StopIntent | CancelIntent | ev.Event
 PaperOutput = OrderUpdate | Fill | FundingPayment | AccountSnapshot
 
 
@@ -157,6 +158,7 @@ class PaperExchange(Stage[PaperInput, PaperOutput]):
         self._books: dict[str, BookTop] = {}
         self._taken: dict[tuple[str, Side, Decimal], tuple[Decimal, Decimal]] = {}  # -> (level size, taken)
         self._orders: dict[int, _Order] = {}  # open orders by client id, oldest first
+        self._stops = ConditionalOrders()  # untriggered stop orders
         self._clock = BlockClock(config.block_seconds)
         self._rate_limiter = BlockRateLimiter()  # mainnet's placement limits, as the live broker keeps
         self._t: float | None = None
@@ -178,6 +180,8 @@ class PaperExchange(Stage[PaperInput, PaperOutput]):
             self._on_market(event)
         elif isinstance(event, OrderIntent):
             self._submit(event, t)
+        elif isinstance(event, StopIntent):
+            self._place_stop(event, t)
         elif isinstance(event, CancelIntent):
             self._cancel(event, t)
         elif isinstance(event, (ev.ChannelData, ev.ChannelBatchData, ev.Subscribed)):
@@ -234,6 +238,8 @@ class PaperExchange(Stage[PaperInput, PaperOutput]):
         self._markets[name] = Market.from_info(info)
         if info.oracle_price is not None:
             self._prices[name] = info.oracle_price
+            for stop in self._stops.trigger(name, info.oracle_price):  # before the protocol liquidates
+                self._submit(as_order(stop, self._t, info.tick_size), self._t)
             if name in self._account.positions:
                 self._liquidate(self._t)
 
@@ -323,6 +329,29 @@ class PaperExchange(Stage[PaperInput, PaperOutput]):
         else:
             self._rest(order, t)
 
+    def _place_stop(self, stop: StopIntent, t: float) -> None:
+        """A conditional stop-market order, reduce-only and long-term: it waits for its trigger."""
+        info, held = self._infos.get(stop.market), self._account.positions.get(stop.market)
+        if stop.client_id in self._orders or stop.client_id in self._stops:
+            refusal: str | None = f"client id {stop.client_id} is already an open order"
+        elif info is None:
+            refusal = f"unknown market {stop.market}"
+        elif stop.size <= 0 or stop.size % info.step_size or stop.trigger_price <= 0 \
+                or stop.trigger_price % info.tick_size:
+            refusal = f"stop size {stop.size} or trigger {stop.trigger_price} is off the step or tick grid"
+        elif held is None or (held.size > 0) != (stop.side == "SELL"):
+            refusal = f"reduce-only: no {stop.market} position for a {stop.side} stop to reduce"
+        else:
+            refusal = self._rate_limiter.admit(self._clock.height(t), stateful=True)
+        if refusal is not None:
+            self._update_stop(stop, t, "REJECTED", refusal)
+            return
+        self._stops.add(stop)
+        self._update_stop(stop, t, "OPEN", f"untriggered stop {stop.side} {stop.size} at {stop.trigger_price}")
+
+    def _update_stop(self, stop: StopIntent, t: float, status: OrderStatus, reason: str) -> None:
+        self._out.append(OrderUpdate(t, stop.client_id, stop.market, status, ZERO, reason))
+
     def _refusal(self, intent: OrderIntent) -> str | None:
         info = self._infos.get(intent.market)
         if intent.client_id in self._orders:
@@ -367,6 +396,8 @@ class PaperExchange(Stage[PaperInput, PaperOutput]):
 
     def _cancel(self, cancel: CancelIntent, t: float) -> None:
         """Cancelling an order that is no longer open does nothing: on chain it is already gone."""
+        for stop in self._stops.remove(cancel.market, cancel.client_id):
+            self._update_stop(stop, t, "CANCELED", cancel.reason or "cancelled")
         for order in list(self._orders.values()):
             if cancel.client_id in (None, order.intent.client_id) and cancel.market in (None, order.intent.market):
                 self._close(order, t, "CANCELED", cancel.reason or "cancelled")
@@ -501,7 +532,7 @@ class PaperBroker:
 
     def __init__(self, market: Observable[PaperInput], config: PaperConfig = PaperConfig(),
                  defer: Callable[[Callable[[], None]], None] = _on_trampoline) -> None:
-        self._intents: Subject[OrderIntent | CancelIntent] = Subject()
+        self._intents: Subject[OrderIntent | StopIntent | CancelIntent] = Subject()
         self._defer = defer
         self.outputs: Observable[PaperOutput] = rx.merge(market, self._intents).pipe(
             paper_exchange(config), rx.share())
@@ -509,7 +540,7 @@ class PaperBroker:
         self.accounts: Observable[AccountSnapshot] = self.outputs.pipe(rx.of_type(AccountSnapshot))
         self.funding: Observable[FundingPayment] = self.outputs.pipe(rx.of_type(FundingPayment))
 
-    def submit(self, intent: OrderIntent) -> None:
+    def submit(self, intent: OrderIntent | StopIntent) -> None:
         self._defer(lambda: self._intents.on_next(intent))
 
     def cancel(self, intent: CancelIntent) -> None:

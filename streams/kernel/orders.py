@@ -46,6 +46,22 @@ class OrderIntent(Struct, frozen=True):
     what_if: WhatIf | None = None
 
 
+class StopIntent(Struct, frozen=True):
+    """A protective stop: a conditional stop-market order, reduce-only and long-term, that closes `size` of
+    `market` once the oracle price reaches `trigger_price`, filling at most `max_slippage` (a fraction)
+    past it. It rests on the chain, so it protects the position while the bot is not running."""
+
+    t: float
+    market: str
+    side: Side
+    size: Decimal
+    trigger_price: Decimal
+    client_id: int
+    good_til_seconds: int = 28 * 24 * 3600
+    max_slippage: Decimal = Decimal("0.05")
+    reason: str = ""
+
+
 class CancelIntent(Struct, frozen=True):
     """Cancel one order (`client_id`) or, with `client_id` None, every open order (of `market` if given)."""
 
@@ -89,6 +105,6 @@ class Broker(Protocol):
 
     events: Observable[OrderUpdate | Fill]
 
-    def submit(self, intent: OrderIntent) -> None: ...
+    def submit(self, intent: OrderIntent | StopIntent) -> None: ...
 
     def cancel(self, intent: CancelIntent) -> None: ...

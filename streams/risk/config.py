@@ -10,7 +10,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated
 
-from streams.kernel.settings import BETWEEN_0_AND_1, SECONDS, SHARE, Range, Section
+from streams.kernel.settings import BELOW_ONE, BETWEEN_0_AND_1, SECONDS, SHARE, Range, Section
 
 Usage = Annotated[Decimal, Range(0, 10, low_open=True)]
 """Initial margin over equity."""
@@ -42,6 +42,26 @@ def _rung(enter_usage: str, exit_usage: str, enter_distance: str, exit_distance:
                 enter_distance=Decimal(enter_distance), exit_distance=Decimal(exit_distance))
 
 
+class ProtectionConfig(Section, frozen=True):
+    """The `[risk.protection]` config section: protective stops (`streams.risk.protection`)."""
+
+    live: bool = True
+    """Keep a protective stop per position when trading live (the default: it is what protects a position
+    when the bot is down)."""
+    paper: bool = False
+    """The same for the paper broker, so that a replay shows the stops and their triggers."""
+    distance: Annotated[Decimal, BETWEEN_0_AND_1] = Decimal("0.03")
+    """How far before the liquidation price the stop triggers, as a fraction of that price."""
+    replace_move: Annotated[Decimal, BELOW_ONE] = Decimal("0.01")
+    """Re-place a stop only when its trigger would move by more than this fraction of it."""
+    good_til_seconds: Annotated[int, Range(0, 95 * 24 * 3600, low_open=True)] = 28 * 24 * 3600
+    """How long a stop rests on the chain (at most the chain's 95 days); it is renewed when replaced."""
+    max_slippage: Annotated[Decimal, BETWEEN_0_AND_1] = Decimal("0.05")
+    """How far past the trigger the stop-market order may fill, as a fraction of the trigger."""
+    retry_after: Annotated[float, SECONDS] = 60.0
+    """Seconds of event time before a stop the venue refused is tried again."""
+
+
 class RiskConfig(Section, frozen=True):
     no_new_risk: Rung = _rung("0.50", "0.40", "0.15", "0.20")
     reduce: Rung = _rung("0.70", "0.60", "0.08", "0.10")
@@ -61,6 +81,7 @@ class RiskConfig(Section, frozen=True):
     """Seconds between two de-risking rounds (REDUCE or FLATTEN orders)."""
     max_slippage: Annotated[Decimal, BETWEEN_0_AND_1] = Decimal("0.02")
     """How far past the best price a de-risking market order may fill, as a fraction of it."""
+    protection: ProtectionConfig = ProtectionConfig()
 
     def check(self) -> None:
         for low, high in (("no_new_risk", "reduce"), ("reduce", "flatten")):

@@ -3,13 +3,14 @@ and the gate every strategy order passes on its way to the broker.
 
 In:  `AccountState` (margin engine), `StreamHealth` (data health), source status frames (connections),
      `OrderUpdate`s (a rejection pauses new risk), `KillCommand` / `ResetCommand`, `MarketInfo` (step sizes,
-     oracle prices) and the strategy's `OrderIntent`s.
+     oracle prices), the strategy's and the trader's `OrderIntent`s, and the desk's `PauseCommand`s.
 Out: a `RiskState` on every ladder change; a cancel-all `CancelIntent` whenever the ladder climbs off
      NORMAL; reduce-only market orders, one round per `derisk_interval` of event time: in REDUCE a
      `reduce_fraction` of the position with the largest maintenance margin, in FLATTEN (and HALTED with
      flatten) every position; the strategy's intents that pass the gate, an `IntentBlocked` for the rest.
 
-The gate lets through whatever shrinks a position. What adds risk needs NORMAL and must keep the market's
+The gate stops the strategy's orders in a market the trader paused (the trader's own still pass); past
+that it lets through whatever shrinks a position. What adds risk needs NORMAL and must keep the market's
 position within `max_position_notional` and the account within `max_leverage`, at oracle prices.
 """
 
@@ -30,6 +31,7 @@ from streams.market.state import MarketInfo, StreamHealth
 from streams.risk.config import RiskConfig
 from streams.risk.kill_switch import KillCommand, ResetCommand
 from streams.risk.ladder import Ladder, RiskState, severity
+from streams.risk.manual import PauseCommand, is_manual
 from streams.risk.margin import AccountState, PositionState
 
 RISK_CLIENT_IDS = 1 << 31
@@ -48,7 +50,8 @@ class IntentBlocked(Struct, frozen=True):
     reason: str
 
 
-RiskInput = AccountState | StreamHealth | Frame | OrderUpdate | KillCommand | ResetCommand | MarketInfo | OrderIntent
+RiskInput = (AccountState | StreamHealth | Frame | OrderUpdate | KillCommand | ResetCommand | MarketInfo | OrderIntent
+             | PauseCommand)
 RiskOutput = RiskState | OrderIntent | CancelIntent | IntentBlocked
 
 
@@ -61,6 +64,7 @@ class RiskEngine(Stage[RiskInput, RiskOutput]):
         self._t = 0.0
         self._next_round = float("-inf")
         self._client_ids = itertools.count(RISK_CLIENT_IDS)
+        self._paused: set[str] = set()  # markets where the strategy may not trade (the desk's pause)
 
     @property
     def state(self) -> RiskState:
@@ -72,6 +76,9 @@ class RiskEngine(Stage[RiskInput, RiskOutput]):
         t = self._t
         if isinstance(event, OrderIntent):
             return [self._gate(event, t)]
+        if isinstance(event, PauseCommand):
+            (self._paused.add if event.paused else self._paused.discard)(event.market)
+            return []
         out: list[RiskOutput] = []
         change = self._observe(event, t)
         if change is not None:
@@ -150,6 +157,8 @@ class RiskEngine(Stage[RiskInput, RiskOutput]):
         state, config, account = self._ladder.state, self._config, self._account
         if state.state == "HALTED":
             return f"HALTED: {state.reason}"
+        if intent.market in self._paused and not is_manual(intent.client_id):
+            return f"automatic trading paused on {intent.market}"
         held = next((p for p in account.positions if p.market == intent.market), None) if account else None
         size = held.size if held is not None else ZERO
         after = size + (intent.size if intent.side == "BUY" else -intent.size)

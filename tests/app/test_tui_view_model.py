@@ -20,7 +20,7 @@ from app.view_model import (
     log_entry,
     state_key,
 )
-from streams.kernel.orders import CancelIntent, Fill, OrderIntent, OrderUpdate
+from streams.kernel.orders import CancelIntent, Fill, OrderIntent, OrderUpdate, StopIntent
 from streams.market.books import ResyncRequest
 from streams.market.state import CandleUpdate
 from streams.risk.derisk import IntentBlocked
@@ -145,6 +145,8 @@ ORDER = OrderIntent(T, "BTC-USD", "BUY", Decimal("0.5"), price=Decimal("97010"),
     (Fill(T, "BTC-USD", "SELL", Decimal("1.8"), Decimal("90999"), Decimal("2457"), "TAKER", kind="LIQUIDATION"),
      "liquidation SELL 1.8 BTC-USD @ 90,999.00 taker, fee 2457.00", "error"),
     (IntentBlocked(T, "ETH-USD", 9, "NO_NEW_RISK"), "blocked order 9 ETH-USD: NO_NEW_RISK", "warning"),
+    (StopIntent(T, "BTC-USD", "SELL", Decimal("0.5"), Decimal("91000"), 3 << 30, reason="protective stop"),
+     "stop SELL 0.5 BTC-USD at 91,000.00 reduce-only (protective stop)", "order"),
     (derisking_risk(derisking_account()), "risk NORMAL → REDUCE: nearest liquidation 5.3 % away <= 8.0 %", "risk"),
     (ResyncRequest(T, "v4_orderbook", "ETH-USD", "crossed book"), "resync v4_orderbook:ETH-USD: crossed book",
      "warning"),
@@ -160,6 +162,19 @@ def test_the_log_keeps_what_deserves_a_line_and_counts_it() -> None:
     state = model.log_state()
     assert (len(state.entries), state.total) == (2, 2)
     assert DashboardModel().log_state().log != state.log  # each model is a new log
+
+
+def test_the_margin_panel_shows_each_market_s_protective_stop_until_it_is_gone() -> None:
+    model = DashboardModel()
+    first = StopIntent(T, "BTC-USD", "SELL", Decimal("0.5"), Decimal("91000"), 3 << 30)
+    eth = StopIntent(T, "ETH-USD", "BUY", Decimal("2"), Decimal("4100"), (3 << 30) + 1)
+    assert model.record([first, eth, OrderUpdate(T, 3 << 30, "BTC-USD", "OPEN")]) == {MARGIN}
+    moved = structs.replace(first, trigger_price=Decimal("92000"), client_id=(3 << 30) + 2)
+    model.record([moved, CancelIntent(T, "BTC-USD", 3 << 30, "protective stop replaced")])  # the old one
+    assert model.margin_state().stops == (moved, eth)
+    assert model.record([OrderUpdate(T, 7, "ETH-USD", "CANCELED")]) == set()  # another order
+    assert model.record([OrderUpdate(T, (3 << 30) + 1, "ETH-USD", "FILLED", Decimal("2"))]) == {MARGIN}
+    assert model.margin_state().stops == (moved,)
 
 
 def test_state_keys_keep_every_candle_and_the_latest_of_everything_else() -> None:

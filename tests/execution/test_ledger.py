@@ -1,6 +1,7 @@
 """The session ledger: on the bundled recording (frames in -> the whole graph -> the ledger's stream out)
 its net PnL is the account's change of equity (to 1e-12 USDC) and its fees and trades are the fills'; on
-hand-made fills, the average-entry arithmetic of adding, reducing, flipping and funding."""
+hand-made fills, the average-entry arithmetic of adding, reducing, flipping and funding, and the trade history
+(each fill's realised PnL and the position it left)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 import reactivex
 
 from app.sources import DEFAULT_RECORDING
-from streams.execution.ledger import Ledger, SessionPnl
+from streams.execution.ledger import Ledger, LedgerTotals, SessionPnl
 from streams.execution.paper_broker import FundingPayment
 from streams.graph import build_graph
 from streams.kernel.orders import Fill
@@ -50,8 +51,8 @@ def test_on_the_recording_net_pnl_is_the_change_of_equity(bundled) -> None:
     assert 0 < last.round_trips <= last.trades and last.win_rate is not None
 
 
-def fill(side: str, size: str, price: str, fee: str = "0.1") -> Fill:
-    return Fill(T, "BTC-USD", side, D(size), D(price), D(fee), "TAKER")  # type: ignore[arg-type]
+def fill(side: str, size: str, price: str, fee: str = "0.1", market: str = "BTC-USD") -> Fill:
+    return Fill(T, market, side, D(size), D(price), D(fee), "TAKER")  # type: ignore[arg-type]
 
 
 def test_adding_reducing_and_flipping_realise_against_the_average_entry() -> None:
@@ -78,3 +79,31 @@ def test_a_position_held_at_the_start_counts_from_the_start() -> None:
     ledger.on_event(fill("SELL", "0.5", "98000", fee="0"))
     (state,) = ledger.on_event(account(D("9000"), {}, prices={"BTC-USD": D("98000")}))
     assert (state.realized, state.wins, state.unrealized) == (D("500"), 1, 0)
+
+
+def test_a_round_trip_realises_the_price_difference_and_keeps_fees_apart():
+    ledger = Ledger()
+    opened, grown, half, rest = (ledger.on_fill(f) for f in (
+        fill("BUY", "1", "3000", "1.5"), fill("BUY", "1", "3100", "1.55"), fill("SELL", "1", "3200", "1.6"),
+        fill("SELL", "1", "2900", "1.45")))
+    assert (opened.realized_pnl, grown.realized_pnl) == (0, 0) and grown.position == 2
+    assert half.realized_pnl == 150 and half.position == 1  # entry 3050
+    assert rest.realized_pnl == -150 and rest.position == 0
+    assert ledger.totals == LedgerTotals(D(0), D("6.10"), D(0))
+
+
+def test_a_flip_closes_one_side_and_opens_the_other_at_the_fill_price():
+    ledger = Ledger()
+    ledger.on_fill(fill("SELL", "2", "3000"))
+    flip = ledger.on_fill(fill("BUY", "3", "2900"))
+    assert flip.realized_pnl == 200 and flip.position == 1  # the short gained 100 a unit on 2
+    assert ledger.on_fill(fill("SELL", "1", "2950")).realized_pnl == 50  # the new long, from 2900
+
+
+def test_markets_are_apart_and_funding_adds_to_the_net():
+    ledger = Ledger()
+    ledger.on_fill(fill("BUY", "1", "3000", "1"))
+    ledger.on_fill(fill("BUY", "0.1", "90000", "4.5", market="ETH-USD"))
+    assert ledger.on_fill(fill("SELL", "1", "3010", "1")).realized_pnl == 10
+    ledger.on_funding(D("-0.25"))
+    assert ledger.totals.net == D(10) - D("6.5") - D("0.25")

@@ -22,7 +22,7 @@ from streams.execution.live_broker import BrokerSetupError, LiveBroker, _CallDet
 from streams.execution.networks import local_network
 from streams.execution.reconcile import VenuePosition
 from streams.execution.secrets import Secret
-from streams.kernel.orders import CancelIntent, OrderIntent, OrderUpdate
+from streams.kernel.orders import CancelIntent, OrderIntent, OrderUpdate, StopIntent
 from streams.market import events as ev
 from streams.market.state import BookTop
 from tests.execution.test_live_broker_orders import BTC, ETH
@@ -442,3 +442,41 @@ async def test_a_node_without_the_rate_limit_query_leaves_mainnet_s_limits(netwo
     await broker.close()
     assert [u.status for u in seen] == ["PLACED", "PLACED", "REJECTED"]
     assert "block rate limits not read from the node (node gRPC UNIMPLEMENTED" in caplog.text
+
+
+# -- protective stops -------------------------------------------------------------------------------
+
+
+async def test_a_protective_stop_goes_on_chain_as_a_conditional_reduce_only_stop_loss(broker, node, seen, wallet):
+    stop = StopIntent(t=T, market="BTC-USD", side="SELL", size=D("0.0003"), trigger_price=D("85000.4"),
+                      client_id=3 << 30, good_til_seconds=86_400, max_slippage=D("0.05"))
+    broker.submit(stop)
+    await broker.settled()
+
+    (placed,) = seen
+    assert placed.status == "PLACED"
+    assert placed.reason == f"SELL 0.0003 @ 80751 IOC reduce-only stop at 85001, good til time {int(T) + 86_400}"
+    (tx,) = node.sent
+    order = tx.messages[0].order
+    assert order.order_id.order_flags == 32 and order.order_id.client_id == 3 << 30
+    assert order.condition_type == Order.ConditionType.CONDITION_TYPE_STOP_LOSS
+    assert order.conditional_order_trigger_subticks == 8_500_100_000  # up to the tick: it fires no later
+    assert order.subticks == 8_075_100_000  # 85 000.4 · 0.95 = 80 750.38, up to the tick: no worse a fill
+    assert order.reduce_only and order.time_in_force == Order.TimeInForce.TIME_IN_FORCE_IOC
+    assert order.good_til_block_time == int(T) + 86_400 and tx.sequence == 7  # stateful: it takes a sequence
+    broker.cancel(CancelIntent(t=T, client_id=3 << 30))
+    await broker.settled()
+    assert node.sent[1].messages[0].good_til_block_time == int(T) + 86_400
+
+
+async def test_a_stop_already_resting_on_the_venue_is_not_sent_again(broker, node, seen):
+    """After a restart the reconciler knows the resting stop from the snapshot; the same stop again is
+    the same order: nothing is broadcast, and it is reported as it stands."""
+    resting = indexer_order(3 << 30, status="UNTRIGGERED", flags="32")
+    broker.on_account(resting)
+    stop = StopIntent(t=T, market="BTC-USD", side="SELL", size=D("0.0003"), trigger_price=D("85000"),
+                      client_id=3 << 30)
+    broker.submit(stop)
+    await broker.settled()
+    assert node.sent == []
+    assert seen[-1] == OrderUpdate(T, 3 << 30, "BTC-USD", "OPEN", reason="protective stop already on the venue")

@@ -10,7 +10,7 @@ from reactivex.testing import ReactiveTest, TestScheduler
 
 from streams.execution.paper_broker import BlockClock, PaperBroker, PaperConfig, PaperExchange
 from streams.kernel.frames import Frame
-from streams.kernel.orders import CancelIntent, Fill, OrderIntent, OrderUpdate
+from streams.kernel.orders import CancelIntent, Fill, OrderIntent, OrderUpdate, StopIntent
 from streams.market import events as ev
 from streams.market.books import OrderBooks
 from streams.market.parse import parse_frame
@@ -375,3 +375,52 @@ def test_stateful_orders_keep_to_the_chain_s_block_rate_limits():
     assert refused.status == "REJECTED" and refused.reason.startswith("block rate limit: 2 stateful orders")
     (placed,) = of(OrderUpdate, paper.on_event(intent(6.0, "BUY", "1", "3390.0", client_id=3, short_term=False)))
     assert placed.status == "OPEN"
+
+
+# -- protective stops (conditional orders) -------------------------------------------------------------
+
+
+def stop(t: float, side: str, size: str, trigger: str, client_id: int = 90, market: str = ETH) -> StopIntent:
+    return StopIntent(t=t, market=market, side=side, size=D(size), trigger_price=D(trigger), client_id=client_id,
+                      max_slippage=D("0.01"))
+
+
+def long_one_eth() -> PaperExchange:
+    return exchange(intent(1.0, "BUY", "1", kind="MARKET"))
+
+
+def test_a_stop_rests_untriggered_then_the_oracle_fires_it_as_a_reduce_only_ioc():
+    paper = long_one_eth()
+    (rested,) = of(OrderUpdate, paper.on_event(stop(2.0, "SELL", "1", "3300.0")))
+    assert (rested.status, rested.reason) == ("OPEN", "untriggered stop SELL 1 at 3300.0")
+    assert of(Fill, paper.on_event(eth(3.0, oracle="3300.1"))) == []  # above the trigger: nothing
+    out = paper.on_event(eth(4.0, oracle="3300.0"))  # the oracle reaches it: sold into the book's bids
+    (fill,) = of(Fill, out)
+    assert (fill.side, fill.size, fill.price, fill.client_id) == ("SELL", D("1"), D("3393.2"), 90)
+    assert of(OrderUpdate, out)[-1].status == "FILLED" and paper.account.positions == {}
+
+
+def test_a_stop_fills_no_worse_than_its_slippage_bound():
+    paper = long_one_eth()
+    paper.on_event(stop(2.0, "SELL", "1", "3300.0"))
+    paper.on_event(book(3.0, [("3200", "5")], ASKS))  # the book fell away below 3300 · 0.99 = 3267
+    out = paper.on_event(eth(4.0, oracle="3299.0"))
+    assert of(Fill, out) == [] and of(OrderUpdate, out)[-1].status == "CANCELED"
+
+
+def test_a_cancelled_stop_never_fires():
+    paper = long_one_eth()
+    paper.on_event(stop(2.0, "SELL", "1", "3300.0"))
+    (cancelled,) = of(OrderUpdate, paper.on_event(CancelIntent(t=3.0, market=ETH, client_id=90, reason="replaced")))
+    assert (cancelled.client_id, cancelled.status, cancelled.reason) == (90, "CANCELED", "replaced")
+    assert of(Fill, paper.on_event(eth(4.0, oracle="3200.0"))) == []
+
+
+@pytest.mark.parametrize("order, reason", [
+    (stop(2.0, "BUY", "1", "3500.0"), "reduce-only: no ETH-USD position for a BUY stop to reduce"),
+    (stop(2.0, "SELL", "1", "3300.05"), "off the step or tick grid"),
+    (stop(2.0, "SELL", "1", "3300.0", market="DOGE-USD"), "unknown market DOGE-USD"),
+])
+def test_stops_the_venue_would_refuse(order, reason):
+    (update,) = of(OrderUpdate, long_one_eth().on_event(order))
+    assert update.status == "REJECTED" and reason in update.reason

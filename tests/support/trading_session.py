@@ -90,6 +90,9 @@ rebalance_threshold = 0.5
 
 [paper]
 starting_usdc = 1            # were the paper account used, nothing could be traded
+
+[risk.protection]
+live = false                 # the session pins the strategy's orders; protective stops are tested apart
 """
 
 

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 
+from streams.kernel.orders import StopIntent
 from streams.risk.config import RiskConfig
 from tests.support.dashboard import (
     PanelApp,
@@ -29,6 +30,9 @@ STATES = {
     "error": MarginState(normal_account(), error_risk(normal_account())),
     "halted": MarginState(derisking_account(), HALTED),
     "waiting": MarginState(),
+    "protected": MarginState(normal_account(), normal_risk(normal_account()), (
+        StopIntent(T, "BTC-USD", "SELL", Decimal("0.1"), Decimal("88500"), 3 << 30),
+        StopIntent(T, "ETH-USD", "BUY", Decimal("2.5"), Decimal("4120.5"), (3 << 30) + 1))),
 }
 
 

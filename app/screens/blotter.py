@@ -1,0 +1,110 @@
+"""The blotter: this session's open orders (cancel the highlighted one, asking first) and the trade
+history, each fill with the PnL it realised, and the totals of realised PnL, fees and funding."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import DataTable, Static
+
+from app.screens.confirm import ConfirmScreen
+from streams.execution.ledger import LedgerEntry, LedgerTotals
+from streams.kernel.orders import OrderStatus
+from widgets.format import number, price, quantity
+
+REFRESH_SECONDS = 0.5
+
+
+@dataclass(frozen=True)
+class OpenOrder:
+    """An order of this session still open on the venue (as far as its updates say)."""
+
+    client_id: int
+    market: str
+    side: str
+    size: Decimal
+    what: str  # "LIMIT 97,010.00 GTT", "MARKET IOC", "STOP ≤ 91,000.00"
+    good_til: str  # "20 blocks" (short-term), "until 2025-01-02 11:00Z" (long-term and stops)
+    status: OrderStatus = "PLACED"
+    filled: Decimal = Decimal(0)
+
+
+@dataclass(frozen=True)
+class BlotterState:
+    orders: tuple[OpenOrder, ...]
+    trades: tuple[LedgerEntry, ...]  # newest last
+    totals: LedgerTotals
+
+
+def totals_line(totals: LedgerTotals) -> str:
+    return (f"realised {number(totals.realized_pnl, 2, signed=True)} · fees {number(totals.fees, 2)} · "
+            f"funding {number(totals.funding, 2, signed=True)} · net {number(totals.net, 2, signed=True)} USDC")
+
+
+class BlotterScreen(ModalScreen[None]):
+    DEFAULT_CSS = """
+    BlotterScreen { align: center middle; }
+    BlotterScreen > Vertical { width: 96%; height: 90%; border: thick $accent; background: $surface; }
+    BlotterScreen DataTable { height: 1fr; }
+    BlotterScreen .title { text-style: bold; margin-top: 1; }
+    """
+    BINDINGS = [Binding("escape,b", "dismiss", "close"), Binding("c,delete", "cancel_order", "cancel order")]
+
+    def __init__(self, state: Callable[[], BlotterState], cancel: Callable[[str, int], None]) -> None:
+        super().__init__()
+        self._state = state
+        self._cancel = cancel
+        self._shown: BlotterState | None = None
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static("Open orders (c: cancel the highlighted one)", classes="title")
+            yield DataTable(id="orders", cursor_type="row")
+            yield Static("Trades", classes="title")
+            yield DataTable(id="trades", cursor_type="row")
+            yield Static(id="totals")
+
+    def on_mount(self) -> None:
+        self.query_one("#orders", DataTable).add_columns("ID", "MARKET", "SIDE", "SIZE", "FILLED", "ORDER",
+                                                         "GOOD TIL", "STATUS")
+        self.query_one("#trades", DataTable).add_columns("TIME", "MARKET", "SIDE", "SIZE", "PRICE", "FEE",
+                                                         "REALISED", "POSITION", "KIND")
+        self.show()
+        self.set_interval(REFRESH_SECONDS, self.show)
+
+    def show(self) -> None:
+        state = self._state()
+        if state == self._shown:
+            return
+        self._shown = state
+        orders = self.query_one("#orders", DataTable)
+        orders.clear()
+        for o in state.orders:
+            orders.add_row(str(o.client_id), o.market, o.side, quantity(o.size), quantity(o.filled), o.what,
+                           o.good_til, o.status, key=str(o.client_id))
+        trades = self.query_one("#trades", DataTable)
+        trades.clear()
+        for entry in reversed(state.trades):
+            f = entry.fill
+            at = datetime.fromtimestamp(f.t, UTC).strftime("%H:%M:%S")
+            trades.add_row(at, f.market, f.side, quantity(f.size), price(f.price, None),
+                           number(f.fee, 4), number(entry.realized_pnl, 2, signed=True),
+                           quantity(entry.position, signed=True), f.kind.lower())
+        self.query_one("#totals", Static).update(totals_line(state.totals))
+
+    def action_cancel_order(self) -> None:
+        table = self.query_one("#orders", DataTable)
+        if self._shown is None or not self._shown.orders or table.cursor_row >= len(self._shown.orders):
+            self.notify("no open order to cancel", severity="warning")
+            return
+        order = self._shown.orders[table.cursor_row]
+        self.app.push_screen(ConfirmScreen(f"Cancel order {order.client_id} ({order.side} {quantity(order.size)} "
+                                           f"{order.market} {order.what})?", "Cancel order"),
+                             lambda yes: self._cancel(order.market, order.client_id) if yes else None)
