@@ -5,7 +5,9 @@ are the new absolute totals ("0" deletes), batched ones applied in order. The In
 books uncrossed and levels beyond the snapshot's 100 drift, so every level remembers which update set
 it and a cross is resolved as the venue's guide does: the older of the crossing levels is stale and
 dropped. When crosses keep coming, or a `message_id` goes backwards, the book asks layer 2 for a fresh
-snapshot (`ResyncRequest`); a book that missed updates shows nothing until that snapshot arrives.
+snapshot (`ResyncRequest`); a book that missed updates shows nothing until that snapshot arrives. A book
+that asked because it kept crossing, and then takes as many updates in a row without a cross, is sound
+again without the snapshot (`CrossCleared`): a replay, which can never answer the request, recovers so.
 """
 
 from __future__ import annotations
@@ -45,7 +47,16 @@ class Uncrossed(Struct, frozen=True):
     asks_dropped: int
 
 
-BookOutput = BookTop | Uncrossed | ResyncRequest
+class CrossCleared(Struct, frozen=True):
+    """A book that asked for a fresh snapshot because it kept crossing took `updates` in a row without
+    a cross: it needs none (live, the one asked for may still come)."""
+
+    t: float
+    market: str
+    updates: int
+
+
+BookOutput = BookTop | Uncrossed | ResyncRequest | CrossCleared
 
 
 class _Side:
@@ -182,7 +193,7 @@ class _Feed:
     """A book and what it knows of the subscription feeding it."""
 
     __slots__ = ("book", "conn", "connection_id", "message_id", "valid", "crossed_updates",
-                 "crossed_since", "resync_pending")
+                 "crossed_since", "resync_pending", "clean_updates")
 
     def __init__(self, book: OrderBook, event: ev.Subscribed) -> None:
         self.book = book
@@ -192,7 +203,8 @@ class _Feed:
         self.valid = True
         self.crossed_updates = 0  # consecutive updates that crossed the book
         self.crossed_since = 0.0
-        self.resync_pending = False
+        self.resync_pending = False  # asked for a snapshot because it kept crossing
+        self.clean_updates = 0  # updates in a row without a cross since it asked
 
 
 class OrderBooks(Stage[ev.Event, BookOutput]):
@@ -202,7 +214,8 @@ class OrderBooks(Stage[ev.Event, BookOutput]):
     frame), an `Uncrossed` for each corrected cross, and a `ResyncRequest` when a book needs a fresh
     snapshot: after a `message_id` that does not increase on the snapshot's connection, an update from
     another connection, or crosses on `max_crossed_updates` consecutive updates or lasting
-    `max_crossed_seconds` of event time.
+    `max_crossed_seconds` of event time; a `CrossCleared` when, after a request for crossing,
+    `max_crossed_updates` consecutive updates did not cross.
     """
 
     def __init__(self, depth: int = 10, max_crossed_updates: int = 5, max_crossed_seconds: float = 2.0
@@ -250,7 +263,13 @@ class OrderBooks(Stage[ev.Event, BookOutput]):
             dropped_bids, dropped_asks = book.uncross()
             if not (dropped_bids or dropped_asks):
                 feed.crossed_updates = 0
+                if feed.resync_pending:
+                    feed.clean_updates += 1
+                    if feed.clean_updates >= self.max_crossed_updates:
+                        feed.resync_pending = False
+                        out.append(CrossCleared(t=event.t, market=event.id, updates=feed.clean_updates))
                 continue
+            feed.clean_updates = 0
             changed = True
             out.append(Uncrossed(t=event.t, market=event.id, bids_dropped=dropped_bids,
                                  asks_dropped=dropped_asks))

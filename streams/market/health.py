@@ -22,9 +22,10 @@ Counted per stream:
   the source retries.
 State: "error" while nothing good came after the last error (for errors that name no stream: nothing
 good on any subscription), "resyncing" from a resync request or a lost connection to the next
-snapshot, "stale" when a subscription said nothing for longer than its channel's limit in `Staleness`
-(the limits the live source renews by), else "ok". A market is followed once it has a book, trades or
-candles subscription; its oracle stream counts the oracle price updates v4_markets carries for it.
+snapshot (or, for a book that kept crossing, to its `CrossCleared`), "stale" when a subscription said
+nothing for longer than its channel's limit in `Staleness` (the limits the live source renews by), else
+"ok". A market is followed once it has a book, trades or candles subscription; its oracle stream counts
+the oracle price updates v4_markets carries for it.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from streams.kernel.stage import NOTHING, Stage, lift
 from streams.kernel.status import read_status
 from streams.market import events as ev
 from streams.market.books import CHANNEL as BOOKS
-from streams.market.books import ResyncRequest, Uncrossed
+from streams.market.books import CrossCleared, ResyncRequest, Uncrossed
 from streams.market.candles import CANDLES, TRADES
 from streams.market.markets import CHANNEL as MARKETS
 from streams.market.state import StreamHealth
@@ -53,7 +54,7 @@ class Tick(Struct, frozen=True):
     t: float
 
 
-HealthInput = ev.Event | ResyncRequest | Uncrossed | Tick | Frame
+HealthInput = ev.Event | ResyncRequest | Uncrossed | CrossCleared | Tick | Frame
 """Frames: the source's `kind="status"` frames (connections, resyncs, renewals, retries, heartbeats)."""
 
 SLOTS = 10
@@ -85,8 +86,8 @@ def _error_key(error: ev.ParseError) -> StreamKey:
 
 class _Stream:
     __slots__ = ("name", "subscription", "stale_after", "messages", "gaps", "resyncs", "crossed", "errors",
-                 "first_t", "last_t", "error_t", "resync_pending", "subscribed", "conn", "connection_id",
-                 "message_id", "counts", "slots", "reported")
+                 "first_t", "last_t", "error_t", "resync_pending", "answer_due", "subscribed", "conn",
+                 "connection_id", "message_id", "counts", "slots", "reported")
 
     def __init__(self, key: StreamKey, t: float, stale_after: float | None) -> None:
         self.name = _name(key)
@@ -97,6 +98,7 @@ class _Stream:
         self.last_t: float | None = None
         self.error_t: float | None = None
         self.resync_pending = False
+        self.answer_due = False  # a resync ended without its snapshot, which may still come
         self.subscribed = False
         self.conn: int | None = None
         self.connection_id: str | None = None
@@ -182,6 +184,12 @@ class Health(Stage[HealthInput, StreamHealth]):
             return NOTHING
         if kind is ResyncRequest:
             return (self._resync(self._stream((event.channel, event.id), event.t)),)
+        if kind is CrossCleared:
+            stream = self._stream((BOOKS, event.market), event.t)
+            if not stream.resync_pending:
+                return NOTHING
+            stream.resync_pending, stream.answer_due = False, True
+            return (stream,)
         if kind is ev.IndexerError:
             key = (event.channel, event.id) if event.channel else (INDEXER, None)
             return (self._error(self._stream(key, event.t), event.t),)
@@ -274,9 +282,10 @@ class Health(Stage[HealthInput, StreamHealth]):
         ended = stream.resync_pending
         if ended:
             stream.resync_pending = False
-        elif stream.subscribed:
+        elif stream.subscribed and not stream.answer_due:
             stream.resyncs += 1  # resubscribed without a request: a reconnect nobody reported
         stream.subscribed = True
+        stream.answer_due = False
         return ended
 
     @staticmethod
