@@ -15,6 +15,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Callable, Iterable
 from decimal import Decimal
+from typing import cast
 
 from msgspec import Struct
 from reactivex import Observable
@@ -226,26 +227,31 @@ class OrderBooks(Stage[ev.Event, BookOutput]):
         self._feeds: dict[str, _Feed] = {}
 
     def on_event(self, event: ev.Event) -> Iterable[BookOutput]:
-        kind = type(event)
-        if kind is ev.ChannelBatchData and event.channel == CHANNEL:
-            return self._on_updates(event, event.contents)
-        if kind is ev.ChannelData and event.channel == CHANNEL:
-            return self._on_updates(event, (event.contents,))
-        if kind is ev.Subscribed and event.channel == CHANNEL and event.id:
-            return self._on_snapshot(event)
-        if kind is ev.Unsubscribed and event.channel == CHANNEL:
+        # contents are decoded by channel (`streams.market.parse`): v4_orderbook's are OrderbookUpdates and an
+        # OrderbookSnapshot, which the casts say to the type checker
+        if type(event) is ev.ChannelBatchData:
+            if event.channel == CHANNEL and event.id is not None:
+                return self._on_updates(event, event.id, cast("list[ev.OrderbookUpdate]", event.contents))
+        elif type(event) is ev.ChannelData:
+            if event.channel == CHANNEL and event.id is not None:
+                return self._on_updates(event, event.id, (cast(ev.OrderbookUpdate, event.contents),))
+        elif type(event) is ev.Subscribed:
+            if event.channel == CHANNEL and event.id:
+                return self._on_snapshot(event, event.id, cast(ev.OrderbookSnapshot, event.contents))
+        elif type(event) is ev.Unsubscribed and event.channel == CHANNEL and event.id is not None:
             self._feeds.pop(event.id, None)
         return NOTHING
 
-    def _on_snapshot(self, event: ev.Subscribed) -> Iterable[BookOutput]:
+    def _on_snapshot(self, event: ev.Subscribed, market: str, snapshot: ev.OrderbookSnapshot
+                     ) -> Iterable[BookOutput]:
         book = OrderBook(self.depth)
-        book.load(event.contents.bids, event.contents.asks)
-        self._feeds[event.id] = _Feed(book, event)
-        return (book.view(event.t, event.id, event.message_id),)
+        book.load(snapshot.bids, snapshot.asks)
+        self._feeds[market] = _Feed(book, event)
+        return (book.view(event.t, market, event.message_id),)
 
-    def _on_updates(self, event: ev.ChannelData | ev.ChannelBatchData,
+    def _on_updates(self, event: ev.ChannelData | ev.ChannelBatchData, market: str,
                     updates: Iterable[ev.OrderbookUpdate]) -> Iterable[BookOutput]:
-        feed = self._feeds.get(event.id)
+        feed = self._feeds.get(market)
         if feed is None or not feed.valid:
             return NOTHING
         if event.connection_id != feed.connection_id or event.conn != feed.conn:
@@ -267,11 +273,11 @@ class OrderBooks(Stage[ev.Event, BookOutput]):
                     feed.clean_updates += 1
                     if feed.clean_updates >= self.max_crossed_updates:
                         feed.resync_pending = False
-                        out.append(CrossCleared(t=event.t, market=event.id, updates=feed.clean_updates))
+                        out.append(CrossCleared(t=event.t, market=market, updates=feed.clean_updates))
                 continue
             feed.clean_updates = 0
             changed = True
-            out.append(Uncrossed(t=event.t, market=event.id, bids_dropped=dropped_bids,
+            out.append(Uncrossed(t=event.t, market=market, bids_dropped=dropped_bids,
                                  asks_dropped=dropped_asks))
             if feed.crossed_updates == 0:
                 feed.crossed_since = event.t
@@ -284,7 +290,7 @@ class OrderBooks(Stage[ev.Event, BookOutput]):
                                          reason=f"book crossed on {feed.crossed_updates} updates in a "
                                                 f"row over {event.t - feed.crossed_since:.3f} s"))
         if changed:
-            out.append(book.view(event.t, event.id, event.message_id))
+            out.append(book.view(event.t, market, event.message_id))
         return out
 
     @staticmethod

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
+from typing import cast
 
 from msgspec import Struct
 from reactivex import Observable
@@ -154,9 +155,11 @@ class Health(Stage[HealthInput, StreamHealth]):
                 if self._change_key(stream, self._state(stream)) != stream.reported]
 
     def _apply(self, event: HealthInput) -> Iterable[_Stream]:
-        """Count one input; returns the streams that must be reported at once."""
+        """Count one input; returns the streams that must be reported at once. Dispatched on the exact
+        type, once (this runs for every message); the casts tell the type checker what `kind` said."""
         kind = type(event)
         if kind is ev.ChannelData or kind is ev.ChannelBatchData or kind is ev.Subscribed:
+            event = cast("ev.ChannelData | ev.ChannelBatchData | ev.Subscribed", event)
             t = event.t
             stream = self._stream((event.channel, event.id), t)
             recovered = self._count(stream, t) | self._sequence(stream, event, kind is ev.Subscribed)
@@ -170,6 +173,7 @@ class Health(Stage[HealthInput, StreamHealth]):
                 urgent = (*urgent, *cleared)
             return urgent
         if kind is ev.RestResponse:
+            event = cast(ev.RestResponse, event)
             t = event.t
             urgent = ()
             if type(event.body) is ev.PerpetualMarketsResponse:
@@ -178,24 +182,30 @@ class Health(Stage[HealthInput, StreamHealth]):
             stream = self._stream(("rest", event.path.split("?", 1)[0]), t)
             return (*urgent, stream) if self._count(stream, t) else urgent
         if kind is Frame:
-            return self._source_status(event)
+            return self._source_status(cast(Frame, event))
         if kind is Uncrossed:
+            event = cast(Uncrossed, event)
             self._stream((BOOKS, event.market), event.t).crossed += 1
             return NOTHING
         if kind is ResyncRequest:
+            event = cast(ResyncRequest, event)
             return (self._resync(self._stream((event.channel, event.id), event.t)),)
         if kind is CrossCleared:
+            event = cast(CrossCleared, event)
             stream = self._stream((BOOKS, event.market), event.t)
             if not stream.resync_pending:
                 return NOTHING
             stream.resync_pending, stream.answer_due = False, True
             return (stream,)
         if kind is ev.IndexerError:
-            key = (event.channel, event.id) if event.channel else (INDEXER, None)
+            event = cast(ev.IndexerError, event)
+            key: StreamKey = (event.channel, event.id) if event.channel else (INDEXER, None)
             return (self._error(self._stream(key, event.t), event.t),)
         if kind is ev.ParseError:
+            event = cast(ev.ParseError, event)
             return (self._error(self._stream(_error_key(event), event.t), event.t),)
         if kind is ev.Unsubscribed:
+            event = cast(ev.Unsubscribed, event)
             self._stream((event.channel, event.id), event.t).subscription = False
         return NOTHING
 
@@ -239,7 +249,7 @@ class Health(Stage[HealthInput, StreamHealth]):
     def _oracles(self, tickers: Iterable[str], t: float) -> tuple[_Stream, ...]:
         """Oracle price updates: remembered for every market, counted for the followed ones; returns the
         oracle streams they brought back from a silence."""
-        recovered = ()
+        recovered: tuple[_Stream, ...] = ()
         for ticker in tickers:
             self._oracle_t[ticker] = t
             if ticker in self._followed:
@@ -317,10 +327,13 @@ class Health(Stage[HealthInput, StreamHealth]):
         return state, stream.gaps, stream.resyncs, stream.crossed, stream.errors
 
     def _age(self, stream: _Stream) -> float:
-        return self._now - (stream.last_t if stream.last_t is not None else stream.first_t)
+        now = self._now
+        assert now is not None, "a stream exists only once an input set the clock"
+        return now - (stream.last_t if stream.last_t is not None else stream.first_t)
 
     def _health(self, stream: _Stream) -> StreamHealth:
         now = self._now
+        assert now is not None, "a stream exists only once an input set the clock"
         age = self._age(stream)
         state = self._state(stream)
         stream.reported = self._change_key(stream, state)
@@ -368,8 +381,10 @@ def changes() -> Callable[[Observable[StreamHealth]], Observable[StreamHealth]]:
 
 
 def _oracle_tickers(event: ev.ChannelData | ev.ChannelBatchData | ev.Subscribed) -> list[str]:
-    """The markets whose oracle price a v4_markets message carries."""
+    """The markets whose oracle price a v4_markets message carries (its contents decoded as v4_markets')."""
     if type(event) is ev.Subscribed:
-        return [ticker for ticker, market in event.contents.markets.items() if market.oraclePrice is not None]
-    updates = event.contents if type(event) is ev.ChannelBatchData else (event.contents,)
+        markets = cast(ev.MarketsSnapshot, event.contents).markets
+        return [ticker for ticker, market in markets.items() if market.oraclePrice is not None]
+    updates = cast("Iterable[ev.MarketsUpdate]", event.contents if type(event) is ev.ChannelBatchData
+                   else (event.contents,))
     return [ticker for update in updates if update.oraclePrices for ticker in update.oraclePrices]
