@@ -237,77 +237,77 @@ class Hop:
             self._on_completed()
 
 
-def map(mapper: Callable[[T], U]) -> Callable[[Observable[T]], Stream[U]]:  # noqa: A001 - as RxPY names it
-    def operator(source: Observable[T]) -> Stream[U]:
+Step = Callable[[OnNext, Hop], OnNext]
+"""An operator's work for one subscription: given where its values go and its `Hop`, the function that
+takes each value from upstream. Each operator writes its own out, guard included: a shared one would cost
+a call per value on every hop of the graph."""
+
+
+def _operator(step: Step) -> Callable[[Observable[Any]], Stream[Any]]:
+    def operator(source: Observable[Any]) -> Stream[Any]:
         def attach(on_next: OnNext, on_error: OnError, on_completed: OnCompleted,
                    scheduler: abc.SchedulerBase | None) -> abc.DisposableBase:
             hop = Hop(on_error, on_completed)
-
-            def mapped(value: T) -> None:
-                if hop.stopped:
-                    return
-                try:
-                    result = mapper(value)
-                except Exception as error:
-                    hop.fail(error)
-                else:
-                    on_next(result)
-
-            return hop.subscribe(source, mapped, scheduler)
+            return hop.subscribe(source, step(on_next, hop), scheduler)
 
         return Stream(attach)
 
     return operator
+
+
+def map(mapper: Callable[[T], U]) -> Callable[[Observable[T]], Stream[U]]:  # noqa: A001 - as RxPY names it
+    def step(on_next: OnNext, hop: Hop) -> OnNext:
+        def mapped(value: T) -> None:
+            if hop.stopped:
+                return
+            try:
+                result = mapper(value)
+            except Exception as error:
+                hop.fail(error)
+            else:
+                on_next(result)
+
+        return mapped
+
+    return _operator(step)
 
 
 def filter(predicate: Callable[[T], bool]) -> Callable[[Observable[T]], Stream[T]]:  # noqa: A001
-    def operator(source: Observable[T]) -> Stream[T]:
-        def attach(on_next: OnNext, on_error: OnError, on_completed: OnCompleted,
-                   scheduler: abc.SchedulerBase | None) -> abc.DisposableBase:
-            hop = Hop(on_error, on_completed)
+    def step(on_next: OnNext, hop: Hop) -> OnNext:
+        def wanted(value: T) -> None:
+            if hop.stopped:
+                return
+            try:
+                keep = predicate(value)
+            except Exception as error:
+                hop.fail(error)
+            else:
+                if keep:
+                    on_next(value)
 
-            def wanted(value: T) -> None:
-                if hop.stopped:
-                    return
-                try:
-                    keep = predicate(value)
-                except Exception as error:
-                    hop.fail(error)
-                else:
-                    if keep:
-                        on_next(value)
+        return wanted
 
-            return hop.subscribe(source, wanted, scheduler)
-
-        return Stream(attach)
-
-    return operator
+    return _operator(step)
 
 
 def filter_map(mapper: Callable[[T], U | None]) -> Callable[[Observable[T]], Stream[U]]:
     """`map`, keeping only the results that are not None (one hop where map + filter take two)."""
 
-    def operator(source: Observable[T]) -> Stream[U]:
-        def attach(on_next: OnNext, on_error: OnError, on_completed: OnCompleted,
-                   scheduler: abc.SchedulerBase | None) -> abc.DisposableBase:
-            hop = Hop(on_error, on_completed)
+    def step(on_next: OnNext, hop: Hop) -> OnNext:
+        def mapped(value: T) -> None:
+            if hop.stopped:
+                return
+            try:
+                result = mapper(value)
+            except Exception as error:
+                hop.fail(error)
+            else:
+                if result is not None:
+                    on_next(result)
 
-            def mapped(value: T) -> None:
-                if hop.stopped:
-                    return
-                try:
-                    result = mapper(value)
-                except Exception as error:
-                    hop.fail(error)
-                else:
-                    if result is not None:
-                        on_next(result)
+        return mapped
 
-            return hop.subscribe(source, mapped, scheduler)
-
-        return Stream(attach)
-
-    return operator
+    return _operator(step)
 
 
 def of_type(*kinds: type) -> Callable[[Observable[Any]], Stream[Any]]:
