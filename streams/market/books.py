@@ -22,9 +22,12 @@ from reactivex import Observable
 
 from streams.kernel.stage import NOTHING, Stage, lift
 from streams.market import events as ev
+from streams.market.parse import channel_keys
 from streams.market.state import BookTop
 
 CHANNEL = "v4_orderbook"
+BOOK_READS = channel_keys(CHANNEL)
+"""The events `OrderBooks` reads (`rx.Routed.only`): the others it ignores."""
 
 Levels = tuple[tuple[Decimal, Decimal], ...]
 
