@@ -34,7 +34,7 @@ from streams.execution.paper_broker import FundingPayment, PaperBroker
 from streams.kernel import rx
 from streams.kernel.frames import Frame
 from streams.kernel.orders import CancelIntent, Fill, OrderIntent, OrderUpdate, StopIntent
-from streams.market.books import BOOK_READS, ResyncRequest, Uncrossed, order_books
+from streams.market.books import BOOK_READS, CrossCleared, ResyncRequest, Uncrossed, order_books
 from streams.market.candles import CANDLE_READS, candles, candles_from_trades
 from streams.market.events import Event
 from streams.market.health import changes, health
@@ -112,7 +112,7 @@ def build_graph(frames: Observable[Frame], config: Config = Config(), broker: Br
     # health hears the source's statuses one trampoline step after the risk engine does, so that a lost
     # connection halts new risk as what it is ("disconnected"), not as the resyncs health derives from it
     source_said = statuses.pipe(to_turns)
-    book_faults = book_out.pipe(rx.of_type(ResyncRequest, Uncrossed))  # what health reads of the books
+    book_faults = book_out.pipe(rx.of_type(ResyncRequest, Uncrossed, CrossCleared))  # what health reads of the books
     data_health = rx.merge(events, book_faults, source_said).pipe(
         health(staleness=staleness, rates=health_rates), rx.share())
     health_changes = data_health.pipe(changes(), rx.share())
