@@ -106,6 +106,7 @@ def test_snapshot_of_the_ticket(snap_compare, recording: Path) -> None:
     async def open_screen(pilot: Pilot) -> None:
         await dash.play_to(pilot, T0 + 60)
         await pilot.press("t", *"0.25")
+        await dash.steady(pilot)
 
     assert snap_compare(dash.app, terminal_size=SIZE, run_before=open_screen)
 

@@ -33,6 +33,7 @@ def test_snapshot(snap_compare, recording: Path, keys: tuple[str, ...], monkeypa
     async def open_screen(pilot: Pilot) -> None:
         await dash.play_to(pilot, T0 + 60)
         await pilot.press(*keys)
+        await dash.steady(pilot)
 
     assert snap_compare(dash.app, terminal_size=(80, 24), run_before=open_screen)
 

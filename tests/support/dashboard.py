@@ -20,6 +20,7 @@ from reactivex.scheduler import HistoricalScheduler
 from textual.app import App, ComposeResult
 from textual.pilot import Pilot
 from textual.widget import Widget
+from textual.widgets import Input
 
 from app.backend import ReplaySession
 from app.sources import ReplaySource
@@ -243,6 +244,12 @@ class Dashboard:
         await self.app.workers.wait_for_complete()
         self.scheduler.advance_by(TICK)
         return self.session
+
+    async def steady(self, pilot: Pilot) -> None:
+        """Text cursors shown steadily, for a snapshot: a blinking one is on or off as the wall clock has it."""
+        for field in self.app.screen.query(Input):
+            field.cursor_blink = False
+        await pilot.pause()
 
     async def settle(self, pilot: Pilot, seconds: float = 1.0) -> None:
         """Let `seconds` of virtual time pass (the replay plays on, the bridge flushes), then the UI catch up."""
