@@ -8,7 +8,7 @@ from typing import Any, Protocol
 from reactivex import Observable
 from reactivex.abc import DisposableBase
 
-from streams.kernel.orders import CancelIntent, Fill, OrderIntent, OrderUpdate
+from streams.kernel.orders import CancelIntent, Fill, OrderIntent, OrderUpdate, StopIntent
 from streams.market.state import BookTop, MarketInfo
 
 
@@ -20,6 +20,6 @@ class Broker(Protocol):
         """Follow market parameters, book tops and the account's messages; dispose to stop."""
         ...
 
-    def submit(self, intent: OrderIntent) -> None: ...
+    def submit(self, intent: OrderIntent | StopIntent) -> None: ...
 
     def cancel(self, intent: CancelIntent) -> None: ...

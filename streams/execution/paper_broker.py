@@ -29,7 +29,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
-from typing import Annotated
+from typing import Annotated, cast
 
 from msgspec import Struct, structs
 from reactivex import Observable
@@ -161,7 +161,8 @@ class PaperExchange(Stage[PaperInput, PaperOutput]):
         self._stops = ConditionalOrders()  # untriggered stop orders
         self._clock = BlockClock(config.block_seconds)
         self._rate_limiter = BlockRateLimiter()  # mainnet's placement limits, as the live broker keeps
-        self._t: float | None = None
+        self._started = False  # _t is the last event's time once it is
+        self._t = 0.0
         self._out: list[PaperOutput] = []
 
     @property
@@ -169,9 +170,10 @@ class PaperExchange(Stage[PaperInput, PaperOutput]):
         return self._account
 
     def on_event(self, event: PaperInput) -> list[PaperOutput]:
-        self._out = out = []
+        out: list[PaperOutput] = []
+        self._out = out
         before = self._account
-        first = self._t is None
+        first = not self._started
         self._advance(event.t)
         t = self._t
         if isinstance(event, BookTop):
@@ -193,8 +195,8 @@ class PaperExchange(Stage[PaperInput, PaperOutput]):
     # -- time: funding and expiry ------------------------------------------------------------------
 
     def _advance(self, t: float) -> None:
-        if self._t is None:
-            self._t = t
+        if not self._started:
+            self._started, self._t = True, t
             self._clock.height(t)
             return
         if t <= self._t:
@@ -244,13 +246,19 @@ class PaperExchange(Stage[PaperInput, PaperOutput]):
                 self._liquidate(self._t)
 
     def _on_channel(self, event: ev.ChannelData | ev.ChannelBatchData | ev.Subscribed) -> None:
+        # contents are decoded by channel (`streams.market.parse`), which the casts say to the type checker
         if event.channel == "v4_block_height":
-            contents = event.contents
-            height = contents.height if isinstance(contents, ev.BlockHeightSnapshot) else contents.blockHeight
-            self._on_height(int(height))
+            if isinstance(event, ev.Subscribed):
+                self._on_height(int(cast(ev.BlockHeightSnapshot, event.contents).height))
+                return
+            heights = event.contents if isinstance(event, ev.ChannelBatchData) else (event.contents,)
+            for message in cast("Iterable[ev.BlockHeightUpdate]", heights):  # batched if subscribed so
+                self._on_height(int(message.blockHeight))
         elif event.channel == "v4_trades" and not isinstance(event, ev.Subscribed):  # a snapshot is history
+            if event.id is None:  # the Indexer names the market on every v4_trades message
+                return
             updates = event.contents if isinstance(event, ev.ChannelBatchData) else (event.contents,)
-            for update in updates:
+            for update in cast("Iterable[ev.TradesUpdate]", updates):
                 for trade in update.trades:
                     self._on_trade(event.id, trade)
 
@@ -305,9 +313,8 @@ class PaperExchange(Stage[PaperInput, PaperOutput]):
         refusal = self._refusal(intent) or self._rate_limiter.admit(self._clock.height(t),
                                                                     stateful=not intent.short_term)
         price = None if refusal else intent.price if intent.kind == "LIMIT" else self._market_price(intent)
-        if refusal is None and price is None:
-            refusal = f"no {intent.market} liquidity to price a market order"
-        if refusal is not None:
+        if price is None:
+            refusal = refusal or f"no {intent.market} liquidity to price a market order"
             self._update(intent, t, "REJECTED", ZERO, refusal)
             return
         order = _Order(intent, price, intent.size)

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from functools import lru_cache
 from operator import attrgetter
+from typing import cast
 
 from reactivex import Observable
 
@@ -133,18 +134,20 @@ class VenueCandles(Stage[ev.Event, CandleUpdate]):
         self._series: dict[tuple[str, str], CandleSeries] = {}
 
     def on_event(self, event: ev.Event) -> Iterable[CandleUpdate]:
-        kind = type(event)
-        if kind is ev.ChannelData and event.channel == CANDLES:
-            return self._series_of(event.contents).update(event.contents, event.t)
-        if kind is ev.ChannelBatchData and event.channel == CANDLES:
+        # contents are decoded by channel (`streams.market.parse`): v4_candles' are Candles and a
+        # CandlesSnapshot, which the casts say to the type checker
+        if type(event) is ev.ChannelData and event.channel == CANDLES:
+            candle = cast(ev.Candle, event.contents)
+            return self._series_of(candle).update(candle, event.t)
+        if type(event) is ev.ChannelBatchData and event.channel == CANDLES:
             out: list[CandleUpdate] = []
-            for candle in event.contents:
+            for candle in cast("list[ev.Candle]", event.contents):
                 out += self._series_of(candle).update(candle, event.t)
             return out
-        if kind is ev.Subscribed and event.channel == CANDLES:
-            return self._history(event.contents.candles, event.t)
-        if kind is ev.RestResponse and type(event.body) is ev.CandlesResponse:
-            return self._history(event.body.candles, event.t)
+        if type(event) is ev.Subscribed and event.channel == CANDLES:
+            return self._history(cast(ev.CandlesSnapshot, event.contents).candles, event.t)
+        if type(event) is ev.RestResponse and type(body := event.body) is ev.CandlesResponse:
+            return self._history(body.candles, event.t)
         return NOTHING
 
     def _history(self, candles: list[ev.Candle], t: float) -> Iterable[CandleUpdate]:
@@ -172,6 +175,15 @@ def candles() -> Callable[[Observable[ev.Event]], Observable[CandleUpdate]]:
 
 class TradeCandleSeries:
     """Candles of one market at one resolution built from its trades, which must come in time order."""
+
+    start: int | None
+    open: Decimal
+    high: Decimal
+    low: Decimal
+    close: Decimal
+    volume: Decimal
+    usd_volume: Decimal
+    trades: int
 
     def __init__(self, market: str, resolution: str) -> None:
         self.market = market
@@ -201,6 +213,7 @@ class TradeCandleSeries:
         self.trades += 1
 
     def value(self, t: float, closed: bool) -> CandleUpdate:
+        assert self.start is not None, "a candle is shown only once a trade has started it"
         candle = ev.Candle(startedAt=_iso(self.start), ticker=self.market, resolution=self.resolution,
                            low=self.low, high=self.high, open=self.open, close=self.close,
                            baseTokenVolume=self.volume, usdVolume=self.usd_volume, trades=self.trades)
@@ -231,17 +244,18 @@ class TradeCandles(Stage[ev.Event, CandleUpdate]):
         self._newest: dict[str, tuple[str, str]] = {}  # market -> (createdAt, id) of the newest trade
 
     def on_event(self, event: ev.Event) -> Iterable[CandleUpdate]:
-        kind = type(event)
-        if kind is ev.ChannelData and event.channel == TRADES:
-            return self._add(event.id, event.contents.trades, event.t)
-        if kind is ev.ChannelBatchData and event.channel == TRADES:
-            return self._add(event.id, [trade for update in event.contents for trade in update.trades],
-                             event.t)
-        if kind is ev.Subscribed and event.channel == TRADES:
-            return self._add(event.id, event.contents.trades, event.t)
-        if kind is ev.RestResponse and type(event.body) is ev.TradesResponse:
+        # contents are decoded by channel (`streams.market.parse`): v4_trades' are TradesUpdates and a
+        # TradesSnapshot, which the casts say to the type checker
+        if type(event) is ev.ChannelData and event.channel == TRADES:
+            return self._add(event.id, cast(ev.TradesUpdate, event.contents).trades, event.t)
+        if type(event) is ev.ChannelBatchData and event.channel == TRADES:
+            updates = cast("list[ev.TradesUpdate]", event.contents)
+            return self._add(event.id, [trade for update in updates for trade in update.trades], event.t)
+        if type(event) is ev.Subscribed and event.channel == TRADES:
+            return self._add(event.id, cast(ev.TradesSnapshot, event.contents).trades, event.t)
+        if type(event) is ev.RestResponse and type(body := event.body) is ev.TradesResponse:
             market = event.path.split("?", 1)[0].rsplit("/", 1)[-1]
-            return self._add(market, event.body.trades, event.t)
+            return self._add(market, body.trades, event.t)
         return NOTHING
 
     def _add(self, market: str | None, trades: list[ev.Trade], t: float) -> Iterable[CandleUpdate]:

@@ -9,7 +9,7 @@ price. A `MarketInfo` goes out, once per message, for each market whose shown st
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, cast
 
 from reactivex import Observable
 
@@ -68,17 +68,18 @@ class Markets(Stage[ev.Event, MarketInfo]):
         self._markets: dict[str, dict[str, Any]] = {}
 
     def on_event(self, event: ev.Event) -> Iterable[MarketInfo]:
-        kind = type(event)
+        # contents are decoded by channel (`streams.market.parse`): v4_markets' are MarketsUpdates and a
+        # MarketsSnapshot, which the casts say to the type checker
         changed: dict[str, None] = {}  # an ordered set
-        if kind is ev.ChannelData and event.channel == CHANNEL:
-            self._update(event.contents, event.t, changed)
-        elif kind is ev.ChannelBatchData and event.channel == CHANNEL:
-            for update in event.contents:
+        if type(event) is ev.ChannelData and event.channel == CHANNEL:
+            self._update(cast(ev.MarketsUpdate, event.contents), event.t, changed)
+        elif type(event) is ev.ChannelBatchData and event.channel == CHANNEL:
+            for update in cast("list[ev.MarketsUpdate]", event.contents):
                 self._update(update, event.t, changed)
-        elif kind is ev.Subscribed and event.channel == CHANNEL:
-            self._replace(event.contents.markets, event.t, changed)
-        elif kind is ev.RestResponse and type(event.body) is ev.PerpetualMarketsResponse:
-            self._replace(event.body.markets, event.t, changed)
+        elif type(event) is ev.Subscribed and event.channel == CHANNEL:
+            self._replace(cast(ev.MarketsSnapshot, event.contents).markets, event.t, changed)
+        elif type(event) is ev.RestResponse and type(body := event.body) is ev.PerpetualMarketsResponse:
+            self._replace(body.markets, event.t, changed)
         else:
             return NOTHING
         return [info for ticker in changed if (info := self.info(ticker, event.t)) is not None]
@@ -88,8 +89,8 @@ class Markets(Stage[ev.Event, MarketInfo]):
         fields = self._markets.get(ticker)
         if fields is None or any(fields.get(name) is None for name in _REQUIRED):
             return None
-        return MarketInfo(t=t, market=ticker, oracle_t=fields.get(ORACLE_T),
-                          **{name: fields.get(wire) for name, wire in _FIELDS.items()})
+        shown: dict[str, Any] = {name: fields.get(wire) for name, wire in _FIELDS.items()}
+        return MarketInfo(t=t, market=ticker, oracle_t=fields.get(ORACLE_T), **shown)
 
     def _replace(self, markets: dict[str, ev.PerpetualMarket], t: float, changed: dict[str, None]
                  ) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from types import GenericAlias
 from typing import Any
 
 import msgspec
@@ -20,7 +21,7 @@ _CHANNELS: dict[str, tuple[msgspec.json.Decoder, msgspec.json.Decoder, msgspec.j
     channel: (
         msgspec.json.Decoder(snapshot),
         msgspec.json.Decoder(update),
-        msgspec.json.Decoder(list[update]),
+        msgspec.json.Decoder(GenericAlias(list, update)),  # list[update], which a checker reads as a type
     )
     for channel, snapshot, update in [
         ("v4_markets", ev.MarketsSnapshot, ev.MarketsUpdate),
@@ -71,9 +72,10 @@ def _ws_where(frame: Frame, env: Envelope | None = None) -> str:
     return where
 
 
-def _require(env: Envelope, *names: str) -> str | None:
-    missing = [name for name in names if getattr(env, name) is None]
-    return f"Object missing required field `{missing[0]}`" if missing else None
+def _missing(env: Envelope, *names: str) -> str:
+    """What is wrong with `env`, which lacks one of `names`: the first one it lacks."""
+    missing = next(name for name in names if getattr(env, name) is None)
+    return f"Object missing required field `{missing}`"
 
 
 def parse_ws(frame: Frame) -> ev.Event:
@@ -87,14 +89,14 @@ def parse_ws(frame: Frame) -> ev.Event:
                                message_id=env.message_id, channel=env.channel, id=env.id,
                                t=frame.t, conn=frame.conn)
     if kind == "connected":
-        if missing := _require(env, "connection_id", "message_id"):
-            return _error(frame, _ws_where(frame, env), missing)
+        if env.connection_id is None or env.message_id is None:
+            return _error(frame, _ws_where(frame, env), _missing(env, "connection_id", "message_id"))
         return ev.Connected(connection_id=env.connection_id, message_id=env.message_id, t=frame.t,
                             conn=frame.conn)
     if kind not in ("subscribed", "channel_data", "channel_batch_data", "unsubscribed"):
         return _error(frame, _ws_where(frame, env), f"unknown message type {kind!r}")
-    if missing := _require(env, "connection_id", "message_id", "channel"):
-        return _error(frame, _ws_where(frame, env), missing)
+    if env.connection_id is None or env.message_id is None or env.channel is None:
+        return _error(frame, _ws_where(frame, env), _missing(env, "connection_id", "message_id", "channel"))
     decoders = _CHANNELS.get(env.channel)
     if decoders is None:
         return _error(frame, _ws_where(frame, env), f"unknown channel {env.channel!r}")

@@ -52,7 +52,7 @@ def resolve_endpoints(network: str = "mainnet", rest_url: str | None = None,
     return Endpoints(rest=(rest_url or base.rest).rstrip("/"), ws=ws_url or base.ws)
 
 
-class LiveSection(Section):
+class LiveSection(Section, frozen=True):
     """`[live]`: where live data comes from - the dashboard's `l` switch, and `--live` - unless the
     command line says otherwise (`--network`, `--rest-url`, `--ws-url`, `--markets` win over it)."""
 

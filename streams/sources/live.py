@@ -318,10 +318,6 @@ def _seconds(retry_after: str | None) -> float:
         return 0.0
 
 
-def _is_status(frame: Frame) -> bool:
-    return frame.kind == "status"
-
-
 def _describe(exc: BaseException) -> str:
     """One line: a refused handshake's own text holds the whole answer, headers and HTML page."""
     if isinstance(exc, WebSocketBadStatusException):

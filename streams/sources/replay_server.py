@@ -39,7 +39,7 @@ import os
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import NamedTuple, TypeGuard
 
 from aiohttp import WSMsgType, web
 
@@ -92,7 +92,7 @@ def _optional_str(value: object) -> str | None:
 def describe(key: MessageKey) -> str:
     """`subscribe v4_orderbook ETH-USD`, `subscribe v4_markets`, or the start of a raw message."""
     if key[0] == "raw":
-        return f"message {key[1][:40]!r}"
+        return f"message {(key[1] or '')[:40]!r}"
     return " ".join(part for part in key if part is not None)
 
 
@@ -246,7 +246,7 @@ class ReplayUrls(NamedTuple):
     ws_url: str
 
 
-def _sendable(code: int | None) -> bool:
+def _sendable(code: int | None) -> TypeGuard[int]:
     """Whether a close frame may carry `code` (1005, 1006 and 1015 only describe a connection)."""
     return code is not None and (1000 <= code <= 1003 or 1007 <= code <= 1014 or 3000 <= code <= 4999)
 

@@ -233,6 +233,16 @@ def test_a_block_height_snapshot_anchors_the_clock_too():
     assert of(OrderUpdate, paper.on_event(height(2.0, 502)))[0].reason == "good til block 501, now 502"
 
 
+def test_batched_block_heights_are_each_observed():
+    paper = exchange(intent(10.0, "BUY", "1", "3393.0", good_til_blocks=20))  # counted: block 10, good til 30
+    batch = ev.ChannelBatchData(connection_id="c", message_id=2, channel="v4_block_height", id="v4_block_height",
+                                contents=[height(12.0, value).contents for value in (26_543_049, 26_543_050)],
+                                t=12.0)
+    assert of(OrderUpdate, paper.on_event(batch)) == []  # real from the first: good til 26543067
+    (update,) = of(OrderUpdate, paper.on_event(height(13.0, 26_543_068)))
+    assert update.status == "EXPIRED" and "26543067" in update.reason
+
+
 def test_long_term_orders_expire_after_their_time():
     paper = exchange(intent(10.0, "BUY", "1", "3393.0", short_term=False, good_til_seconds=60))
     assert of(OrderUpdate, paper.on_event(book(69.9, BIDS, ASKS))) == []
