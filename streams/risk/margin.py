@@ -14,11 +14,11 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
-import reactivex
 from msgspec import Struct
 from reactivex import Observable
 
 from streams.kernel import rx
+from streams.kernel.stage import NOTHING, Stage, lift
 from streams.market import events as ev
 from streams.market.state import MarketInfo
 from streams.risk.account import (
@@ -351,16 +351,22 @@ def margin_states(markets: Observable[MarketInfo], account_events: Observable[An
     pairs. Each subscription tracks its own state; all inputs arrive on one thread (the graph's).
     """
 
-    def subscribe_fresh(_scheduler: Any) -> Observable[AccountState]:
-        tracker = MarginTracker(leverage)
-        sources: list[Observable[AccountState | None]] = [
-            markets.pipe(rx.map(tracker.on_market)),
-            account_events.pipe(rx.map(tracker.on_account_event)),
-        ]
-        if atr is not None:
-            def on_atr(pair: tuple[str, Decimal]) -> AccountState | None:
-                return tracker.on_atr(*pair)
-            sources.append(atr.pipe(rx.map(on_atr)))
-        return rx.merge(*sources).pipe(rx.filter_map(lambda state: state))
+    sources: list[Observable[Any]] = [markets, account_events] if atr is None else [markets, account_events, atr]
+    return rx.merge(*sources).pipe(lift(lambda: MarginStates(leverage)))
 
-    return reactivex.defer(subscribe_fresh)
+
+class MarginStates(Stage[Any, AccountState]):
+    """`MarginTracker` as a stage over the merged inputs of `margin_states`, told apart by type: a
+    `MarketInfo`, a `(market, atr)` pair, or else an account event (which it ignores when it is none)."""
+
+    def __init__(self, leverage: Mapping[str, Decimal] | None) -> None:
+        self._tracker = MarginTracker(leverage)
+
+    def on_event(self, event: Any) -> Iterable[AccountState]:
+        if isinstance(event, MarketInfo):
+            state = self._tracker.on_market(event)
+        elif isinstance(event, tuple):
+            state = self._tracker.on_atr(*event)
+        else:
+            state = self._tracker.on_account_event(event)
+        return NOTHING if state is None else (state,)

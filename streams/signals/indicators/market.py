@@ -24,19 +24,10 @@ from streams.kernel.stage import NOTHING, Stage, lift
 from streams.market.events import Candle, FundingRate
 from streams.market.state import BookTop, CandleUpdate, MarketInfo
 from streams.signals.config import RESOLUTION_SECONDS, SignalsConfig
-from streams.signals.indicators.averages import Ema, Sma
-from streams.signals.indicators.flow import BookImbalance, FundingZScore
-from streams.signals.indicators.oscillators import Macd, MacdValue, Rsi
-from streams.signals.indicators.volatility import Atr, Bands, BollingerBands, RealisedVolatility
-from streams.signals.indicators.volume import Vwap
+from streams.signals.indicators.registry import BAR_VALUES, INDICATORS, VALUES
 
 SignalInput = CandleUpdate | BookTop | MarketInfo | FundingRate
 SECONDS_PER_YEAR = 365 * 24 * 3600  # crypto trades every day
-
-BAR_VALUES = ("close", "ema", "sma", "rsi", "macd", "macd_signal", "macd_hist", "bb_upper", "bb_middle",
-              "bb_lower", "atr", "vwap", "volatility")
-VALUES = (*BAR_VALUES, "imbalance", "funding_rate", "funding_z")
-"""The keys of `IndicatorSnapshot.values`, in order. `volatility` is annualised realised volatility."""
 
 Due = Callable[[str, float], bool]
 """Is the strategy due to look at this market at this event time?"""
@@ -66,17 +57,9 @@ class Bar(NamedTuple):
                    float(candle.baseTokenVolume))
 
 
-class _Steps(NamedTuple):
-    """The candle indicators' `update`s (a closed candle) or `peek`s (the open one), bound once."""
-
-    ema: Callable[[float], float | None]
-    sma: Callable[[float], float | None]
-    rsi: Callable[[float], float | None]
-    macd: Callable[[float], MacdValue | None]
-    bollinger: Callable[[float], Bands | None]
-    atr: Callable[[float, float, float], float | None]
-    vwap: Callable[[float, float], float | None]
-    volatility: Callable[[float], float | None]
+Step = Callable[..., Any]
+"""A bar indicator's bound `update` (a closed candle) or `peek` (the open one)."""
+Read = Callable[..., tuple[float | None, ...]]
 
 
 class MarketIndicators:
@@ -87,22 +70,17 @@ class MarketIndicators:
         p = config.indicators
         self.market = market
         self.resolution = config.resolution
-        self._ema = Ema(p.ema_period)
-        self._sma = Sma(p.sma_period)
-        self._rsi = Rsi(p.rsi_period)
-        self._macd = Macd(p.macd_fast, p.macd_slow, p.macd_signal)
-        self._bollinger = BollingerBands(p.bollinger_period, p.bollinger_width)
-        self._atr = Atr(p.atr_period)
-        self._vwap = Vwap(p.vwap_period)
         bars_per_year = SECONDS_PER_YEAR / RESOLUTION_SECONDS[config.resolution]
-        self._volatility = RealisedVolatility(p.volatility_period, bars_per_year)
-        self._imbalance = BookImbalance(p.imbalance_half_life)
-        self._funding = FundingZScore(p.funding_window)
-        self._updates = _Steps(self._ema.update, self._sma.update, self._rsi.update, self._macd.update,  # closed
-                               self._bollinger.update, self._atr.update, self._vwap.update, self._volatility.update)
-        self._peeks = _Steps(self._ema.peek, self._sma.peek, self._rsi.peek, self._macd.peek,  # the open candle
-                             self._bollinger.peek, self._atr.peek, self._vwap.peek, self._volatility.peek)
-        self._bar_values: dict[str, float | None] = dict.fromkeys(BAR_VALUES)
+        made = [(entry, entry.make(p, bars_per_year)) for entry in INDICATORS]
+        bars = [(entry.read, indicator) for entry, indicator in made if entry.feed == "bar"]
+        # bound once: per bar, (its read, update) for a closed candle, (its read, peek) for the open one
+        self._updates: tuple[tuple[Read, Step], ...] = tuple((read, indicator.update) for read, indicator in bars)
+        self._peeks: tuple[tuple[Read, Step], ...] = tuple((read, indicator.peek) for read, indicator in bars)
+        self._books = tuple(indicator for entry, indicator in made if entry.feed == "book")
+        self._fundings = tuple((entry.read, indicator) for entry, indicator in made if entry.feed == "funding")
+        self._others: tuple[tuple[Read, Any], ...] = tuple(  # the event-fed ones, in snapshot order
+            (entry.read, indicator) for entry, indicator in made if entry.feed != "bar")
+        self._bar_values: list[float | None] = [None] * len(BAR_VALUES)
         self._last_closed: str | None = None  # startedAt of the last closed candle
         self._open: Candle | None = None  # the open candle, until a snapshot evaluates it
         self._followed = False
@@ -150,7 +128,9 @@ class MarketIndicators:
             case MarketInfo():
                 return self._market(event)
             case FundingRate():
-                self._funding.settle(datetime.fromisoformat(event.effectiveAt).timestamp(), float(event.rate))
+                t, rate = datetime.fromisoformat(event.effectiveAt).timestamp(), float(event.rate)
+                for _, funding in self._fundings:
+                    funding.settle(t, rate)
         return False
 
     def snapshot(self) -> IndicatorSnapshot:
@@ -159,9 +139,11 @@ class MarketIndicators:
         if self._open is not None:
             self._bar_values = self._evaluate(Bar.of(self._open), False)
             self._open = None
-        values = {**self._bar_values, "imbalance": self._imbalance.value, "funding_rate": self._funding.rate,
-                  "funding_z": self._funding.zscore}
-        return IndicatorSnapshot(t=self._t, market=self.market, closed=self._closed, values=values)
+        values = self._bar_values.copy()
+        for read, indicator in self._others:
+            values += read(indicator)
+        return IndicatorSnapshot(t=self._t, market=self.market, closed=self._closed,
+                                 values=dict(zip(VALUES, values, strict=True)))
 
     def _candle(self, update: CandleUpdate) -> bool:
         started = update.candle.startedAt  # ISO-8601 UTC of fixed width: compares as text
@@ -181,16 +163,19 @@ class MarketIndicators:
     def _book(self, top: BookTop) -> bool:
         if top.imbalance is None:  # a side is empty: no reading
             return False
-        self._imbalance.update(top.t, top.imbalance)
+        for book in self._books:
+            book.update(top.t, top.imbalance)
         self._followed = True
         return self._made(top.t, False)
 
     def _market(self, info: MarketInfo) -> bool:
         if info.next_funding_rate is None:
             return False
-        before = (self._funding.rate, self._funding.zscore)
-        self._funding.observe(info.t, float(info.next_funding_rate))
-        if not self._followed or (self._funding.rate, self._funding.zscore) == before:
+        before = self._funding_values()
+        rate = float(info.next_funding_rate)
+        for _, funding in self._fundings:
+            funding.observe(info.t, rate)
+        if not self._followed or self._funding_values() == before:
             return False  # most v4_markets updates are oracle prices: no news for the signals
         return self._made(info.t, False)
 
@@ -198,26 +183,14 @@ class MarketIndicators:
         self._t, self._closed = t, closed
         return True
 
-    def _evaluate(self, bar: Bar, closed: bool) -> dict[str, float | None]:
-        ema, sma, rsi, macd, bollinger, atr, vwap, volatility = self._updates if closed else self._peeks
-        close = bar.close
-        lines = macd(close)
-        bands = bollinger(close)
-        return {
-            "close": close,
-            "ema": ema(close),
-            "sma": sma(close),
-            "rsi": rsi(close),
-            "macd": None if lines is None else lines.macd,
-            "macd_signal": None if lines is None else lines.signal,
-            "macd_hist": None if lines is None else lines.histogram,
-            "bb_upper": None if bands is None else bands.upper,
-            "bb_middle": None if bands is None else bands.middle,
-            "bb_lower": None if bands is None else bands.lower,
-            "atr": atr(bar.high, bar.low, close),
-            "vwap": vwap(bar.quote_volume, bar.base_volume),
-            "volatility": volatility(close),
-        }
+    def _funding_values(self) -> list[tuple[float | None, ...]]:
+        return [read(funding) for read, funding in self._fundings]
+
+    def _evaluate(self, bar: Bar, closed: bool) -> list[float | None]:
+        values: list[float | None] = [bar.close]
+        for read, step in self._updates if closed else self._peeks:
+            values += read(step, bar)
+        return values
 
 
 class Indicators(Stage[Any, IndicatorSnapshot]):
