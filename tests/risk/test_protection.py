@@ -127,7 +127,8 @@ def test_a_bad_value_in_the_config_file_names_its_key(tmp_path):
 
     path = tmp_path / "bad.toml"
     path.write_text("[risk.protection]\ndistance = 2\n")
-    with pytest.raises(ConfigError, match=r"bad.toml: risk.protection.distance: expected a finite number > 0 and < 1, got 2"):
+    with pytest.raises(ConfigError,
+                       match=r"bad.toml: risk.protection.distance: expected a finite number > 0 and < 1, got 2"):
         load_config(path)
 
 
