@@ -80,7 +80,10 @@ class Connection:
 
 
 class Session(Protocol):
-    kind: Literal["replay", "live"]
+    @property
+    def kind(self) -> Literal["replay", "live"]:
+        """Read-only here, so that each session's narrower literal is one (a plain attribute is invariant)."""
+
     name: str
     graph: Graph
     meter: FrameMeter

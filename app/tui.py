@@ -396,9 +396,11 @@ class DashboardApp(DeskActions, App[None]):
 
     def show_panels(self, panels: Iterable[str]) -> None:
         """Give each of `panels` its state from the model on screen (there is one: callers check)."""
+        assert self.view is not None
         model = self.view.model
         for name in panels:
             widget, state = PANEL_STATES[name]
+            panel: Any  # each panel widget has its own render_state
             for panel in self.query(widget):  # a panel may be both beside and a view (signals)
                 panel.render_state(state(model))
 

@@ -164,6 +164,7 @@ class _Auth(auth_grpc.QueryServicer):
         account = self.node.accounts.get(request.address)
         if account is None:
             context.abort(grpc.StatusCode.NOT_FOUND, f"account {request.address} not found")
+            raise AssertionError("unreachable: abort raises (grpc's stubs do not say it never returns)")
         packed = any_pb2.Any()
         packed.Pack(BaseAccount(address=request.address, account_number=account.number,
                                 sequence=account.sequence), type_url_prefix="/")
