@@ -34,12 +34,12 @@ from streams.execution.paper_broker import FundingPayment, PaperBroker
 from streams.kernel import rx
 from streams.kernel.frames import Frame
 from streams.kernel.orders import CancelIntent, Fill, OrderIntent, OrderUpdate, StopIntent
-from streams.market.books import ResyncRequest, Uncrossed, order_books
-from streams.market.candles import candles, candles_from_trades
+from streams.market.books import BOOK_READS, ResyncRequest, Uncrossed, order_books
+from streams.market.candles import CANDLE_READS, candles, candles_from_trades
 from streams.market.events import Event
 from streams.market.health import changes, health
-from streams.market.markets import markets
-from streams.market.parse import parse
+from streams.market.markets import MARKET_READS, markets
+from streams.market.parse import parse, route_key
 from streams.market.state import BookTop, CandleUpdate, MarketInfo, StreamHealth
 from streams.risk.account import AccountSnapshot
 from streams.risk.derisk import IntentBlocked, risk_engine
@@ -100,12 +100,12 @@ def build_graph(frames: Observable[Frame], config: Config = Config(), broker: Br
     turns = rx.Turns()
     to_turns: Callable[[Observable[Frame]], Observable[Frame]] = turns.operator()
     source: rx.Shared[Frame] = frames.pipe(to_turns, rx.publish())
-    events = source.pipe(parse(), rx.share())
+    events = source.pipe(parse(), rx.routed(route_key))
     statuses = source.pipe(rx.filter(_is_status), rx.share())
-    book_out = events.pipe(order_books(BOOK_DEPTH), rx.share())
+    book_out = events.only(*BOOK_READS).pipe(order_books(BOOK_DEPTH), rx.share())
     books = book_out.pipe(rx.of_type(BookTop), rx.share())
-    market_infos = events.pipe(markets(), rx.share())
-    candle_updates = events.pipe(candles(), rx.share())
+    market_infos = events.only(*MARKET_READS).pipe(markets(), rx.share())
+    candle_updates = events.only(*CANDLE_READS).pipe(candles(), rx.share())
     if config.signals.resolution not in VENUE_RESOLUTIONS:  # not sent by the venue: built from its trades
         derived = events.pipe(candles_from_trades((config.signals.resolution,)))
         candle_updates = rx.merge(candle_updates, derived).pipe(rx.share())

@@ -18,7 +18,7 @@ These are `reactivex.Observable`s: RxPY operators and subscribers take them as t
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from typing import Any, Generic, TypeVar
 
 from reactivex import Observable, abc
@@ -75,7 +75,10 @@ class Shared(Observable[T], Generic[T]):
     def subscribe(self, on_next: Any = None, on_error: OnError | None = None,
                   on_completed: OnCompleted | None = None, *, scheduler: abc.SchedulerBase | None = None
                   ) -> abc.DisposableBase:
-        subscriber = _callbacks(on_next, on_error, on_completed)
+        return self._join(_callbacks(on_next, on_error, on_completed), scheduler)
+
+    def _join(self, subscriber: tuple[OnNext, OnError, OnCompleted], scheduler: abc.SchedulerBase | None
+              ) -> abc.DisposableBase:
         if self._ended:
             if self._failure is not None:
                 subscriber[1](self._failure)
@@ -83,7 +86,7 @@ class Shared(Observable[T], Generic[T]):
                 subscriber[2]()
             return Disposable()
         self._subscribers.append(subscriber)
-        self._nexts = self._nexts + (subscriber[0],)  # a new tuple: an emission in progress keeps its own
+        self._changed()
         if self._auto_connect and self._connection is None:
             self.connect(scheduler)
         return Disposable(lambda: self._leave(subscriber))
@@ -116,9 +119,13 @@ class Shared(Observable[T], Generic[T]):
 
     def _leave(self, subscriber: tuple[OnNext, OnError, OnCompleted]) -> None:
         self._subscribers.remove(subscriber)  # once: a Disposable runs its action once
-        self._nexts = tuple(on_next for on_next, _, _ in self._subscribers)
+        self._changed()
         if self._auto_connect and not self._subscribers:
             self._disconnect()
+
+    def _changed(self) -> None:
+        """The subscribers changed: a new tuple, so that an emission in progress keeps its own."""
+        self._nexts = tuple(on_next for on_next, _, _ in self._subscribers)
 
     def _disconnect(self) -> None:
         connection, self._connection = self._connection, None
@@ -126,8 +133,66 @@ class Shared(Observable[T], Generic[T]):
             connection.dispose()
 
 
+class Routed(Shared[T], Generic[T]):
+    """A shared stream whose subscribers through `only(*keys)` receive just the values whose `key(value)`
+    is one of `keys`, while plain subscribers receive every value; all in the order they subscribed, as
+    in a `Shared`. A stage that would ignore most values (a channel's) is then not called for them at
+    all: the subscribers of each key are found once and kept until the subscriptions change."""
+
+    def __init__(self, source: Observable[T], key: Callable[[T], Hashable]) -> None:
+        self._key = key
+        self._wants: dict[int, frozenset[Hashable]] = {}  # id of a subscriber -> its keys
+        self._routes: dict[Hashable, tuple[OnNext, ...]] = {}
+        super().__init__(source)
+
+    def only(self, *keys: Hashable) -> Stream[T]:
+        wanted = frozenset(keys)
+
+        def attach(on_next: OnNext, on_error: OnError, on_completed: OnCompleted,
+                   scheduler: abc.SchedulerBase | None) -> abc.DisposableBase:
+            subscriber = (on_next, on_error, on_completed)
+            self._wants[id(subscriber)] = wanted
+            joined = self._join(subscriber, scheduler)
+
+            def leave() -> None:
+                joined.dispose()
+                self._wants.pop(id(subscriber), None)
+
+            return Disposable(leave)
+
+        return Stream(attach)
+
+    def _next(self, value: T) -> None:
+        key = self._key(value)
+        nexts = self._routes.get(key)
+        if nexts is None:
+            wants = self._wants
+            nexts = self._routes[key] = tuple(
+                subscriber[0] for subscriber in self._subscribers
+                if (wanted := wants.get(id(subscriber))) is None or key in wanted)
+        for on_next in nexts:
+            on_next(value)
+
+    def _changed(self) -> None:
+        super()._changed()
+        self._routes = {}
+
+    def _end(self, failure: Exception | None) -> None:
+        super()._end(failure)
+        self._key, self._routes = _nowhere, {None: ()}  # as `Shared`: nothing goes out after the end
+
+
+def _nowhere(_value: object) -> None:
+    return None
+
+
 def share() -> Callable[[Observable[T]], Shared[T]]:
     return Shared
+
+
+def routed(key: Callable[[T], Hashable]) -> Callable[[Observable[T]], Routed[T]]:
+    """`share`, with subscribers that may take only some keys (`Routed.only`)."""
+    return lambda source: Routed(source, key)
 
 
 def publish() -> Callable[[Observable[T]], Shared[T]]:
@@ -172,77 +237,77 @@ class Hop:
             self._on_completed()
 
 
-def map(mapper: Callable[[T], U]) -> Callable[[Observable[T]], Stream[U]]:  # noqa: A001 - as RxPY names it
-    def operator(source: Observable[T]) -> Stream[U]:
+Step = Callable[[OnNext, Hop], OnNext]
+"""An operator's work for one subscription: given where its values go and its `Hop`, the function that
+takes each value from upstream. Each operator writes its own out, guard included: a shared one would cost
+a call per value on every hop of the graph."""
+
+
+def _operator(step: Step) -> Callable[[Observable[Any]], Stream[Any]]:
+    def operator(source: Observable[Any]) -> Stream[Any]:
         def attach(on_next: OnNext, on_error: OnError, on_completed: OnCompleted,
                    scheduler: abc.SchedulerBase | None) -> abc.DisposableBase:
             hop = Hop(on_error, on_completed)
-
-            def mapped(value: T) -> None:
-                if hop.stopped:
-                    return
-                try:
-                    result = mapper(value)
-                except Exception as error:
-                    hop.fail(error)
-                else:
-                    on_next(result)
-
-            return hop.subscribe(source, mapped, scheduler)
+            return hop.subscribe(source, step(on_next, hop), scheduler)
 
         return Stream(attach)
 
     return operator
+
+
+def map(mapper: Callable[[T], U]) -> Callable[[Observable[T]], Stream[U]]:  # noqa: A001 - as RxPY names it
+    def step(on_next: OnNext, hop: Hop) -> OnNext:
+        def mapped(value: T) -> None:
+            if hop.stopped:
+                return
+            try:
+                result = mapper(value)
+            except Exception as error:
+                hop.fail(error)
+            else:
+                on_next(result)
+
+        return mapped
+
+    return _operator(step)
 
 
 def filter(predicate: Callable[[T], bool]) -> Callable[[Observable[T]], Stream[T]]:  # noqa: A001
-    def operator(source: Observable[T]) -> Stream[T]:
-        def attach(on_next: OnNext, on_error: OnError, on_completed: OnCompleted,
-                   scheduler: abc.SchedulerBase | None) -> abc.DisposableBase:
-            hop = Hop(on_error, on_completed)
+    def step(on_next: OnNext, hop: Hop) -> OnNext:
+        def wanted(value: T) -> None:
+            if hop.stopped:
+                return
+            try:
+                keep = predicate(value)
+            except Exception as error:
+                hop.fail(error)
+            else:
+                if keep:
+                    on_next(value)
 
-            def wanted(value: T) -> None:
-                if hop.stopped:
-                    return
-                try:
-                    keep = predicate(value)
-                except Exception as error:
-                    hop.fail(error)
-                else:
-                    if keep:
-                        on_next(value)
+        return wanted
 
-            return hop.subscribe(source, wanted, scheduler)
-
-        return Stream(attach)
-
-    return operator
+    return _operator(step)
 
 
 def filter_map(mapper: Callable[[T], U | None]) -> Callable[[Observable[T]], Stream[U]]:
     """`map`, keeping only the results that are not None (one hop where map + filter take two)."""
 
-    def operator(source: Observable[T]) -> Stream[U]:
-        def attach(on_next: OnNext, on_error: OnError, on_completed: OnCompleted,
-                   scheduler: abc.SchedulerBase | None) -> abc.DisposableBase:
-            hop = Hop(on_error, on_completed)
+    def step(on_next: OnNext, hop: Hop) -> OnNext:
+        def mapped(value: T) -> None:
+            if hop.stopped:
+                return
+            try:
+                result = mapper(value)
+            except Exception as error:
+                hop.fail(error)
+            else:
+                if result is not None:
+                    on_next(result)
 
-            def mapped(value: T) -> None:
-                if hop.stopped:
-                    return
-                try:
-                    result = mapper(value)
-                except Exception as error:
-                    hop.fail(error)
-                else:
-                    if result is not None:
-                        on_next(result)
+        return mapped
 
-            return hop.subscribe(source, mapped, scheduler)
-
-        return Stream(attach)
-
-    return operator
+    return _operator(step)
 
 
 def of_type(*kinds: type) -> Callable[[Observable[Any]], Stream[Any]]:

@@ -5,7 +5,9 @@ are the new absolute totals ("0" deletes), batched ones applied in order. The In
 books uncrossed and levels beyond the snapshot's 100 drift, so every level remembers which update set
 it and a cross is resolved as the venue's guide does: the older of the crossing levels is stale and
 dropped. When crosses keep coming, or a `message_id` goes backwards, the book asks layer 2 for a fresh
-snapshot (`ResyncRequest`); a book that missed updates shows nothing until that snapshot arrives.
+snapshot (`ResyncRequest`); a book that missed updates shows nothing until that snapshot arrives. A book
+that asked because it kept crossing, and then takes as many updates in a row without a cross, is sound
+again without the snapshot (`CrossCleared`): a replay, which can never answer the request, recovers so.
 """
 
 from __future__ import annotations
@@ -13,15 +15,19 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Callable, Iterable
 from decimal import Decimal
+from typing import cast
 
 from msgspec import Struct
 from reactivex import Observable
 
 from streams.kernel.stage import NOTHING, Stage, lift
 from streams.market import events as ev
+from streams.market.parse import channel_keys
 from streams.market.state import BookTop
 
 CHANNEL = "v4_orderbook"
+BOOK_READS = channel_keys(CHANNEL)
+"""The events `OrderBooks` reads (`rx.Routed.only`): the others it ignores."""
 
 Levels = tuple[tuple[Decimal, Decimal], ...]
 
@@ -45,7 +51,16 @@ class Uncrossed(Struct, frozen=True):
     asks_dropped: int
 
 
-BookOutput = BookTop | Uncrossed | ResyncRequest
+class CrossCleared(Struct, frozen=True):
+    """A book that asked for a fresh snapshot because it kept crossing took `updates` in a row without
+    a cross: it needs none (live, the one asked for may still come)."""
+
+    t: float
+    market: str
+    updates: int
+
+
+BookOutput = BookTop | Uncrossed | ResyncRequest | CrossCleared
 
 
 class _Side:
@@ -182,7 +197,7 @@ class _Feed:
     """A book and what it knows of the subscription feeding it."""
 
     __slots__ = ("book", "conn", "connection_id", "message_id", "valid", "crossed_updates",
-                 "crossed_since", "resync_pending")
+                 "crossed_since", "resync_pending", "clean_updates")
 
     def __init__(self, book: OrderBook, event: ev.Subscribed) -> None:
         self.book = book
@@ -192,7 +207,8 @@ class _Feed:
         self.valid = True
         self.crossed_updates = 0  # consecutive updates that crossed the book
         self.crossed_since = 0.0
-        self.resync_pending = False
+        self.resync_pending = False  # asked for a snapshot because it kept crossing
+        self.clean_updates = 0  # updates in a row without a cross since it asked
 
 
 class OrderBooks(Stage[ev.Event, BookOutput]):
@@ -202,7 +218,8 @@ class OrderBooks(Stage[ev.Event, BookOutput]):
     frame), an `Uncrossed` for each corrected cross, and a `ResyncRequest` when a book needs a fresh
     snapshot: after a `message_id` that does not increase on the snapshot's connection, an update from
     another connection, or crosses on `max_crossed_updates` consecutive updates or lasting
-    `max_crossed_seconds` of event time.
+    `max_crossed_seconds` of event time; a `CrossCleared` when, after a request for crossing,
+    `max_crossed_updates` consecutive updates did not cross.
     """
 
     def __init__(self, depth: int = 10, max_crossed_updates: int = 5, max_crossed_seconds: float = 2.0
@@ -213,26 +230,31 @@ class OrderBooks(Stage[ev.Event, BookOutput]):
         self._feeds: dict[str, _Feed] = {}
 
     def on_event(self, event: ev.Event) -> Iterable[BookOutput]:
-        kind = type(event)
-        if kind is ev.ChannelBatchData and event.channel == CHANNEL:
-            return self._on_updates(event, event.contents)
-        if kind is ev.ChannelData and event.channel == CHANNEL:
-            return self._on_updates(event, (event.contents,))
-        if kind is ev.Subscribed and event.channel == CHANNEL and event.id:
-            return self._on_snapshot(event)
-        if kind is ev.Unsubscribed and event.channel == CHANNEL:
+        # contents are decoded by channel (`streams.market.parse`): v4_orderbook's are OrderbookUpdates and an
+        # OrderbookSnapshot, which the casts say to the type checker
+        if type(event) is ev.ChannelBatchData:
+            if event.channel == CHANNEL and event.id is not None:
+                return self._on_updates(event, event.id, cast("list[ev.OrderbookUpdate]", event.contents))
+        elif type(event) is ev.ChannelData:
+            if event.channel == CHANNEL and event.id is not None:
+                return self._on_updates(event, event.id, (cast(ev.OrderbookUpdate, event.contents),))
+        elif type(event) is ev.Subscribed:
+            if event.channel == CHANNEL and event.id:
+                return self._on_snapshot(event, event.id, cast(ev.OrderbookSnapshot, event.contents))
+        elif type(event) is ev.Unsubscribed and event.channel == CHANNEL and event.id is not None:
             self._feeds.pop(event.id, None)
         return NOTHING
 
-    def _on_snapshot(self, event: ev.Subscribed) -> Iterable[BookOutput]:
+    def _on_snapshot(self, event: ev.Subscribed, market: str, snapshot: ev.OrderbookSnapshot
+                     ) -> Iterable[BookOutput]:
         book = OrderBook(self.depth)
-        book.load(event.contents.bids, event.contents.asks)
-        self._feeds[event.id] = _Feed(book, event)
-        return (book.view(event.t, event.id, event.message_id),)
+        book.load(snapshot.bids, snapshot.asks)
+        self._feeds[market] = _Feed(book, event)
+        return (book.view(event.t, market, event.message_id),)
 
-    def _on_updates(self, event: ev.ChannelData | ev.ChannelBatchData,
+    def _on_updates(self, event: ev.ChannelData | ev.ChannelBatchData, market: str,
                     updates: Iterable[ev.OrderbookUpdate]) -> Iterable[BookOutput]:
-        feed = self._feeds.get(event.id)
+        feed = self._feeds.get(market)
         if feed is None or not feed.valid:
             return NOTHING
         if event.connection_id != feed.connection_id or event.conn != feed.conn:
@@ -250,9 +272,15 @@ class OrderBooks(Stage[ev.Event, BookOutput]):
             dropped_bids, dropped_asks = book.uncross()
             if not (dropped_bids or dropped_asks):
                 feed.crossed_updates = 0
+                if feed.resync_pending:
+                    feed.clean_updates += 1
+                    if feed.clean_updates >= self.max_crossed_updates:
+                        feed.resync_pending = False
+                        out.append(CrossCleared(t=event.t, market=market, updates=feed.clean_updates))
                 continue
+            feed.clean_updates = 0
             changed = True
-            out.append(Uncrossed(t=event.t, market=event.id, bids_dropped=dropped_bids,
+            out.append(Uncrossed(t=event.t, market=market, bids_dropped=dropped_bids,
                                  asks_dropped=dropped_asks))
             if feed.crossed_updates == 0:
                 feed.crossed_since = event.t
@@ -265,7 +293,7 @@ class OrderBooks(Stage[ev.Event, BookOutput]):
                                          reason=f"book crossed on {feed.crossed_updates} updates in a "
                                                 f"row over {event.t - feed.crossed_since:.3f} s"))
         if changed:
-            out.append(book.view(event.t, event.id, event.message_id))
+            out.append(book.view(event.t, market, event.message_id))
         return out
 
     @staticmethod

@@ -24,10 +24,13 @@ from reactivex import Observable
 
 from streams.kernel.stage import NOTHING, Stage, lift
 from streams.market import events as ev
+from streams.market.parse import REST, channel_keys
 from streams.market.state import CandleUpdate
 
 CANDLES = "v4_candles"
 TRADES = "v4_trades"
+CANDLE_READS = (*channel_keys(CANDLES), REST)
+"""The events `VenueCandles` reads (`rx.Routed.only`): the others it ignores."""
 
 RESOLUTIONS = {"1MIN": 60, "5MINS": 300, "15MINS": 900, "30MINS": 1800, "1HOUR": 3600, "4HOURS": 14400,
                "1DAY": 86400}

@@ -22,15 +22,17 @@ Counted per stream:
   the source retries.
 State: "error" while nothing good came after the last error (for errors that name no stream: nothing
 good on any subscription), "resyncing" from a resync request or a lost connection to the next
-snapshot, "stale" when a subscription said nothing for longer than its channel's limit in `Staleness`
-(the limits the live source renews by), else "ok". A market is followed once it has a book, trades or
-candles subscription; its oracle stream counts the oracle price updates v4_markets carries for it.
+snapshot (or, for a book that kept crossing, to its `CrossCleared`), "stale" when a subscription said
+nothing for longer than its channel's limit in `Staleness` (the limits the live source renews by), else
+"ok". A market is followed once it has a book, trades or candles subscription; its oracle stream counts
+the oracle price updates v4_markets carries for it.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
+from typing import cast
 
 from msgspec import Struct
 from reactivex import Observable
@@ -40,7 +42,7 @@ from streams.kernel.stage import NOTHING, Stage, lift
 from streams.kernel.status import read_status
 from streams.market import events as ev
 from streams.market.books import CHANNEL as BOOKS
-from streams.market.books import ResyncRequest, Uncrossed
+from streams.market.books import CrossCleared, ResyncRequest, Uncrossed
 from streams.market.candles import CANDLES, TRADES
 from streams.market.markets import CHANNEL as MARKETS
 from streams.market.state import StreamHealth
@@ -53,7 +55,7 @@ class Tick(Struct, frozen=True):
     t: float
 
 
-HealthInput = ev.Event | ResyncRequest | Uncrossed | Tick | Frame
+HealthInput = ev.Event | ResyncRequest | Uncrossed | CrossCleared | Tick | Frame
 """Frames: the source's `kind="status"` frames (connections, resyncs, renewals, retries, heartbeats)."""
 
 SLOTS = 10
@@ -85,8 +87,8 @@ def _error_key(error: ev.ParseError) -> StreamKey:
 
 class _Stream:
     __slots__ = ("name", "subscription", "stale_after", "messages", "gaps", "resyncs", "crossed", "errors",
-                 "first_t", "last_t", "error_t", "resync_pending", "subscribed", "conn", "connection_id",
-                 "message_id", "counts", "slots", "reported")
+                 "first_t", "last_t", "error_t", "resync_pending", "answer_due", "subscribed", "conn",
+                 "connection_id", "message_id", "counts", "slots", "reported")
 
     def __init__(self, key: StreamKey, t: float, stale_after: float | None) -> None:
         self.name = _name(key)
@@ -97,6 +99,7 @@ class _Stream:
         self.last_t: float | None = None
         self.error_t: float | None = None
         self.resync_pending = False
+        self.answer_due = False  # a resync ended without its snapshot, which may still come
         self.subscribed = False
         self.conn: int | None = None
         self.connection_id: str | None = None
@@ -152,9 +155,11 @@ class Health(Stage[HealthInput, StreamHealth]):
                 if self._change_key(stream, self._state(stream)) != stream.reported]
 
     def _apply(self, event: HealthInput) -> Iterable[_Stream]:
-        """Count one input; returns the streams that must be reported at once."""
+        """Count one input; returns the streams that must be reported at once. Dispatched on the exact
+        type, once (this runs for every message); the casts tell the type checker what `kind` said."""
         kind = type(event)
         if kind is ev.ChannelData or kind is ev.ChannelBatchData or kind is ev.Subscribed:
+            event = cast("ev.ChannelData | ev.ChannelBatchData | ev.Subscribed", event)
             t = event.t
             stream = self._stream((event.channel, event.id), t)
             recovered = self._count(stream, t) | self._sequence(stream, event, kind is ev.Subscribed)
@@ -168,6 +173,7 @@ class Health(Stage[HealthInput, StreamHealth]):
                 urgent = (*urgent, *cleared)
             return urgent
         if kind is ev.RestResponse:
+            event = cast(ev.RestResponse, event)
             t = event.t
             urgent = ()
             if type(event.body) is ev.PerpetualMarketsResponse:
@@ -176,18 +182,30 @@ class Health(Stage[HealthInput, StreamHealth]):
             stream = self._stream(("rest", event.path.split("?", 1)[0]), t)
             return (*urgent, stream) if self._count(stream, t) else urgent
         if kind is Frame:
-            return self._source_status(event)
+            return self._source_status(cast(Frame, event))
         if kind is Uncrossed:
+            event = cast(Uncrossed, event)
             self._stream((BOOKS, event.market), event.t).crossed += 1
             return NOTHING
         if kind is ResyncRequest:
+            event = cast(ResyncRequest, event)
             return (self._resync(self._stream((event.channel, event.id), event.t)),)
+        if kind is CrossCleared:
+            event = cast(CrossCleared, event)
+            stream = self._stream((BOOKS, event.market), event.t)
+            if not stream.resync_pending:
+                return NOTHING
+            stream.resync_pending, stream.answer_due = False, True
+            return (stream,)
         if kind is ev.IndexerError:
-            key = (event.channel, event.id) if event.channel else (INDEXER, None)
+            event = cast(ev.IndexerError, event)
+            key: StreamKey = (event.channel, event.id) if event.channel else (INDEXER, None)
             return (self._error(self._stream(key, event.t), event.t),)
         if kind is ev.ParseError:
+            event = cast(ev.ParseError, event)
             return (self._error(self._stream(_error_key(event), event.t), event.t),)
         if kind is ev.Unsubscribed:
+            event = cast(ev.Unsubscribed, event)
             self._stream((event.channel, event.id), event.t).subscription = False
         return NOTHING
 
@@ -234,7 +252,7 @@ class Health(Stage[HealthInput, StreamHealth]):
     def _oracles(self, tickers: Iterable[str], t: float) -> tuple[_Stream, ...]:
         """Oracle price updates: remembered for every market, counted for the followed ones; returns the
         oracle streams they brought back from a silence."""
-        recovered = ()
+        recovered: tuple[_Stream, ...] = ()
         for ticker in tickers:
             self._oracle_t[ticker] = t
             if ticker in self._followed:
@@ -278,9 +296,10 @@ class Health(Stage[HealthInput, StreamHealth]):
         ended = stream.resync_pending
         if ended:
             stream.resync_pending = False
-        elif stream.subscribed:
+        elif stream.subscribed and not stream.answer_due:
             stream.resyncs += 1  # resubscribed without a request: a reconnect nobody reported
         stream.subscribed = True
+        stream.answer_due = False
         return ended
 
     @staticmethod
@@ -312,10 +331,13 @@ class Health(Stage[HealthInput, StreamHealth]):
         return state, stream.gaps, stream.resyncs, stream.crossed, stream.errors
 
     def _age(self, stream: _Stream) -> float:
-        return self._now - (stream.last_t if stream.last_t is not None else stream.first_t)
+        now = self._now
+        assert now is not None, "a stream exists only once an input set the clock"
+        return now - (stream.last_t if stream.last_t is not None else stream.first_t)
 
     def _health(self, stream: _Stream) -> StreamHealth:
         now = self._now
+        assert now is not None, "a stream exists only once an input set the clock"
         age = self._age(stream)
         state = self._state(stream)
         stream.reported = self._change_key(stream, state)
@@ -363,8 +385,10 @@ def changes() -> Callable[[Observable[StreamHealth]], Observable[StreamHealth]]:
 
 
 def _oracle_tickers(event: ev.ChannelData | ev.ChannelBatchData | ev.Subscribed) -> list[str]:
-    """The markets whose oracle price a v4_markets message carries."""
+    """The markets whose oracle price a v4_markets message carries (its contents decoded as v4_markets')."""
     if type(event) is ev.Subscribed:
-        return [ticker for ticker, market in event.contents.markets.items() if market.oraclePrice is not None]
-    updates = event.contents if type(event) is ev.ChannelBatchData else (event.contents,)
+        markets = cast(ev.MarketsSnapshot, event.contents).markets
+        return [ticker for ticker, market in markets.items() if market.oraclePrice is not None]
+    updates = cast("Iterable[ev.MarketsUpdate]", event.contents if type(event) is ev.ChannelBatchData
+                   else (event.contents,))
     return [ticker for update in updates if update.oraclePrices for ticker in update.oraclePrices]

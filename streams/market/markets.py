@@ -15,9 +15,12 @@ from reactivex import Observable
 
 from streams.kernel.stage import NOTHING, Stage, lift
 from streams.market import events as ev
+from streams.market.parse import REST, channel_keys
 from streams.market.state import MarketInfo
 
 CHANNEL = "v4_markets"
+MARKET_READS = (*channel_keys(CHANNEL), REST)
+"""The events `Markets` reads (`rx.Routed.only`): the others it ignores."""
 
 HOUR = 3600.0
 

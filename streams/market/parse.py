@@ -152,6 +152,22 @@ def parse() -> Callable[[Observable[Frame]], Observable[ev.Event]]:
 _CHANNEL_MESSAGES = (ev.Subscribed, ev.ChannelData, ev.ChannelBatchData, ev.Unsubscribed)
 
 
+RouteKey = tuple[type, str | None]
+
+
+def route_key(event: ev.Event) -> RouteKey:
+    """What a stage reads an event by (`rx.Routed`): its type and, for a channel's messages, the channel."""
+    return type(event), getattr(event, "channel", None)
+
+
+def channel_keys(name: str) -> tuple[RouteKey, ...]:
+    """The route keys of every message of channel `name`."""
+    return tuple((kind, name) for kind in _CHANNEL_MESSAGES)
+
+
+REST: RouteKey = (ev.RestResponse, None)
+
+
 def in_channel(event: Any, name: str, id: str | None = None) -> bool:
     """Whether `event` is a message of channel `name` (and of subscription `id`, when given)."""
     return isinstance(event, _CHANNEL_MESSAGES) and event.channel == name and (id is None or event.id == id)

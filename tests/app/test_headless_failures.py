@@ -236,3 +236,17 @@ def test_an_unreachable_indexer_is_said_on_stderr():
     assert any("Connection refused" in line and "; reconnecting in " in line for line in said), said
     assert any(line.startswith("dydx-bot: live: /v4/perpetualMarkets failed: ") for line in said), said
     assert json.loads(out.getvalue().splitlines()[-1])["stopped"] == "SIGINT"
+
+
+def test_a_failing_component_ends_a_live_run_too(monkeypatch):
+    # the source's own status frames (connecting, reconnecting) reach the graph even with no indexer
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with_component(monkeypatch, raising_at(1))
+    live = LiveConfig(Endpoints(rest=f"http://127.0.0.1:{port}", ws=f"ws://127.0.0.1:{port}/v4/ws"), ("BTC-USD",))
+    out, err = io.BytesIO(), io.StringIO()
+    assert run_headless(HeadlessOptions(config=Config(), live=live, out=out, err=err)) == 1
+    assert "stopped: graph failed: ComponentBrokeError: frame 1 (tests/app/test_headless_failures.py:" in err.getvalue()
+    summary = json.loads(out.getvalue().splitlines()[-1])
+    assert summary["kind"] == "summary" and summary["stopped"].startswith("graph failed: ComponentBrokeError")

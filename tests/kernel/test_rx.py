@@ -259,3 +259,34 @@ def test_an_exception_of_a_subscriber_downstream_is_the_producers_as_in_rxpy() -
         with pytest.raises(RuntimeError, match="subscriber refused 1"):
             source.on_next(1)
         assert errors == []
+
+
+def parity(value: int) -> str:
+    return "even" if value % 2 == 0 else "odd"
+
+
+def test_a_routed_stream_delivers_as_filters_of_a_shared_one_do_in_subscription_order() -> None:
+    outcomes = []
+    for routed in (True, False):
+        source: Subject[int] = Subject()
+        said: list[tuple[str, Any]] = []
+        if routed:
+            stream = source.pipe(rx.routed(parity))
+            branches = {"evens": stream.only("even"), "all": stream, "odds": stream.only("odd"),
+                        "both": stream.only("odd", "even")}
+        else:
+            shared = source.pipe(rx.share())
+            branches = {"evens": shared.pipe(rx.filter(lambda x: x % 2 == 0)), "all": shared,
+                        "odds": shared.pipe(rx.filter(lambda x: x % 2 == 1)), "both": shared}
+        subscriptions = {name: branch.subscribe(lambda x, name=name, said=said: said.append((name, x)),
+                                                on_completed=lambda name=name, said=said: said.append((name, "done")))
+                         for name, branch in branches.items()}
+        for value in range(4):
+            source.on_next(value)
+        subscriptions["evens"].dispose()  # the routes follow the subscriptions
+        source.on_next(4)
+        source.on_next(5)
+        source.on_completed()
+        outcomes.append(said)
+    assert outcomes[0] == outcomes[1]
+    assert ("evens", 4) not in outcomes[0] and ("both", 5) in outcomes[0]

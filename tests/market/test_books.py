@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from streams.market import events as ev
-from streams.market.books import OrderBook, ResyncRequest, Uncrossed, order_books
+from streams.market.books import CrossCleared, OrderBook, ResyncRequest, Uncrossed, order_books
 from streams.market.parse import parse
 from streams.market.state import BookTop
 from tests.support.builders import load_sample, run_frames, ws_frame
@@ -250,6 +250,31 @@ def test_a_clean_update_ends_a_run_of_crosses():
     out = run_frames(frames, order_books(max_crossed_updates=3, max_crossed_seconds=60))
 
     assert not [value for value in out if isinstance(value, ResyncRequest)]
+
+
+def quiet_updates(first_id: int, t: float, count: int) -> list:
+    """Updates deep in the bids, crossing nothing."""
+    return [update(first_id + i, t + i * 0.1, bids=[(f"33{i % 10}0", "1")]) for i in range(count)]
+
+
+def test_a_book_that_kept_crossing_and_stops_is_sound_again_without_a_snapshot():
+    # what a replay sees: nobody answers the request, the updates go on and the crosses stop
+    frames = [subscribed(4, T0, BIDS, ASKS), *crossing_updates(5, T0 + 1, 6), *quiet_updates(11, T0 + 2, 3),
+              *crossing_updates(14, T0 + 3, 1), *quiet_updates(15, T0 + 4, 5)]
+    out = run_frames(frames, order_books(max_crossed_updates=5, max_crossed_seconds=60))
+
+    [request] = [value for value in out if isinstance(value, ResyncRequest)]
+    # three clean updates were not enough: a cross came again, and five more were needed
+    assert [value for value in out if isinstance(value, CrossCleared)] == [
+        CrossCleared(t=T0 + 4.4, market="ETH-USD", updates=5)]
+    assert out.index(request) < len(out) - 1
+    assert all(top.bids[0][0] < top.asks[0][0] for top in tops(out))
+
+
+def test_a_book_that_never_asked_clears_nothing():
+    out = run_frames([subscribed(4, T0, BIDS, ASKS), *crossing_updates(5, T0 + 1, 2), *quiet_updates(7, T0 + 2, 9)],
+                     order_books(max_crossed_updates=5, max_crossed_seconds=60))
+    assert not [value for value in out if isinstance(value, ResyncRequest | CrossCleared)]
 
 
 def test_updates_outside_the_top_levels_give_no_new_top():

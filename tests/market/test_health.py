@@ -137,6 +137,20 @@ def test_crossed_corrections_are_counted_to_the_book(ws):
     assert report.crossed == 4 and report.resyncs == 0 and report.state == "ok"
 
 
+def test_a_book_that_stopped_crossing_ends_its_resync_and_the_late_snapshot_is_no_second_one(ws):
+    snapshot = ws("v4_orderbook_snapshot.json")
+    crossing = [update(snapshot, 5 + i, T0 + 0.1 * i, price="3393.2",
+                       **({"contents": {"asks": [["3393.1", "1"]]}} if i % 2 == 0 else {})) for i in range(6)]
+    quiet = [update(snapshot, 11 + i, T0 + 1 + 0.1 * i, price="3300") for i in range(5)]
+    late = ws_frame(snapshot, T0 + 2, message_id=16)  # the snapshot asked for, answered live after all
+
+    out = run_frames([ws_frame(snapshot, T0), *crossing, *quiet, late], graph(interval=100.0))
+
+    reports = [(report.t, report.state) for report in out if report.stream == BOOK]
+    assert reports[:2] == [(T0 + 0.4, "resyncing"), (pytest.approx(T0 + 1.4, abs=1e-6), "ok")]  # before the snapshot
+    assert (final(out)[BOOK].resyncs, final(out)[BOOK].gaps) == (1, 0)
+
+
 def test_errors_are_counted_to_the_stream_they_name(ws):
     snapshot = ws("v4_orderbook_snapshot.json")
     trades = ws("v4_trades.json")

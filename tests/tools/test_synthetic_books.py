@@ -13,7 +13,7 @@ import pytest
 from streams.kernel.frames import Frame
 from streams.market.books import ResyncRequest, Uncrossed, order_books
 from streams.market.state import BookTop
-from tests.conftest import run_frames
+from tests.support.builders import run_frames
 from tools.synthetic import BookShape, MarketTape, MessageIds, batched, initial_book, market_updates, synthetic_candles
 
 T0 = 1_722_000_000.0
