@@ -273,7 +273,7 @@ class DashboardApp(DeskActions, App[None]):
             return
         self.note = "connecting the live broker…"
         self.render_status()
-        self.run_worker(self._connect_broker(choice), group="source", exclusive=True)
+        self.run_worker(self._connect_broker(choice), group="broker")  # no source switch may cancel it
 
     async def _connect_broker(self, choice: LiveTrading) -> None:
         from streams.execution.live_broker import BrokerSetupError
@@ -442,6 +442,10 @@ class DashboardApp(DeskActions, App[None]):
     def action_toggle_source(self) -> None:
         """Live <-> replay. Without a source (the first one failed to start), to the other kind. While a
         live source is still trying to connect, gives it up (the current source plays on)."""
+        if self._trading is not None and self.backend.broker is None:  # live trading goes live once connected
+            self.notify("live trading starts once the broker is connected: the source follows then",
+                        severity="warning")
+            return
         if isinstance(self.backend.pending, LiveSession):
             self.backend.pending.give_up()
             return

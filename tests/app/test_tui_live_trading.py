@@ -177,6 +177,17 @@ async def test_mainnet_asks_for_the_typed_phrase_before_anything_connects(sessio
     assert app.backend.session is None and app.backend.broker is None
 
 
+async def test_no_source_starts_before_the_broker_is_connected(session, no_mnemonic) -> None:
+    app = live_app(session, UNREACHABLE, TradingRequest(True, None, 0))
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await pilot.pause()
+        app.action_toggle_source()  # `l`, which the confirmation in front would otherwise take
+        await pilot.pause()
+        assert app.backend.pending is None and app.backend.session is None
+        assert [n.message for n in app._notifications] == [
+            "live trading starts once the broker is connected: the source follows then"]
+
+
 def test_snapshot_of_the_mainnet_confirmation(snap_compare, session) -> None:
     app = live_app(session, UNREACHABLE, TradingRequest(True, None, 0))
 
