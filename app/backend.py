@@ -20,9 +20,9 @@ import asyncio
 import math
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from reactivex import Observable, abc
 from reactivex.disposable import CompositeDisposable
@@ -30,6 +30,7 @@ from reactivex.scheduler import EventLoopScheduler
 
 from app.sources import ReplaySource
 from app.ui_bridge import Clock, FrameMeter
+from streams.execution.broker import Broker
 from streams.graph import Graph
 from streams.kernel.frames import Frame
 from streams.kernel.status import SourceStatus, lost_because, trouble
@@ -39,6 +40,9 @@ from streams.sources.recording import RecordingError
 from streams.sources.replay import Replayer, ReplayStatus
 from streams.sources.subscriptions import Staleness
 
+if TYPE_CHECKING:  # the live broker's modules load only when live trading is asked for
+    from streams.execution.live_broker import LiveBroker
+
 Severity = Literal["information", "warning", "error"]
 Notify = Callable[[str, Severity], None]
 """Tell the user something; callable from any thread."""
@@ -46,9 +50,9 @@ Notify = Callable[[str, Severity], None]
 
 class GraphFactory(Protocol):
     """`build_graph` with the configuration bound: the graph over `frames`, whose data health calls a
-    stream stale after the source's own `staleness`."""
+    stream stale after the source's own `staleness`, trading through `broker` (None: the paper broker)."""
 
-    def __call__(self, frames: Observable[Frame], *, staleness: Staleness) -> Graph: ...
+    def __call__(self, frames: Observable[Frame], *, staleness: Staleness, broker: Broker | None = None) -> Graph: ...
 
 
 ConnectionState = Literal["connecting", "live", "reconnecting", "down"]
@@ -76,7 +80,10 @@ class Connection:
 
 
 class Session(Protocol):
-    kind: Literal["replay", "live"]
+    @property
+    def kind(self) -> Literal["replay", "live"]:
+        """Read-only here, so that each session's narrower literal is one (a plain attribute is invariant)."""
+
     name: str
     graph: Graph
     meter: FrameMeter
@@ -189,20 +196,23 @@ class ReplaySession:
 class LiveSession:
     """The live indexer through a fresh graph. It counts as started once a socket says `connected`;
     until then it retries as the live source always does (its reconnect backoff, the same policy as
-    headless), and `give_up` ends the attempt."""
+    headless), and `give_up` ends the attempt. With a live `broker` its orders go to the chain, and the
+    account is `config`'s subaccount (the backend's owner closes the broker: it outlives sessions)."""
 
     kind: Literal["live"] = "live"
 
     def __init__(self, config: LiveConfig, name: str, graph_factory: GraphFactory, notify: Notify, *,
-                 clock: Clock = time.monotonic) -> None:
+                 clock: Clock = time.monotonic, broker: LiveBroker | None = None) -> None:
         self.config = config
         self.name = name
+        self.broker = broker
         self.source = LiveSource(config)
         self._notify = notify
         self._clock = clock
         self.meter = FrameMeter(clock)
         self.source.frames.subscribe(self.meter.on_frame)
-        self.graph = graph_factory(self.source.frames, staleness=config.staleness)
+        self.graph = (graph_factory(self.source.frames, staleness=config.staleness) if broker is None else
+                      graph_factory(self.source.frames, staleness=config.staleness, broker=broker))
         self.connection = Connection()
         self._subscriptions = CompositeDisposable(
             self.graph.resyncs.subscribe(self.resync),
@@ -282,6 +292,8 @@ class Backend:
         """The session a switch is starting (a live one may wait for a connection for long)."""
         self.last_replay: ReplaySource | None = None
         """The recording played last: where a switch back from live goes."""
+        self.broker: LiveBroker | None = None
+        """Live trading's broker, once connected: live sessions trade through it (replays never do)."""
 
     def open_replay(self, path: str | Path | None, speed: float | None = 1.0) -> ReplaySession | None:
         """A session on the recording at `path` (None: the bundled one), or None (reported) when it
@@ -299,8 +311,14 @@ class Backend:
         return ReplaySession(source, self._graph_factory, self._notify, scheduler=self._replay_scheduler,
                              at=at, paused=paused, clock=self._clock)
 
+    def trade_live(self, broker: LiveBroker) -> None:
+        """From now on, live sessions trade through `broker`, on its subaccount's account."""
+        self.broker = broker
+        self._live = replace(self._live, address=broker.address, subaccount_number=broker.subaccount)
+
     def open_live(self) -> LiveSession:
-        return LiveSession(self._live, self._live_name, self._graph_factory, self._notify, clock=self._clock)
+        return LiveSession(self._live, self._live_name, self._graph_factory, self._notify, clock=self._clock,
+                           broker=self.broker)
 
     async def switch(self, session: Session) -> bool:
         """Start `session` (bound by the UI already); it becomes current only if it starts, and then the

@@ -23,6 +23,32 @@ from streams.execution.networks import (
 )
 from streams.execution.secrets import Secret, load_mnemonic
 
+MAINNET_PROMPT = f"Live trading on MAINNET uses real money. Type exactly: {MAINNET_CONFIRMATION}"
+
+
+@dataclass(frozen=True)
+class TradingRequest:
+    """`--broker live` as asked on the command line, before mainnet's confirmation is typed: the dashboard
+    asks for it in a modal screen once it runs, where the terminal is its own."""
+
+    mainnet: bool
+    node_url: str | None
+    subaccount: int
+
+    def check(self) -> None:
+        """Refuse at once what no confirmation can allow (NetworkRefusedError)."""
+        if self.mainnet and on_loopback(self.node_url):
+            raise NetworkRefusedError(_LOOPBACK_MAINNET.format(self.node_url))
+
+    def choose(self, typed: str = "") -> LiveTrading:
+        """The network, with what the user typed as mainnet's confirmation (NetworkRefusedError)."""
+        return LiveTrading.choose(mainnet=self.mainnet, node_url=self.node_url, subaccount=self.subaccount,
+                                  ask=lambda _prompt: typed)
+
+
+_LOOPBACK_MAINNET = ("a node on the loopback ({}) is taken for a local dev chain, not mainnet: "
+                     "drop --mainnet, or --node-url to use the mainnet node")
+
 
 @dataclass(frozen=True)
 class LiveTrading:
@@ -36,13 +62,11 @@ class LiveTrading:
         does not match or cannot be asked)."""
         if node_url is not None and on_loopback(node_url):
             if mainnet:  # its chain id is the dev chain's: mainnet would refuse every signature
-                raise NetworkRefusedError(f"a node on the loopback ({node_url}) is taken for a local dev chain, "
-                                     "not mainnet: drop --mainnet, or --node-url to use the mainnet node")
+                raise NetworkRefusedError(_LOOPBACK_MAINNET.format(node_url))
             return cls(local_network(node_url), subaccount)
         confirmation = ""
         if mainnet:
-            confirmation = (ask or _ask_terminal)(
-                f"Live trading on MAINNET uses real money. Type exactly: {MAINNET_CONFIRMATION}\n> ")
+            confirmation = (ask or _ask_terminal)(f"{MAINNET_PROMPT}\n> ")
         return cls(select_network(mainnet=mainnet, confirmation=confirmation, node_url=node_url), subaccount)
 
     async def connect(self) -> LiveBroker:

@@ -10,12 +10,13 @@ switch and opening recordings are keys; errors are notifications and the app car
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psutil
 import reactivex
@@ -33,6 +34,7 @@ from app.desk_actions import DESK_BINDINGS, DeskActions
 from app.screens.confirm import ConfirmScreen
 from app.screens.help import HelpScreen
 from app.screens.jump_to_time import JumpScreen
+from app.screens.mainnet import MainnetScreen
 from app.screens.open_recording import OpenRecordingScreen, bundled_recordings
 from app.sources import ReplaySource
 from app.ui_bridge import FrameMeter, UiBridge
@@ -62,8 +64,11 @@ from widgets.markets import MarketsPanel
 from widgets.positions import PositionsPanel
 from widgets.session_pnl import SessionPnlPanel, summary
 from widgets.signals import SignalsPanel
-from widgets.status_bar import StatusBar, StatusState
+from widgets.status_bar import StatusBar, StatusState, Trading
 from widgets.views import Views, ViewSpec
+
+if TYPE_CHECKING:  # live trading's modules load only when it is asked for
+    from app.trading import LiveTrading, TradingRequest
 
 SPEED = Binding.Group("speed", compact=True)
 MARKET = Binding.Group("market", compact=True)
@@ -166,8 +171,11 @@ class DashboardApp(DeskActions, App[None]):
                  replay_scheduler: abc.SchedulerBase | None = None,
                  bridge_timer: abc.SchedulerBase | None = None, clock: Callable[[], float] = time.monotonic,
                  memory: Callable[[], int] = resident_memory, status_interval: float | None = 1.0,
-                 warnings: Sequence[str] = ()) -> None:
-        """Starts on `start` (None: the bundled recording); `live` is where `l` connects. The rest is for
+                 warnings: Sequence[str] = (), trading: TradingRequest | None = None) -> None:
+        """Starts on `start` (None: the bundled recording); `live` is where `l` connects; with `trading`,
+        live sessions trade through the live broker, connected first (mainnet once its confirmation is
+        typed; should it be refused or the broker not connect, the app ends and `refusal` says why,
+        before anything trades). The rest is for
         tests: `replay_scheduler` and `bridge_timer` put replay and conflation on virtual time, `clock`
         and `memory` fix the status bar, `status_interval` None stops its periodic sampling."""
         super().__init__()
@@ -190,6 +198,9 @@ class DashboardApp(DeskActions, App[None]):
         self.performance = Performance()
         self.exit_summary = ""
         """`session_summary()` as the app closed: `run_tui` prints it."""
+        self._trading = trading
+        self.refusal = ""
+        """Why live trading did not start (the app then ended): `run_tui` says it as the headless runner does."""
 
     def compose(self) -> ComposeResult:
         yield MarketsPanel()
@@ -224,7 +235,12 @@ class DashboardApp(DeskActions, App[None]):
             self.notify(warning, title="config", severity="warning")
         if self._status_interval is not None:
             self.set_interval(self._status_interval, self.sample_performance)
-        if isinstance(self._first, LiveConfig):
+        if self._trading is not None:
+            if self._trading.mainnet:
+                self.push_screen(MainnetScreen(), self._mainnet_typed)
+            else:
+                self._trade_live("")
+        elif isinstance(self._first, LiveConfig):
             self.run_worker(self._go_live(), group="source", exclusive=True)
         else:
             source = self._first
@@ -234,6 +250,47 @@ class DashboardApp(DeskActions, App[None]):
     async def on_unmount(self) -> None:
         self.exit_summary = self.session_summary()
         await self.backend.close()
+        if self.backend.broker is not None:
+            await self.backend.broker.close()
+
+    # -- live trading ----------------------------------------------------------------------------------
+
+    def _mainnet_typed(self, typed: str | None) -> None:
+        if typed is None:
+            self._refuse("mainnet not confirmed: nothing traded")
+        else:
+            self._trade_live(typed)
+
+    def _trade_live(self, typed: str) -> None:
+        """Choose the network with what was typed, connect the broker, then go live through it."""
+        from streams.execution.networks import NetworkRefusedError
+
+        assert self._trading is not None
+        try:
+            choice = self._trading.choose(typed)
+        except NetworkRefusedError as exc:
+            self._refuse(str(exc))
+            return
+        self.note = "connecting the live broker…"
+        self.render_status()
+        self.run_worker(self._connect_broker(choice), group="broker")  # no source switch may cancel it
+
+    async def _connect_broker(self, choice: LiveTrading) -> None:
+        from streams.execution.live_broker import BrokerSetupError
+        from streams.execution.secrets import MnemonicUnavailableError
+
+        try:
+            broker = await choice.connect()
+        except (BrokerSetupError, MnemonicUnavailableError) as exc:
+            self._refuse(str(exc))
+            return
+        self.backend.trade_live(broker)
+        self.note = ""
+        await self._go_live()
+
+    def _refuse(self, reason: str) -> None:
+        self.refusal = reason
+        self.exit(return_code=1)
 
     def session_summary(self) -> str:
         """What the session did, for the terminal once the dashboard is gone."""
@@ -339,9 +396,11 @@ class DashboardApp(DeskActions, App[None]):
 
     def show_panels(self, panels: Iterable[str]) -> None:
         """Give each of `panels` its state from the model on screen (there is one: callers check)."""
+        assert self.view is not None
         model = self.view.model
         for name in panels:
             widget, state = PANEL_STATES[name]
+            panel: Any  # each panel widget has its own render_state
             for panel in self.query(widget):  # a panel may be both beside and a view (signals)
                 panel.render_state(state(model))
 
@@ -362,7 +421,8 @@ class DashboardApp(DeskActions, App[None]):
                 speed=replay.speed if replay is not None else None,
                 paused=replay is not None and replay.paused, done=replay is not None and replay.done,
                 connection=session.connection.text(self._clock()) if isinstance(session, LiveSession) else None,
-                pnl=view.model.pnl, note=note, rate=perf.rate, latency=perf.latency, memory=perf.memory)
+                trading=_trading(session), pnl=view.model.pnl, note=note, rate=perf.rate, latency=perf.latency,
+                memory=perf.memory)
         self.query_one(StatusBar).render_state(state)
 
     def sample_performance(self) -> None:
@@ -382,6 +442,10 @@ class DashboardApp(DeskActions, App[None]):
     def action_toggle_source(self) -> None:
         """Live <-> replay. Without a source (the first one failed to start), to the other kind. While a
         live source is still trying to connect, gives it up (the current source plays on)."""
+        if self._trading is not None and self.backend.broker is None:  # live trading goes live once connected
+            self.notify("live trading starts once the broker is connected: the source follows then",
+                        severity="warning")
+            return
         if isinstance(self.backend.pending, LiveSession):
             self.backend.pending.give_up()
             return
@@ -504,13 +568,24 @@ class DashboardApp(DeskActions, App[None]):
         self.push_screen(ConfirmScreen(question, "Quit"), lambda confirmed: self.exit() if confirmed else None)
 
 
+def _trading(session: Session) -> Trading | None:
+    """Whose account the session's orders are on: None for the paper broker."""
+    broker = session.broker if isinstance(session, LiveSession) else None
+    return None if broker is None else Trading(broker.chain_id, broker.address, broker.subaccount)
+
+
 def run_tui(*, config: Config, replay: ReplaySource | None = None, live: LiveConfig | None = None,
-            target: LiveConfig | None = None, warnings: Sequence[str] = ()) -> int:
+            target: LiveConfig | None = None, trading: TradingRequest | None = None,
+            warnings: Sequence[str] = ()) -> int:
     """The dashboard on `live` when given, else on `replay` (None: the bundled recording); `l` goes live
-    to `live`, else to `target` (else mainnet); `warnings` (about the config) shown as notifications.
-    Returns the exit status once the user quits."""
-    app = DashboardApp(config, start=live or replay, live=live or target or LiveConfig(), warnings=warnings)
+    to `live`, else to `target` (else mainnet); `trading`: live sessions trade through the live broker;
+    `warnings` (about the config) shown as notifications. Returns the exit status once the user quits."""
+    app = DashboardApp(config, start=live or replay, live=live or target or LiveConfig(), warnings=warnings,
+                       trading=trading)
     app.run()
+    if app.refusal:
+        print(f"dydx-bot: live trading: {app.refusal}", file=sys.stderr)
+        return 1
     if app.exit_summary:
         print(f"dydx-bot: {app.exit_summary}")
     return 0

@@ -1,5 +1,6 @@
-"""The status bar: where the data comes from (live or which recording, and how far in), how fast it
-plays, and how the app keeps up: message rate, end-to-end latency (receive -> screen) and memory."""
+"""The status bar: where the data comes from (live or which recording, and how far in), whose orders
+(the paper broker's, or a live wallet's on which network), how fast it plays, and how the app keeps up:
+message rate, end-to-end latency (receive -> screen) and memory."""
 
 from __future__ import annotations
 
@@ -15,6 +16,20 @@ from widgets.format import DIM, join, number, utc_stamp
 from widgets.rows import show_text
 from widgets.session_pnl import signed
 from widgets.tcss import beside
+
+
+@dataclass(frozen=True)
+class Trading:
+    """The live broker's account: the chain id, the wallet's address and the subaccount number."""
+
+    network: str
+    address: str
+    subaccount: int
+
+    def text(self) -> str:
+        """`dydx-testnet-4 dydx1qz…8k4f/0`: the address shortened, its ends kept to tell wallets apart."""
+        short = f"{self.address[:8]}…{self.address[-4:]}" if len(self.address) > 14 else self.address
+        return f"{self.network} {short}/{self.subaccount}"
 
 
 @dataclass(frozen=True)
@@ -34,6 +49,8 @@ class StatusState:
     """The live connection's state (`live`, `connecting`, `reconnecting in 3 s ...`, `down`)."""
     pnl: SessionPnl | None = None
     """The session's PnL so far: its net, and the fees in it, are always in view."""
+    trading: Trading | None = None
+    """Whose orders these are when they go to a chain: None is the paper broker."""
     note: str = ""
     """What the source is doing besides playing, e.g. "connecting to live..."."""
     rate: float | None = None
@@ -61,6 +78,14 @@ def playback(state: StatusState) -> Content:
     return Content(f"▶ {speed_text(state.speed)}")
 
 
+def broker_badge(trading: Trading | None) -> Content:
+    """Paper or real orders, never to be mistaken: live trading in the error colour, with whose account."""
+    if trading is None:
+        return Content.styled("paper", DIM)
+    return Content.assemble(Content.styled(" LIVE ORDERS ", "bold reverse $text-error"), " ",
+                            Content.styled(trading.text(), "bold $text-error"))
+
+
 def where_line(state: StatusState) -> Content:
     """Source, what is playing and how far, and how: cut at the end when the terminal is narrow."""
     if state.source is None:
@@ -68,7 +93,7 @@ def where_line(state: StatusState) -> Content:
                                                           if state.note else [])])
     badge = Content.styled(f" {state.source.upper()} ", "bold reverse $text-success" if state.source == "live"
                            else "bold reverse $text-accent")
-    parts: list[Content | str] = [badge, state.name, utc_stamp(state.position)]
+    parts: list[Content | str] = [badge, broker_badge(state.trading), state.name, utc_stamp(state.position)]
     if state.progress is not None:
         parts.append(f"{state.progress:.0%}")
     parts.append(playback(state))

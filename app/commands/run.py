@@ -57,9 +57,8 @@ def run(args: argparse.Namespace) -> int:
     if not args.live and args.no_ui and (args.markets or args.network or args.rest_url or args.ws_url):
         raise UsageError("--markets, --network, --rest-url and --ws-url say where live data comes from: "
                          "headless, add --live (only the dashboard switches to them from a replay)")
-    if args.broker == "live" and not args.no_ui:  # refused before anything asks for a mainnet confirmation
-        raise UsageError("live trading runs headless for now: add --no-ui")
-    trading = _live_trading(args, live, args.network or config.live.network) if args.broker == "live" else None
+    trading = (_live_trading(args, live, args.network or config.live.network, ask_here=args.no_ui)
+               if args.broker == "live" else None)
     from app.sources import ReplaySource
 
     replay = None if live else ReplaySource.open(args.replay, speed)
@@ -72,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
         return run_headless(HeadlessOptions(config=config, replay=replay, live=live, trading=trading))
     from app.tui import run_tui
 
-    return run_tui(config=config, replay=replay, live=live, target=target, warnings=warnings)
+    return run_tui(config=config, replay=replay, live=live, target=target, trading=trading, warnings=warnings)
 
 
 def _data_markets(live: LiveConfig | None, replay: ReplaySource | None) -> tuple[str, ...] | None:
@@ -85,8 +84,10 @@ def _data_markets(live: LiveConfig | None, replay: ReplaySource | None) -> tuple
     return tuple(markets) if isinstance(markets, list) else None
 
 
-def _live_trading(args: argparse.Namespace, live, network: str):
-    from app.trading import LiveTrading
+def _live_trading(args: argparse.Namespace, live, network: str, *, ask_here: bool):
+    """Headless (`ask_here`), the network chosen now, mainnet's confirmation typed at the terminal; for the
+    dashboard, the request it confirms in a modal screen (refused now if no confirmation can allow it)."""
+    from app.trading import LiveTrading, TradingRequest
     from streams.execution.networks import NetworkRefusedError, on_loopback
 
     if live is None:
@@ -94,8 +95,12 @@ def _live_trading(args: argparse.Namespace, live, network: str):
     if not on_loopback(args.node_url) and args.mainnet != (network == "mainnet"):
         raise UsageError("the broker and the data must be on one network: use --mainnet with --network mainnet, "
                          "or --network testnet without --mainnet")
+    request = TradingRequest(args.mainnet, args.node_url, args.subaccount)
     try:
-        return LiveTrading.choose(mainnet=args.mainnet, node_url=args.node_url, subaccount=args.subaccount)
+        if ask_here:
+            return LiveTrading.choose(mainnet=args.mainnet, node_url=args.node_url, subaccount=args.subaccount)
+        request.check()
+        return request
     except NetworkRefusedError as exc:
         raise UsageError(str(exc)) from None
 

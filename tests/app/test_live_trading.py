@@ -23,13 +23,10 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import keyring
 import pytest
-from dydx_v4_client.key_pair import KeyPair
-from dydx_v4_client.wallet import Wallet
 from keyring.backend import KeyringBackend
 from keyring.backends import fail, null
 from v4_proto.dydxprotocol.clob.order_pb2 import Order
@@ -39,42 +36,17 @@ from app import jsonl
 from app.cli import main
 from app.headless import HeadlessOptions, run_headless
 from app.trading import LiveTrading
-from streams.config import Config
 from streams.execution.networks import MAINNET_CONFIRMATION, NetworkRefusedError
-from streams.sources.endpoints import Endpoints
 from streams.sources.live import LiveConfig
 from streams.sources.recording import RestExchange, WsMessage, open_recording
 from streams.sources.subscriptions import Request
-from tests.support.dydx_node import Account, NodeStandIn, SentTx, throwaway_mnemonic
+from tests.support.dydx_node import NodeStandIn, SentTx
+from tests.support.live_scenario import ACCOUNT_NUMBER, CHAIN_ID, indexer_and_node
 from tests.support.processes import CHILD_TIMEOUT, Child, app_argv
-from tests.support.servers import replay_server
-from tests.support.trading_session import (
-    ETH_USD,
-    HEIGHT,
-    MARKET,
-    USDC,
-    Placed,
-    Venue,
-    trading_config,
-    write_trading_session,
-)
+from tests.support.trading_session import ETH_USD, HEIGHT, MARKET, USDC, Placed
 from tools.synthetic import Update, batched
 
-CHAIN_ID = "localdydxprotocol"
-ACCOUNT_NUMBER, SEQUENCE = 31, 4
 GUARD = 120.0  # seconds: a hang guard, never a measurement
-
-
-@dataclass(frozen=True)
-class LiveScenario:
-    config_path: Path
-    config: Config
-    recording: Path
-    venue: Venue  # what it filled, in order, is what a live run must send
-
-    @property
-    def placed(self) -> list[Placed]:
-        return self.venue.placed
 
 
 @dataclass(frozen=True)
@@ -87,35 +59,6 @@ class Run:
 
     def of(self, kind: str) -> list[dict[str, Any]]:
         return [line for line in self.lines if line["kind"] == kind]
-
-
-@pytest.fixture(scope="module")
-def words() -> str:
-    return throwaway_mnemonic()
-
-
-@pytest.fixture(scope="module")
-def wallet(words) -> Wallet:
-    return Wallet(KeyPair.from_mnemonic(words), 0, 0)
-
-
-@pytest.fixture(scope="module")
-def session(tmp_path_factory, wallet) -> LiveScenario:
-    directory = tmp_path_factory.mktemp("live-trading")
-    config_path, config = trading_config(directory)
-    venue = write_trading_session(directory / "recording", wallet.address, config)
-    return LiveScenario(config_path, config, directory / "recording", venue)
-
-
-@contextlib.contextmanager
-def indexer_and_node(session: LiveScenario, wallet: Wallet) -> Iterator[tuple[Endpoints, NodeStandIn]]:
-    """A fresh replay server (each plays its session once) and node stand-in that knows the wallet."""
-    node = NodeStandIn(height=HEIGHT, accounts={wallet.address: Account(ACCOUNT_NUMBER, SEQUENCE)}).start()
-    try:
-        with replay_server(session.recording, speed=None) as (rest_url, ws_url):
-            yield Endpoints(rest_url, ws_url), node
-    finally:
-        node.stop()
 
 
 def session_ended(line: dict[str, Any]) -> bool:
@@ -345,10 +288,11 @@ LIVE = ["--no-ui", "--live", "--rest-url", "http://127.0.0.1:9", "--ws-url", "ws
 
 @pytest.mark.parametrize(("argv", "message"), [
     (["--no-ui", "--broker", "live"], "--broker live trades on live data only: add --live"),
-    (["--live", "--broker", "live", "--network", "testnet"], "live trading runs headless for now: add --no-ui"),
     ([*LIVE, "--broker", "live"], "the broker and the data must be on one network"),
     ([*LIVE, "--network", "testnet", "--broker", "live", "--mainnet"], "must be on one network"),
     ([*LIVE, "--broker", "live", "--mainnet", "--node-url", "127.0.0.1:9090"], "taken for a local dev chain"),
+    # the dashboard asks for mainnet's confirmation on screen, but refuses first what nothing typed can allow
+    ([*LIVE[1:], "--broker", "live", "--mainnet", "--node-url", "127.0.0.1:9090"], "taken for a local dev chain"),
 ])
 def test_bad_live_trading_arguments_are_refused(argv, message, capsys):
     code, err = refused(argv, capsys)

@@ -127,6 +127,8 @@ class NodeStandIn:
     stall: bool = False
     release: threading.Event = field(default_factory=threading.Event)
     stateful_heights: list[int] = field(default_factory=list)  # the block of each stateful placement
+    received: threading.Condition = field(default_factory=threading.Condition)
+    """Notified at each broadcast: `wait_for_broadcasts` waits on it."""
 
     def __post_init__(self) -> None:
         self._server = grpc.server(ThreadPoolExecutor(max_workers=4, thread_name_prefix="node-standin"))
@@ -144,6 +146,11 @@ class NodeStandIn:
         self.release.set()
         self._server.stop(grace=None)
 
+    def wait_for_broadcasts(self, count: int, timeout: float) -> bool:
+        """Until `count` transactions came, at most `timeout` seconds (a hang guard): whether they did."""
+        with self.received:
+            return self.received.wait_for(lambda: len(self.broadcasts) >= count, timeout)
+
     @property
     def sent(self) -> list[SentTx]:
         return [SentTx.decode(tx) for tx in self.broadcasts]
@@ -157,6 +164,7 @@ class _Auth(auth_grpc.QueryServicer):
         account = self.node.accounts.get(request.address)
         if account is None:
             context.abort(grpc.StatusCode.NOT_FOUND, f"account {request.address} not found")
+            raise AssertionError("unreachable: abort raises (grpc's stubs do not say it never returns)")
         packed = any_pb2.Any()
         packed.Pack(BaseAccount(address=request.address, account_number=account.number,
                                 sequence=account.sequence), type_url_prefix="/")
@@ -187,7 +195,9 @@ class _Tx(service_pb2_grpc.ServiceServicer):
 
     def BroadcastTx(self, request: service_pb2.BroadcastTxRequest, context: grpc.ServicerContext) -> Any:  # noqa: N802
         node = self.node
-        node.broadcasts.append(request.tx_bytes)
+        with node.received:
+            node.broadcasts.append(request.tx_bytes)
+            node.received.notify_all()
         if node.stall:
             node.release.wait()
         answer = node.answers.popleft() if node.answers else TxResponse()
