@@ -76,7 +76,10 @@ class Connection:
 
 
 class Session(Protocol):
-    kind: Literal["replay", "live"]
+    @property
+    def kind(self) -> Literal["replay", "live"]:
+        """Read-only, so a session whose kind is one of them (`Literal["live"]`) satisfies it."""
+
     name: str
     graph: Graph
     meter: FrameMeter
@@ -104,8 +107,11 @@ class ReplaySession:
         self.source = source
         self.name = source.name
         self._notify = notify
-        self._own_scheduler = EventLoopScheduler() if scheduler is None else None
-        self.scheduler: abc.SchedulerBase = scheduler or self._own_scheduler
+        self._own_scheduler: EventLoopScheduler | None = None
+        """The replay's own thread, when no scheduler was given: disposed on close."""
+        if scheduler is None:
+            scheduler = self._own_scheduler = EventLoopScheduler()
+        self.scheduler: abc.SchedulerBase = scheduler
         self.replayer = Replayer(self._guarded(source.recording.frames()), self.scheduler, speed=source.speed)
         self.speed = source.speed
         """The speed asked for last (the replayer takes it on its own thread a moment later)."""
@@ -159,7 +165,10 @@ class ReplaySession:
             self._own_scheduler.dispose()
 
     def run_on_source(self, action: Callable[[], None]) -> None:
-        self.scheduler.schedule(lambda _scheduler, _state=None: action())
+        def run(_scheduler: abc.SchedulerBase, _state: object = None) -> None:
+            action()
+
+        self.scheduler.schedule(run)
 
     # -- playback control, from the UI ----------------------------------------------------------------
 

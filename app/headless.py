@@ -31,7 +31,9 @@ from streams.execution.secrets import MnemonicUnavailableError
 from streams.graph import Graph, build_graph
 from streams.kernel import rx
 from streams.kernel.orders import Fill, OrderIntent, OrderUpdate
+from streams.market.state import CandleUpdate
 from streams.risk.derisk import IntentBlocked
+from streams.signals.scoring import SignalScore
 from streams.sources.live import LiveConfig, LiveSource
 
 PROGRESS_EVERY = 1.0  # seconds of wall time between progress lines
@@ -58,8 +60,8 @@ class Printer:
             return write
 
         return [
-            graph.candles.pipe(rx.filter(lambda c: c.closed)).subscribe(emit("candle")),
-            graph.scores.pipe(rx.filter(lambda s: s.closed)).subscribe(emit("score")),
+            graph.candles.pipe(rx.filter(is_closed)).subscribe(emit("candle")),
+            graph.scores.pipe(rx.filter(is_closed)).subscribe(emit("score")),
             graph.risk.subscribe(emit("risk")),
             graph.orders.pipe(rx.of_type(OrderIntent)).subscribe(emit("intent")),
             graph.orders.pipe(rx.of_type(IntentBlocked)).subscribe(emit("blocked")),
@@ -76,6 +78,10 @@ class Printer:
         self.out.write(line("summary", {"t": self.last_t, "frames": frames, "stopped": reason,
                                         "printed": dict(sorted(self.counts.items())), **pnl_fields(self.pnl)}))
         self.out.flush()
+
+
+def is_closed(value: CandleUpdate | SignalScore) -> bool:
+    return value.closed
 
 
 def pnl_fields(pnl: SessionPnl | None) -> dict[str, Any]:
@@ -114,7 +120,7 @@ KILL_SIGNALS = {signal.SIGUSR1: False, signal.SIGUSR2: True}
 """The kill switch from outside: SIGUSR1 cancels every order and halts, SIGUSR2 also flattens."""
 
 
-def _handle_signals(stop: Callable[[str], None], kill: Callable[[bool], None]) -> Callable[[], None]:
+def _handle_signals(stop: Callable[[str], None], kill: Callable[[bool], object]) -> Callable[[], None]:
     """SIGINT/SIGTERM stop the run, SIGUSR1/SIGUSR2 pull the kill switch; returns what restores the
     previous handlers. Plain handlers, not `loop.add_signal_handler`: the loop learns of those through its
     wakeup pipe, which a burst of socket hand-overs can fill, and a signal that finds it full is lost."""

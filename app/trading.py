@@ -33,7 +33,7 @@ class LiveTrading:
                ask: Callable[[str], str] | None = None) -> LiveTrading:
         """The network the user asked for; mainnet asks for the typed confirmation (NetworkRefusedError if it
         does not match or cannot be asked)."""
-        if on_loopback(node_url):
+        if node_url is not None and on_loopback(node_url):
             if mainnet:  # its chain id is the dev chain's: mainnet would refuse every signature
                 raise NetworkRefusedError(f"a node on the loopback ({node_url}) is taken for a local dev chain, "
                                      "not mainnet: drop --mainnet, or --node-url to use the mainnet node")

@@ -58,6 +58,7 @@ from widgets.data_health import DataHealthPanel
 from widgets.event_log import MAX_LINES, EventLogPanel, LogEntry
 from widgets.margin_health import MarginHealthPanel
 from widgets.markets import MarketsPanel
+from widgets.panel import Panel
 from widgets.positions import PositionsPanel
 from widgets.session_pnl import SessionPnlPanel, summary
 from widgets.signals import SignalsPanel
@@ -87,7 +88,7 @@ draw, and the open candle changes with every trade."""
 LOG_STREAMS = ("orders", "risk", "resyncs")
 """Graph outputs the event log shows (every value)."""
 
-PANEL_STATES: dict[str, tuple[type, Callable[[DashboardModel], Any]]] = {
+PANEL_STATES: dict[str, tuple[type[Panel], Callable[[DashboardModel], Any]]] = {
     MARKETS: (MarketsPanel, DashboardModel.markets_state),
     SIGNALS: (SignalsPanel, DashboardModel.signals_state),
     POSITIONS: (PositionsPanel, DashboardModel.positions_state),
@@ -330,7 +331,9 @@ class DashboardApp(App[None]):
     # -- rendering -------------------------------------------------------------------------------------
 
     def show_panels(self, panels: Iterable[str]) -> None:
-        """Give each of `panels` its state from the model on screen (there is one: callers check)."""
+        """Give each of `panels` its state from the model on screen."""
+        if self.view is None:
+            return
         model = self.view.model
         for name in panels:
             widget, state = PANEL_STATES[name]

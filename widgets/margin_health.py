@@ -76,8 +76,8 @@ class MarginHealthPanel(Panel):
         level = None if state.risk is None else state.risk.state
         for name in LEVELS:
             badge.set_class(name == level, f"-{name.lower().replace('_', '-')}")
-        if level is None:
+        if state.risk is None:
             badge.update(MISSING)
         else:
-            badge.update(f" {level.replace('_', ' ')}{' · flattening' if state.risk.flatten else ''} ")
+            badge.update(f" {state.risk.state.replace('_', ' ')}{' · flattening' if state.risk.flatten else ''} ")
         self.query_one("#reason", Static).update("" if state.risk is None else state.risk.reason)

@@ -83,11 +83,12 @@ def _utc(t: float) -> str:
 
 
 def _size(n: int) -> str:
+    size: float = n
     for unit in ("B", "kB", "MB"):
-        if n < 1000:
-            return f"{n} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000
-    return f"{n:.1f} GB"
+        if size < 1000:
+            return f"{n} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1000
+    return f"{size:.1f} GB"
 
 
 def _provenance(manifest: dict[str, Any]) -> str:
