@@ -109,11 +109,38 @@ def run_headless(options: HeadlessOptions) -> int:
     return _run_replay(options)
 
 
-def _progress(err: IO[str], frames: int, t: float | None, started: float) -> None:
-    elapsed = max(time.monotonic() - started, 1e-9)
+def progress_line(frames: int, t: float | None, elapsed: float, span: tuple[float, float] | None) -> str:
+    """`1,200 frames, event time 2024-07-26 17:04:43 UTC, 23,101 frames/s`, and for a replay whose time span
+    is known, how far it is and when it should end: `, 42% (ETA 0:12)`."""
     at = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(t)) if t else "-"
-    err.write(f"\r{frames} frames, event time {at} UTC, {frames / elapsed:,.0f} frames/s")
-    err.flush()
+    text = f"{frames:,} frames, event time {at} UTC, {frames / max(elapsed, 1e-9):,.0f} frames/s"
+    if span is None or t is None or span[1] <= span[0]:
+        return text
+    done = min(1.0, max(0.0, (t - span[0]) / (span[1] - span[0])))
+    if done <= 0:
+        return f"{text}, 0%"
+    left = round(elapsed * (1 - done) / done)
+    return f"{text}, {done:.0%} (ETA {left // 3600:d}:{left // 60 % 60:02d}:{left % 60:02d})"
+
+
+class Progress:
+    """Progress on stderr: rewritten in place on a terminal; one line each otherwise (a log file or a pipe
+    gets whole lines, never `\r`)."""
+
+    def __init__(self, err: IO[str], span: tuple[float, float] | None = None) -> None:
+        self.err, self.span = err, span
+        self.started = time.monotonic()
+        self._terminal = err.isatty()
+        self._shown = False
+
+    def show(self, frames: int, t: float | None) -> None:
+        line = progress_line(frames, t, time.monotonic() - self.started, self.span)
+        self.err.write(f"\r{line}" if self._terminal else f"{line}\n")
+        self.err.flush()
+        self._shown = True
+
+    def end(self, reason: str) -> None:
+        self.err.write(("\n" if self._terminal and self._shown else "") + f"stopped: {reason}\n")
 
 
 KILL_SIGNALS = {signal.SIGUSR1: False, signal.SIGUSR2: True}
@@ -163,20 +190,22 @@ def _run_replay(options: HeadlessOptions) -> int:
     printer.attach(graph)
     restore = _handle_signals(interrupt, lambda flatten: scheduler.schedule(
         lambda *_: graph.kill_switch.kill(flatten=flatten, source="signal")))
-    started = time.monotonic()
+    manifest = source.recording.manifest or {}
+    span = (manifest["start"], manifest["end"]) if "start" in manifest and "end" in manifest else None
+    progress = Progress(options.err, span)
     options.err.write(f"replaying {source.name} at {source.speed_text}\n")
     graph.connect()
     replayer.frames.subscribe(on_completed=stop.set)  # after the graph's own end
     try:
         replayer.start()
         while not stop.wait(PROGRESS_EVERY):
-            _progress(options.err, replayer.emitted, replayer.position, started)
+            progress.show(replayer.emitted, replayer.position)
     finally:
         replayer.stop()
         scheduler.dispose()
         restore()
-    _progress(options.err, replayer.emitted, replayer.position, started)
-    options.err.write(f"\nstopped: {reason[0]}\n")
+    progress.show(replayer.emitted, replayer.position)
+    progress.end(reason[0])
     for warning in source.recording.warnings:  # e.g. what a killed recorder left half-written
         options.err.write(f"warning: {warning}\n")
     printer.summary(replayer.emitted, reason[0])
@@ -211,7 +240,7 @@ async def _run_live(options: HeadlessOptions) -> int:
 
     restore = _handle_signals(interrupt, lambda flatten: loop.call_soon_threadsafe(
         lambda: graph.kill_switch.kill(flatten=flatten, source="signal")))
-    started = time.monotonic()
+    progress = Progress(options.err)
     options.err.write(f"live: {options.live.endpoints.rest} {', '.join(options.live.markets)}\n")
     graph.connect()
     try:
@@ -221,12 +250,12 @@ async def _run_live(options: HeadlessOptions) -> int:
                 await asyncio.wait_for(stop.wait(), PROGRESS_EVERY)
                 break
             except TimeoutError:
-                _progress(options.err, count[0], printer.last_t, started)
+                progress.show(count[0], printer.last_t)
     finally:
         await source.stop()
         if broker is not None:
             await broker.close()
         restore()
-    options.err.write(f"\nstopped: {reason[0]}\n")
+    progress.end(reason[0])
     printer.summary(count[0], reason[0])
     return 0
