@@ -133,6 +133,22 @@ class Performance:
     at: float = 0.0
 
 
+@dataclass(frozen=True)
+class Runtime:
+    """What the dashboard runs on besides its data and config: threads, clocks, the process. The defaults
+    are production's; tests put replay and conflation on one virtual clock (`replay_scheduler`,
+    `bridge_timer`), fix the clock and the memory figure, and stop the periodic sampling (`status_interval`
+    None)."""
+
+    graph_factory: GraphFactory | None = None
+    """The graph over a source's frames (default: `build_graph` with the app's config)."""
+    replay_scheduler: abc.SchedulerBase | None = None
+    bridge_timer: abc.SchedulerBase | None = None
+    clock: Callable[[], float] = time.monotonic
+    memory: Callable[[], int] = resident_memory
+    status_interval: float | None = 1.0
+
+
 class DashboardApp(App[None]):
     CSS_PATH = "tui.tcss"
     TITLE = "dydx-bot"
@@ -161,25 +177,17 @@ class DashboardApp(App[None]):
     ]
 
     def __init__(self, config: Config, *, start: ReplaySource | LiveConfig | None = None,
-                 live: LiveConfig = LiveConfig(), graph_factory: GraphFactory | None = None,
-                 replay_scheduler: abc.SchedulerBase | None = None,
-                 bridge_timer: abc.SchedulerBase | None = None, clock: Callable[[], float] = time.monotonic,
-                 memory: Callable[[], int] = resident_memory, status_interval: float | None = 1.0) -> None:
-        """Starts on `start` (None: the bundled recording); `live` is where `l` connects. The rest is for
-        tests: `replay_scheduler` and `bridge_timer` put replay and conflation on virtual time, `clock`
-        and `memory` fix the status bar, `status_interval` None stops its periodic sampling."""
+                 live: LiveConfig = LiveConfig(), runtime: Runtime = Runtime()) -> None:
+        """Starts on `start` (None: the bundled recording); `live` is where `l` connects."""
         super().__init__()
         self.theme = "textual-dark"
         self.animation_level = "none"
         self.config = config
         self._first = start
         self._live = live
-        self._graph_factory = graph_factory or partial(build_graph, config=config)
-        self._replay_scheduler = replay_scheduler
-        self._bridge_timer = bridge_timer
-        self._clock = clock
-        self._memory = memory
-        self._status_interval = status_interval
+        self._runtime = runtime
+        self._graph_factory = runtime.graph_factory or partial(build_graph, config=config)
+        self._clock = runtime.clock
         self.view: View | None = None
         self.note = ""
         self.performance = Performance()
@@ -210,13 +218,14 @@ class DashboardApp(App[None]):
 
     def on_mount(self) -> None:
         self._ui = AsyncIOThreadSafeScheduler(asyncio.get_running_loop())
-        self.bridge = UiBridge(self._ui, timer=self._bridge_timer, clock=self._clock)
+        runtime = self._runtime
+        self.bridge = UiBridge(self._ui, timer=runtime.bridge_timer, clock=self._clock)
         self.backend = Backend(self._graph_factory, self.report_from_anywhere, live=self._live,
-                               live_name=network_name(self._live), replay_scheduler=self._replay_scheduler,
+                               live_name=network_name(self._live), replay_scheduler=runtime.replay_scheduler,
                                clock=self._clock)
         self.render_status()
-        if self._status_interval is not None:
-            self.set_interval(self._status_interval, self.sample_performance)
+        if runtime.status_interval is not None:
+            self.set_interval(runtime.status_interval, self.sample_performance)
         if isinstance(self._first, LiveConfig):
             self.run_worker(self._go_live(), group="source", exclusive=True)
         else:
@@ -369,7 +378,7 @@ class DashboardApp(App[None]):
                 perf.rate = (meter.count - perf.count) / (now - perf.at)
             perf.meter, perf.count, perf.at = meter, meter.count, now
         perf.latency = self.bridge.latency.take()
-        perf.memory = self._memory()
+        perf.memory = self._runtime.memory()
         self.render_status()
 
     # -- keys ------------------------------------------------------------------------------------------
