@@ -36,7 +36,9 @@ from app.screens.open_recording import OpenRecordingScreen, bundled_recordings
 from app.sources import ReplaySource
 from app.ui_bridge import FrameMeter, UiBridge
 from app.view_model import (
+    BOOK,
     CHART,
+    DETAIL,
     HEALTH,
     LOG,
     MARGIN,
@@ -44,6 +46,7 @@ from app.view_model import (
     PANELS,
     PNL,
     POSITIONS,
+    SELECTION,
     SIGNALS,
     DashboardModel,
     state_key,
@@ -57,7 +60,9 @@ from widgets.candle_chart import CandleChartPanel
 from widgets.data_health import DataHealthPanel
 from widgets.event_log import MAX_LINES, EventLogPanel, LogEntry
 from widgets.margin_health import MarginHealthPanel
+from widgets.market_detail import MarketDetailPanel
 from widgets.markets import MarketsPanel
+from widgets.order_book import OrderBookPanel
 from widgets.panel import Panel
 from widgets.positions import PositionsPanel
 from widgets.session_pnl import SessionPnlPanel, summary
@@ -97,6 +102,8 @@ PANEL_STATES: dict[str, tuple[type[Panel], Callable[[DashboardModel], Any]]] = {
     HEALTH: (DataHealthPanel, DashboardModel.health_state),
     LOG: (EventLogPanel, DashboardModel.log_state),
     PNL: (SessionPnlPanel, DashboardModel.pnl_state),
+    BOOK: (OrderBookPanel, DashboardModel.book_state),
+    DETAIL: (MarketDetailPanel, DashboardModel.detail_state),
 }
 """Panel name -> the widget showing it and the model's state for it."""
 
@@ -209,6 +216,7 @@ class DashboardApp(App[None]):
     def views(self) -> list[ViewSpec]:
         """The bottom panel's views, in the order `v` shows them."""
         return [("events", "Orders & events", EventLogPanel()), ("pnl", "PnL", SessionPnlPanel()),
+                ("book", "Book", OrderBookPanel()), ("market", "Market", MarketDetailPanel()),
                 ("signals", "Signals", SignalsPanel()), ("health", "Data health", DataHealthPanel())]
 
     def on_resize(self, event: events.Resize) -> None:
@@ -450,11 +458,11 @@ class DashboardApp(App[None]):
 
     def action_select(self, step: int) -> None:
         if self.view is not None and self.view.model.select_next(step):
-            self.show_panels({MARKETS, SIGNALS, CHART})
+            self.show_panels(SELECTION)
 
     def on_markets_panel_selected(self, message: MarketsPanel.Selected) -> None:
         if self.view is not None and self.view.model.select(message.market):
-            self.show_panels({MARKETS, SIGNALS, CHART})
+            self.show_panels(SELECTION)
 
     def action_kill(self, flatten: bool) -> None:
         question = ("Kill switch: cancel every order, close every position and halt trading until reset?"
