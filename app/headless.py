@@ -1,7 +1,8 @@
 """`dydx-bot --no-ui`: the same graph as the dashboard, printed as JSON lines.
 
 stdout gets one object per line, each with `t` (event time) and `kind`: closed candles, signal scores on
-closed candles, risk state changes, order intents, order updates, fills and data-health changes, then one
+closed candles, risk state changes, order intents, order updates, fills, the account (equity and the
+session's PnL) at the start and after each fill or funding payment, and data-health changes, then one
 `summary` line. stderr gets human progress. SIGINT/SIGTERM stop cleanly: the summary is still printed.
 SIGUSR1 pulls the kill switch (cancel every order, halt new risk); SIGUSR2 also flattens every position.
 """
@@ -49,15 +50,15 @@ class Printer:
     pnl: SessionPnl | None = None
     """The session ledger's latest state, for the summary."""
 
+    def write(self, kind: str, event: Any) -> None:
+        self.out.write(line(kind, event))
+        self.out.flush()  # a line is there for a reader (`| jq`, a supervisor) as it happens
+        self.counts[kind] += 1
+        self.last_t = event["t"] if isinstance(event, dict) else event.t
+
     def attach(self, graph: Graph) -> list[Any]:
         def emit(kind: str) -> Callable[[Any], None]:
-            def write(event: Any) -> None:
-                self.out.write(line(kind, event))
-                self.out.flush()  # a line is there for a reader (`| jq`, a supervisor) as it happens
-                self.counts[kind] += 1
-                self.last_t = event.t
-
-            return write
+            return lambda event: self.write(kind, event)
 
         return [
             graph.candles.pipe(rx.filter(is_closed)).subscribe(emit("candle")),
@@ -72,7 +73,11 @@ class Printer:
         ]
 
     def _on_pnl(self, pnl: SessionPnl) -> None:
-        self.pnl = pnl
+        """An `account` line at the start and after each change a fill or a funding payment made (equity
+        moving with prices alone is not a line: it would be one per oracle update)."""
+        last, self.pnl = self.pnl, pnl
+        if last is None or (pnl.trades, pnl.fees, pnl.funding) != (last.trades, last.fees, last.funding):
+            self.write("account", {"t": pnl.t, **pnl_fields(pnl)})
 
     def summary(self, frames: int, reason: str) -> None:
         self.out.write(line("summary", {"t": self.last_t, "frames": frames, "stopped": reason,

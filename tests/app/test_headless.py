@@ -17,7 +17,7 @@ from app.sources import DEFAULT_RECORDING, ReplaySource
 from streams.config import Config
 from tests.support.processes import CHILD_TIMEOUT, Child, app_argv
 
-KINDS = {"candle", "score", "risk", "intent", "blocked", "order", "fill", "health", "summary"}
+KINDS = {"candle", "score", "risk", "intent", "blocked", "order", "fill", "account", "health", "summary"}
 
 
 def headless(speed: float | None = None) -> tuple[list[dict], str]:
@@ -69,6 +69,19 @@ def test_a_finite_replay_ends_with_a_summary(bundled):
         < Decimal("1e-12")
     assert 0 <= summary["win_rate"] <= 1 and 0 < summary["round_trips"] <= summary["trades"]
     assert "replaying default at max speed" in err and "stopped: end of recording" in err
+
+
+def test_the_account_is_a_line_at_the_start_and_after_each_fill_or_funding_payment(bundled):
+    lines, _ = bundled
+    accounts = [line for line in lines if line["kind"] == "account"]
+    fills = [line for line in lines if line["kind"] == "fill"]
+    assert accounts[0]["trades"] == 0 and accounts[0]["equity"] == accounts[0]["start_equity"]
+    assert len(fills) < len(accounts) and [a["trades"] for a in accounts] == sorted(a["trades"] for a in accounts)
+    for before, after in zip(accounts, accounts[1:], strict=False):
+        assert (before["trades"], before["funding"]) != (after["trades"], after["funding"])
+    summary = lines[-1]
+    assert {key: accounts[-1][key] for key in ("trades", "fees", "funding")} == {
+        key: summary[key] for key in ("trades", "fees", "funding")}
 
 
 def test_progress_off_a_terminal_is_whole_lines_with_how_far_and_when_it_ends(bundled):
