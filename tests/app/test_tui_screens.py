@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
+from textual.widgets import Input
 
 from app import tui
 from app.screens.confirm import ConfirmScreen
@@ -33,6 +34,9 @@ def test_snapshot(snap_compare, recording: Path, keys: tuple[str, ...], monkeypa
     async def open_screen(pilot: Pilot) -> None:
         await dash.play_to(pilot, T0 + 60)
         await pilot.press(*keys)
+        for field in pilot.app.screen.query(Input):  # a blinking cursor is drawn or not by the wall clock
+            field.cursor_blink = False
+        await pilot.pause()
 
     assert snap_compare(dash.app, terminal_size=(80, 24), run_before=open_screen)
 
