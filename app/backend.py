@@ -260,6 +260,8 @@ class LiveSession:
         """Follows the connection (the status bar shows it), decides when the start succeeded, and tells
         the user once per change of the connection, not once per retry; failed requests each."""
         before, verdict = self.connection.state, self._verdict
+        if before == "down":  # given up: the source's last attempts until it is closed change nothing
+            return
         if status.event == "connected":
             self.connection = Connection("live")
             if verdict is not None and not verdict.done():

@@ -1,5 +1,5 @@
 """The `dydx-bot` command line: no arguments = the TUI replaying the bundled recording with a paper
-account; `--no-ui` runs the same graph headless; subcommands record, serve and inspect."""
+account; `--no-ui` runs the same graph headless; subcommands record, serve, recording and margin."""
 
 from __future__ import annotations
 
@@ -12,6 +12,11 @@ import typing
 from collections.abc import Sequence
 
 from app.commands import UsageError
+
+SIGNALS = """signals (--no-ui):
+  SIGINT, SIGTERM  stop cleanly: the summary line is still printed, exit status 0
+  SIGUSR1          pull the kill switch: cancel every order and halt new risk
+  SIGUSR2          pull the kill switch and flatten every position"""
 
 # subcommand -> module in app.commands exposing `add_parser(subparsers)` and `run(args) -> int`
 COMMANDS = ("record", "serve", "recording", "margin")
@@ -27,7 +32,8 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     from app.commands import run as run_command
 
-    parser = _Parser(prog="dydx-bot", description=__doc__)
+    parser = _Parser(prog="dydx-bot", description=__doc__, epilog=SIGNALS,
+                     formatter_class=argparse.RawDescriptionHelpFormatter)
     run_command.add_arguments(parser)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:

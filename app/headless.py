@@ -1,7 +1,8 @@
 """`dydx-bot --no-ui`: the same graph as the dashboard, printed as JSON lines.
 
 stdout gets one object per line, each with `t` (event time) and `kind`: closed candles, signal scores on
-closed candles, risk state changes, order intents, order updates, fills and data-health changes, then one
+closed candles, risk state changes, order intents, order updates, fills, the account (equity and the
+session's PnL) at the start and after each fill or funding payment, and data-health changes, then one
 `summary` line. stderr gets human progress. SIGINT/SIGTERM stop cleanly: the summary is still printed.
 SIGUSR1 pulls the kill switch (cancel every order, halt new risk); SIGUSR2 also flattens every position.
 An exception in the graph ends the run: "stopped:" names it, the summary follows, the exit is 1. A reader
@@ -62,16 +63,16 @@ class Printer:
     pnl: SessionPnl | None = None
     """The session ledger's latest state, for the summary."""
 
+    def write(self, kind: str, event: Any) -> None:
+        self._write(line(kind, event))
+        self.counts[kind] += 1
+        self.last_t = event["t"] if isinstance(event, dict) else event.t
+
     def attach(self, graph: Graph, on_error: Callable[[Exception], None] | None = None) -> list[Any]:
         """Print the graph's outputs; an error any of them ends with goes to `on_error`."""
 
         def emit(kind: str) -> Callable[[Any], None]:
-            def write(event: Any) -> None:
-                self._write(line(kind, event))
-                self.counts[kind] += 1
-                self.last_t = event.t
-
-            return write
+            return lambda event: self.write(kind, event)
 
         printed: list[tuple[str, Observable[Any]]] = [
             ("candle", graph.candles.pipe(rx.filter(_closed))),
@@ -87,7 +88,11 @@ class Printer:
                 graph.pnl.subscribe(self._on_pnl, on_error)]
 
     def _on_pnl(self, pnl: SessionPnl) -> None:
-        self.pnl = pnl
+        """An `account` line at the start and after each change a fill or a funding payment made (equity
+        moving with prices alone is not a line: it would be one per oracle update)."""
+        last, self.pnl = self.pnl, pnl
+        if last is None or (pnl.trades, pnl.fees, pnl.funding) != (last.trades, last.fees, last.funding):
+            self.write("account", {"t": pnl.t, **pnl_fields(pnl)})
 
     def summary(self, frames: int, reason: str) -> None:
         """The last line; not written (nor tried again) once stdout has failed."""
@@ -163,20 +168,35 @@ def run_headless(options: HeadlessOptions) -> int:
     return _run_replay(options)
 
 
-class Progress:
-    """stderr: one progress line rewritten in place, and whole lines said between two of its updates."""
+def progress_line(frames: int, t: float | None, elapsed: float, span: tuple[float, float] | None) -> str:
+    """`1,200 frames, event time 2024-07-26 17:04:43 UTC, 23,101 frames/s`, and for a replay whose time span
+    is known, how far it is and when it should end: `, 42% (ETA 0:12)`."""
+    at = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(t)) if t else "-"
+    text = f"{frames:,} frames, event time {at} UTC, {frames / max(elapsed, 1e-9):,.0f} frames/s"
+    if span is None or t is None or span[1] <= span[0]:
+        return text
+    done = min(1.0, max(0.0, (t - span[0]) / (span[1] - span[0])))
+    if done <= 0:
+        return f"{text}, 0%"
+    left = round(elapsed * (1 - done) / done)
+    return f"{text}, {done:.0%} (ETA {left // 3600:d}:{left // 60 % 60:02d}:{left % 60:02d})"
 
-    def __init__(self, err: IO[str]) -> None:
-        self._err = err
+
+class Progress:
+    """Progress on stderr: rewritten in place on a terminal, one line each otherwise (a log file or a pipe gets
+    whole lines, never `\r`); and whole lines said between two of its updates."""
+
+    def __init__(self, err: IO[str], span: tuple[float, float] | None = None) -> None:
+        self._err, self._span = err, span
         self._started = time.monotonic()
-        self._open = False  # a progress line is on the screen, not yet ended
+        self._terminal = err.isatty()
+        self._open = False  # a progress line is on the terminal, not yet ended
 
     def show(self, frames: int, t: float | None) -> None:
-        elapsed = max(time.monotonic() - self._started, 1e-9)
-        at = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(t)) if t else "-"
-        self._err.write(f"\r{frames} frames, event time {at} UTC, {frames / elapsed:,.0f} frames/s")
+        line = progress_line(frames, t, time.monotonic() - self._started, self._span)
+        self._err.write(f"\r{line}" if self._terminal else f"{line}\n")
         self._err.flush()
-        self._open = True
+        self._open = self._terminal
 
     def say(self, text: str) -> None:
         self._err.write(("\n" if self._open else "") + text + "\n")
@@ -232,7 +252,9 @@ def _run_replay(options: HeadlessOptions) -> int:
     printer.attach(graph, failure.fail)
     restore = _handle_signals(interrupt, lambda flatten: scheduler.schedule(
         lambda *_: graph.kill_switch.kill(flatten=flatten, source="signal")))
-    progress = Progress(options.err)
+    manifest = source.recording.manifest or {}
+    span = (manifest["start"], manifest["end"]) if "start" in manifest and "end" in manifest else None
+    progress = Progress(options.err, span)
     progress.say(f"replaying {source.name} at {source.speed_text}")
     graph.connect()
     replayer.frames.subscribe(on_completed=stop.set)  # after the graph's own end

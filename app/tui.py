@@ -39,7 +39,9 @@ from app.screens.open_recording import OpenRecordingScreen, bundled_recordings
 from app.sources import ReplaySource
 from app.ui_bridge import FrameMeter, UiBridge
 from app.view_model import (
+    BOOK,
     CHART,
+    DETAIL,
     HEALTH,
     LOG,
     MARGIN,
@@ -47,6 +49,7 @@ from app.view_model import (
     PANELS,
     PNL,
     POSITIONS,
+    SELECTION,
     SIGNALS,
     DashboardModel,
     state_key,
@@ -60,7 +63,10 @@ from widgets.candle_chart import CandleChartPanel
 from widgets.data_health import DataHealthPanel
 from widgets.event_log import MAX_LINES, EventLogPanel, LogEntry
 from widgets.margin_health import MarginHealthPanel
+from widgets.market_detail import MarketDetailPanel
 from widgets.markets import MarketsPanel
+from widgets.order_book import OrderBookPanel
+from widgets.panel import Panel
 from widgets.positions import PositionsPanel
 from widgets.session_pnl import SessionPnlPanel, summary
 from widgets.signals import SignalsPanel
@@ -93,7 +99,7 @@ draw, and the open candle changes with every trade."""
 LOG_STREAMS = ("orders", "risk", "resyncs")
 """Graph outputs the event log shows (every value)."""
 
-PANEL_STATES: dict[str, tuple[type, Callable[[DashboardModel], Any]]] = {
+PANEL_STATES: dict[str, tuple[type[Panel], Callable[[DashboardModel], Any]]] = {
     MARKETS: (MarketsPanel, DashboardModel.markets_state),
     SIGNALS: (SignalsPanel, DashboardModel.signals_state),
     POSITIONS: (PositionsPanel, DashboardModel.positions_state),
@@ -102,6 +108,8 @@ PANEL_STATES: dict[str, tuple[type, Callable[[DashboardModel], Any]]] = {
     HEALTH: (DataHealthPanel, DashboardModel.health_state),
     LOG: (EventLogPanel, DashboardModel.log_state),
     PNL: (SessionPnlPanel, DashboardModel.pnl_state),
+    BOOK: (OrderBookPanel, DashboardModel.book_state),
+    DETAIL: (MarketDetailPanel, DashboardModel.detail_state),
 }
 """Panel name -> the widget showing it and the model's state for it."""
 
@@ -138,6 +146,22 @@ class Performance:
     at: float = 0.0
 
 
+@dataclass(frozen=True)
+class Runtime:
+    """What the dashboard runs on besides its data and config: threads, clocks, the process. The defaults
+    are production's; tests put replay and conflation on one virtual clock (`replay_scheduler`,
+    `bridge_timer`), fix the clock and the memory figure, and stop the periodic sampling (`status_interval`
+    None)."""
+
+    graph_factory: GraphFactory | None = None
+    """The graph over a source's frames (default: `build_graph` with the app's config)."""
+    replay_scheduler: abc.SchedulerBase | None = None
+    bridge_timer: abc.SchedulerBase | None = None
+    clock: Callable[[], float] = time.monotonic
+    memory: Callable[[], int] = resident_memory
+    status_interval: float | None = 1.0
+
+
 class DashboardApp(DeskActions, App[None]):
     CSS_PATH = "tui.tcss"
     TITLE = "dydx-bot"
@@ -167,17 +191,12 @@ class DashboardApp(DeskActions, App[None]):
     ]
 
     def __init__(self, config: Config, *, start: ReplaySource | LiveConfig | None = None,
-                 live: LiveConfig = LiveConfig(), graph_factory: GraphFactory | None = None,
-                 replay_scheduler: abc.SchedulerBase | None = None,
-                 bridge_timer: abc.SchedulerBase | None = None, clock: Callable[[], float] = time.monotonic,
-                 memory: Callable[[], int] = resident_memory, status_interval: float | None = 1.0,
-                 warnings: Sequence[str] = (), trading: TradingRequest | None = None) -> None:
-        """Starts on `start` (None: the bundled recording); `live` is where `l` connects; with `trading`,
-        live sessions trade through the live broker, connected first (mainnet once its confirmation is
-        typed; should it be refused or the broker not connect, the app ends and `refusal` says why,
-        before anything trades). The rest is for
-        tests: `replay_scheduler` and `bridge_timer` put replay and conflation on virtual time, `clock`
-        and `memory` fix the status bar, `status_interval` None stops its periodic sampling."""
+                 live: LiveConfig = LiveConfig(), runtime: Runtime = Runtime(), warnings: Sequence[str] = (),
+                 trading: TradingRequest | None = None) -> None:
+        """Starts on `start` (None: the bundled recording); `live` is where `l` connects; `warnings` (about
+        the config) are shown as notifications; with `trading`, live sessions trade through the live broker,
+        connected first (mainnet once its confirmation is typed; should it be refused or the broker not
+        connect, the app ends and `refusal` says why, before anything trades). `runtime`: see `Runtime`."""
         super().__init__()
         self.theme = "textual-dark"
         self.animation_level = "none"
@@ -187,12 +206,9 @@ class DashboardApp(DeskActions, App[None]):
         self._first = start
         self._live = live
         self._warnings = tuple(warnings)
-        self._graph_factory = graph_factory or partial(build_graph, config=config)
-        self._replay_scheduler = replay_scheduler
-        self._bridge_timer = bridge_timer
-        self._clock = clock
-        self._memory = memory
-        self._status_interval = status_interval
+        self._runtime = runtime
+        self._graph_factory = runtime.graph_factory or partial(build_graph, config=config)
+        self._clock = runtime.clock
         self.view: View | None = None
         self.note = ""
         self.performance = Performance()
@@ -217,6 +233,7 @@ class DashboardApp(DeskActions, App[None]):
     def views(self) -> list[ViewSpec]:
         """The bottom panel's views, in the order `v` shows them."""
         return [("events", "Orders & events", EventLogPanel()), ("pnl", "PnL", SessionPnlPanel()),
+                ("book", "Book", OrderBookPanel()), ("market", "Market", MarketDetailPanel()),
                 ("signals", "Signals", SignalsPanel()), ("health", "Data health", DataHealthPanel())]
 
     def on_resize(self, event: events.Resize) -> None:
@@ -226,15 +243,16 @@ class DashboardApp(DeskActions, App[None]):
 
     def on_mount(self) -> None:
         self._ui = AsyncIOThreadSafeScheduler(asyncio.get_running_loop())
-        self.bridge = UiBridge(self._ui, timer=self._bridge_timer, clock=self._clock)
+        runtime = self._runtime
+        self.bridge = UiBridge(self._ui, timer=runtime.bridge_timer, clock=self._clock)
         self.backend = Backend(self._graph_factory, self.report_from_anywhere, live=self._live,
-                               live_name=network_name(self._live), replay_scheduler=self._replay_scheduler,
+                               live_name=network_name(self._live), replay_scheduler=runtime.replay_scheduler,
                                clock=self._clock)
         self.render_status()
         for warning in self._warnings:
             self.notify(warning, title="config", severity="warning")
-        if self._status_interval is not None:
-            self.set_interval(self._status_interval, self.sample_performance)
+        if runtime.status_interval is not None:
+            self.set_interval(runtime.status_interval, self.sample_performance)
         if self._trading is not None:
             if self._trading.mainnet:
                 self.push_screen(MainnetScreen(), self._mainnet_typed)
@@ -434,7 +452,7 @@ class DashboardApp(DeskActions, App[None]):
                 perf.rate = (meter.count - perf.count) / (now - perf.at)
             perf.meter, perf.count, perf.at = meter, meter.count, now
         perf.latency = self.bridge.latency.take()
-        perf.memory = self._memory()
+        perf.memory = self._runtime.memory()
         self.render_status()
 
     # -- keys ------------------------------------------------------------------------------------------
@@ -510,11 +528,11 @@ class DashboardApp(DeskActions, App[None]):
 
     def action_select(self, step: int) -> None:
         if self.view is not None and self.view.model.select_next(step):
-            self.show_panels({MARKETS, SIGNALS, CHART})
+            self.show_panels(SELECTION)
 
     def on_markets_panel_selected(self, message: MarketsPanel.Selected) -> None:
         if self.view is not None and self.view.model.select(message.market):
-            self.show_panels({MARKETS, SIGNALS, CHART})
+            self.show_panels(SELECTION)
 
     def action_kill(self, flatten: bool) -> None:
         question = ("Kill switch: cancel every order, close every position and halt trading until reset?"

@@ -31,14 +31,22 @@ from widgets.data_health import DataHealthState
 from widgets.event_log import MAX_LINES, EventLogState, Kind, LogEntry
 from widgets.format import price, quantity
 from widgets.margin_health import MarginState
+from widgets.market_detail import MarketDetailState
 from widgets.markets import MarketRow, MarketsState
+from widgets.order_book import OrderBookState
 from widgets.positions import PositionsState
 from widgets.session_pnl import SessionPnlState
 from widgets.signals import SignalsState
 
-MARKETS, SIGNALS, POSITIONS, MARGIN, CHART, HEALTH, LOG, PNL = ("markets", "signals", "positions", "margin",
-                                                                "chart", "health", "log", "pnl")
-PANELS = (MARKETS, SIGNALS, POSITIONS, MARGIN, CHART, HEALTH, LOG, PNL)
+MARKETS, SIGNALS, POSITIONS, MARGIN, CHART, HEALTH, LOG, PNL, BOOK, DETAIL = (
+    "markets", "signals", "positions", "margin", "chart", "health", "log", "pnl", "book", "detail")
+PANELS = (MARKETS, SIGNALS, POSITIONS, MARGIN, CHART, HEALTH, LOG, PNL, BOOK, DETAIL)
+SELECTION = frozenset({MARKETS, SIGNALS, CHART, BOOK, DETAIL})
+"""The panels that show the selected market."""
+PNL_HISTORY = 2000
+"""Net PnL points kept for the chart: the chart shows their shape at any width."""
+FUNDING_HISTORY = 48
+"""Changes of a market's funding rate kept: two days of hourly ones."""
 
 CHART_CANDLES = 240
 """Candles kept per market: more than the widest chart shows."""
@@ -130,6 +138,8 @@ class DashboardModel:
     def __init__(self, resolution: str = "1MIN") -> None:
         self.resolution = resolution
         self.markets: dict[str, MarketInfo] = {}
+        self.funding: dict[str, deque[tuple[float, Decimal]]] = {}
+        """Per market, (event time, hourly rate) at each change of its next funding rate."""
         self.books: dict[str, BookTop] = {}
         self.health: dict[str, StreamHealth] = {}
         self._market_streams: dict[str, dict[str, str]] = {}
@@ -151,6 +161,8 @@ class DashboardModel:
         self.trades: deque[LedgerEntry] = deque(maxlen=TRADES_KEPT)
         self.stops: dict[str, StopIntent] = {}
         """The protective stop of each market, from placement until it is cancelled, refused or done."""
+        self.pnl_history: deque[float] = deque(maxlen=PNL_HISTORY)
+        """Net PnL at each state shown (at most ten a second), for the chart (float: it is drawn, not counted)."""
         self.followed: set[str] = set()
         """Markets with a book, candles or a score (v4_markets lists every market; these are watched)."""
         self.selected: str | None = None
@@ -169,18 +181,22 @@ class DashboardModel:
             changed |= self._apply(value)
         if self.selected is None and self.followed:
             self.selected = min(self.followed)
-            changed |= {MARKETS, SIGNALS, CHART}
+            changed |= SELECTION
         return changed
 
     def _apply(self, value: Any) -> set[str]:
         if isinstance(value, MarketInfo):
             self.markets[value.market] = value
             self._market_rows.pop(value.market, None)
-            return {MARKETS, POSITIONS} if value.market in self.followed else set()
+            self._funding(value)
+            if value.market not in self.followed:
+                return set()
+            return {MARKETS, POSITIONS} | ({DETAIL} if value.market == self.selected else set())
         if isinstance(value, BookTop):
             self.books[value.market] = value
             self._market_rows.pop(value.market, None)
-            return self._follow(value.market) | {MARKETS, POSITIONS}
+            return self._follow(value.market) | {MARKETS, POSITIONS} | ({BOOK} if value.market == self.selected
+                                                                       else set())
         if isinstance(value, StreamHealth):
             self.health[value.stream] = value
             return {HEALTH} | self._stream_state(value)
@@ -197,8 +213,16 @@ class DashboardModel:
             return {MARGIN}
         if isinstance(value, SessionPnl):
             self.pnl = value
+            self.pnl_history.append(float(value.net))
             return {PNL}
         return set()
+
+    def _funding(self, info: MarketInfo) -> None:
+        if info.next_funding_rate is None:
+            return
+        history = self.funding.setdefault(info.market, deque(maxlen=FUNDING_HISTORY))
+        if not history or history[-1][1] != info.next_funding_rate:
+            history.append((info.t, info.next_funding_rate))
 
     def _stream_state(self, health: StreamHealth) -> set[str]:
         """Markets changed when the worst state of the stream's market did."""
@@ -322,7 +346,16 @@ class DashboardModel:
         return DataHealthState(tuple(self.health[s] for s in sorted(self.health)))
 
     def pnl_state(self) -> SessionPnlState:
-        return SessionPnlState(self.pnl)
+        return SessionPnlState(self.pnl, tuple(self.pnl_history))
+
+    def book_state(self) -> OrderBookState:
+        market = self.selected
+        info = self.markets.get(market or "")
+        return OrderBookState(market, self.books.get(market or ""), info.tick_size if info else None)
+
+    def detail_state(self) -> MarketDetailState:
+        market = self.selected or ""
+        return MarketDetailState(self.selected, self.markets.get(market), tuple(self.funding.get(market, ())))
 
     def blotter_state(self) -> BlotterState:
         return BlotterState(tuple(self.open_orders.values()), tuple(self.trades), self.ledger.totals)

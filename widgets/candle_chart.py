@@ -46,13 +46,15 @@ class CandleChart(PlotextPlot):
         shown = self._state.candles[-max(1, (self.size.width - Y_AXIS) // CELLS_PER_CANDLE):]
         if shown:
             x = list(range(len(shown)))
-            colours = [Color.parse(self.app.theme_variables[name]).rgb for name in ("success", "error")]
-            plt.candlestick(x, {"Open": [float(c.open) for c in shown], "Close": [float(c.close) for c in shown],
-                                "High": [float(c.high) for c in shown], "Low": [float(c.low) for c in shown]},
-                            colors=colours)
+            colours: list[str | int | tuple[int, int, int]] = [
+                Color.parse(self.app.theme_variables[name]).rgb for name in ("success", "error")]
+            prices = {"Open": [float(c.open) for c in shown], "Close": [float(c.close) for c in shown],
+                      "High": [float(c.high) for c in shown], "Low": [float(c.low) for c in shown]}
+            # plotext's stub types the x values as date strings; plain numbers are what it takes by default
+            plt.candlestick(x, prices, colors=colours)  # type: ignore[arg-type]
             every = max(LABEL_SPACING, len(shown) // TIME_LABELS)
             ticks = x[::every]
-            plt.xticks(ticks, [shown[i].startedAt[11:16] for i in ticks])  # HH:MM of the UTC start
+            plt.xticks([float(i) for i in ticks], [shown[i].startedAt[11:16] for i in ticks])  # UTC HH:MM
             plt.title("")
         else:
             plt.title("waiting for candles")

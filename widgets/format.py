@@ -33,15 +33,20 @@ def quantity(value: Decimal | None, *, signed: bool = False) -> str:
     """A size without trailing zeros: `+0.5`, `-12`, `1,250.125`."""
     if value is None:
         return MISSING
-    return number(value, max(0, -value.normalize().as_tuple().exponent), signed=signed)
+    return number(value, decimal_places(value), signed=signed)
 
 
 def price(value: Decimal | None, tick: Decimal | None = None) -> str:
     """A price to the market's tick (`97,012.5` for a 0.1 tick), or to 2 places without one."""
     if value is None:
         return MISSING
-    places = max(0, -tick.normalize().as_tuple().exponent) if tick else 2
-    return number(value, places)
+    return number(value, decimal_places(tick) if tick else 2)
+
+
+def decimal_places(value: Decimal) -> int:
+    """Places after the point that `value` needs: 0.001 -> 3, 12.50 -> 1, 1E+2 -> 0."""
+    exponent = value.normalize().as_tuple().exponent
+    return max(0, -exponent) if isinstance(exponent, int) else 0  # "n", "N", "F": NaN and infinity
 
 
 def percent(fraction: Decimal | float | None, places: int = 1, *, signed: bool = False) -> str:
@@ -55,7 +60,7 @@ def compact(value: Decimal | float | None) -> str:
         return MISSING
     if isinstance(value, int) and abs(value) < 1000:
         return str(value)
-    magnitude = abs(value)
+    magnitude = -value if value < 0 else value
     for limit, suffix in ((10**9, "B"), (10**6, "M"), (10**3, "K")):
         if magnitude >= limit:
             return f"{value / limit:.2f}{suffix}"

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from textual.content import Content
-from textual.widgets import Static
+from textual.widgets import Sparkline, Static
 
 from streams.execution.ledger import SessionPnl
 from widgets.format import DIM, MISSING, join, number, percent, sign_style
@@ -21,6 +21,8 @@ LABEL = 11
 @dataclass(frozen=True)
 class SessionPnlState:
     pnl: SessionPnl | None = None
+    history: tuple[float, ...] = ()
+    """Net PnL over the session, oldest first (the chart under the figures)."""
 
 
 def signed(value: Decimal) -> Content:
@@ -67,6 +69,11 @@ class SessionPnlPanel(Panel):
 
     def compose(self):
         yield Static(id="figures")
+        yield Static("Net PnL over the session", classes="header", id="chart-title")
+        yield Sparkline(id="chart")
 
     def render_state(self, state: SessionPnlState) -> None:
         show_text(self.query_one("#figures", Static), figures(state.pnl))
+        chart = self.query_one(Sparkline)
+        if list(chart.data or ()) != list(state.history):
+            chart.data = list(state.history)

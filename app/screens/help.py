@@ -17,9 +17,13 @@ Margin health  equity, free collateral, margin usage against the de-risking ladd
 Positions      size, entry, mark (book mid), oracle, unrealised PnL, liquidation price and distance
 Signals        score per market in [-1, +1]; the selected market's contributors below
 Views          the bottom panel shows one view at a time (v: the next), all named in its title:
-Orders & events  orders, fills, de-risking, errors and notifications with their event time
-Data health    every stream: state, message rate, age, gaps, resyncs, crossed books, errors
-Status bar     source, recording and position (UTC), speed, message rate, end-to-end latency, memory"""
+  Orders & events  orders, fills, de-risking, errors and notifications with their event time
+  PnL            session net, realised and unrealised PnL, fees, funding, trades, win rate, a chart
+  Book           the selected market's order book: best bids and asks with their sizes
+  Market         the selected market's margin fractions, max leverage, 24h volume, funding history
+  Data health    every stream: state, message rate, age, gaps, resyncs, crossed books, errors
+Status bar     source, recording and position (UTC), speed or the live connection, session PnL and
+               fees, message rate, end-to-end latency, memory"""
 
 
 class HelpScreen(ModalScreen[None]):

@@ -12,12 +12,12 @@ from decimal import Decimal
 import pytest
 
 from app.cli import main
-from app.headless import HeadlessOptions, run_headless
+from app.headless import HeadlessOptions, Progress, progress_line, run_headless
 from app.sources import DEFAULT_RECORDING, ReplaySource
 from streams.config import Config
 from tests.support.processes import CHILD_TIMEOUT, Child, app_argv
 
-KINDS = {"candle", "score", "risk", "intent", "blocked", "order", "fill", "health", "summary"}
+KINDS = {"candle", "score", "risk", "intent", "blocked", "order", "fill", "account", "health", "summary"}
 
 
 def headless(speed: float | None = None) -> tuple[list[dict], str]:
@@ -69,6 +69,49 @@ def test_a_finite_replay_ends_with_a_summary(bundled):
         < Decimal("1e-12")
     assert 0 <= summary["win_rate"] <= 1 and 0 < summary["round_trips"] <= summary["trades"]
     assert "replaying default at max speed" in err and "stopped: end of recording" in err
+
+
+def test_the_account_is_a_line_at_the_start_and_after_each_fill_or_funding_payment(bundled):
+    lines, _ = bundled
+    accounts = [line for line in lines if line["kind"] == "account"]
+    fills = [line for line in lines if line["kind"] == "fill"]
+    assert accounts[0]["trades"] == 0 and accounts[0]["equity"] == accounts[0]["start_equity"]
+    assert len(fills) < len(accounts) and [a["trades"] for a in accounts] == sorted(a["trades"] for a in accounts)
+    for before, after in zip(accounts, accounts[1:], strict=False):
+        assert (before["trades"], before["funding"]) != (after["trades"], after["funding"])
+    summary = lines[-1]
+    assert {key: accounts[-1][key] for key in ("trades", "fees", "funding")} == {
+        key: summary[key] for key in ("trades", "fees", "funding")}
+
+
+def test_progress_off_a_terminal_is_whole_lines_with_how_far_and_when_it_ends(bundled):
+    _, err = bundled  # a StringIO: not a terminal
+    assert "\r" not in err
+    lines = err.splitlines()
+    assert lines[0] == "replaying default at max speed" and lines[-1] == "stopped: end of recording"
+    assert all(" frames, event time " in line for line in lines[1:-1]) and lines[-2].endswith(", 100% (ETA 0:00:00)")
+
+
+def test_a_progress_line_says_how_far_and_the_time_left_when_the_span_is_known():
+    t0 = 1_722_013_072.0
+    assert progress_line(1200, t0 + 900, 3.0, (t0, t0 + 3600)) == (
+        "1,200 frames, event time 2024-07-26 17:12:52 UTC, 400 frames/s, 25% (ETA 0:00:09)")
+    assert progress_line(0, None, 0.0, (t0, t0 + 3600)) == "0 frames, event time - UTC, 0 frames/s"
+    assert progress_line(5, t0, 1.0, None) == "5 frames, event time 2024-07-26 16:57:52 UTC, 5 frames/s"
+
+
+def test_progress_on_a_terminal_is_rewritten_in_place():
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    err = Terminal()
+    progress = Progress(err)
+    progress.show(10, None)
+    progress.show(20, None)
+    progress.say("stopped: SIGINT")
+    assert err.getvalue().startswith("\r10 frames") and "\r20 frames" in err.getvalue()
+    assert err.getvalue().endswith("frames/s\nstopped: SIGINT\n")
 
 
 def test_the_same_replay_prints_the_same_bytes(bundled):

@@ -24,7 +24,7 @@ from app.backend import LiveSession
 from app.screens.mainnet import MainnetScreen
 from app.screens.order_ticket import OrderTicketScreen
 from app.trading import TradingRequest
-from app.tui import DashboardApp
+from app.tui import DashboardApp, Runtime
 from streams.config import Config
 from streams.execution.broker import Broker
 from streams.execution.networks import MAINNET_CONFIRMATION
@@ -75,8 +75,8 @@ class Tapped:
 def live_app(session: LiveScenario, endpoints: Endpoints, request: TradingRequest,
              graphs: Tapped | None = None) -> DashboardApp:
     live = LiveConfig(endpoints, (MARKET,))
-    return DashboardApp(session.config, start=live, live=live, trading=request, graph_factory=graphs,
-                        clock=FakeClock(), memory=lambda: 182 * 2**20, status_interval=None)
+    return DashboardApp(session.config, start=live, live=live, trading=request, runtime=Runtime(
+        graph_factory=graphs, clock=FakeClock(), memory=lambda: 182 * 2**20, status_interval=None))
 
 
 def runs_of_three(words: str) -> set[str]:

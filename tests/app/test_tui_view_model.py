@@ -9,11 +9,14 @@ import pytest
 from msgspec import structs
 
 from app.view_model import (
+    BOOK,
     CHART,
     CHART_CANDLES,
+    DETAIL,
     HEALTH,
     MARGIN,
     MARKETS,
+    PNL,
     POSITIONS,
     SIGNALS,
     DashboardModel,
@@ -34,7 +37,11 @@ from tests.support.dashboard import (
     market_info,
     normal_account,
     scores,
+    traded_pnl,
 )
+from widgets.order_book import OrderBookState
+
+D = Decimal
 
 
 def updates(market: str = "BTC-USD", resolution: str = "1MIN") -> list[CandleUpdate]:
@@ -45,8 +52,8 @@ def test_a_market_is_listed_once_it_has_a_book_candles_or_a_score() -> None:
     model = DashboardModel()
     assert model.apply([market_info("BTC-USD"), market_info("ETH-USD")]) == set()
     assert model.markets_state().rows == ()
-    assert model.apply([book_top("ETH-USD")]) == {MARKETS, SIGNALS, POSITIONS, CHART}
-    assert model.apply([market_info("ETH-USD")]) == {MARKETS, POSITIONS}
+    assert model.apply([book_top("ETH-USD")]) == {MARKETS, SIGNALS, POSITIONS, CHART, BOOK, DETAIL}
+    assert model.apply([market_info("ETH-USD")]) == {MARKETS, POSITIONS, DETAIL}  # the selected market's
     assert [row.market for row in model.markets_state().rows] == ["ETH-USD"]
     assert model.selected == "ETH-USD"  # the first market followed is selected
     model.apply(updates("BTC-USD"))
@@ -78,6 +85,24 @@ def test_each_value_changes_only_the_panels_that_show_it() -> None:
     assert model.apply(updates("BTC-USD", "5MINS")) == set()  # not the resolution the signals follow
     assert model.apply([ResyncRequest(T, "v4_orderbook", "BTC-USD", "crossed")]) == set()  # not shown in a panel
     assert model.margin_state().risk.state == "REDUCE"
+    assert model.apply([book_top("BTC-USD", t=T + 1)]) == {MARKETS, POSITIONS, BOOK}  # the selected market's
+    assert model.apply([market_info("BTC-USD", t=T + 1)]) == {MARKETS, POSITIONS, DETAIL}
+    model.apply([book_top("ETH-USD")])
+    assert model.apply([book_top("ETH-USD", t=T + 1)]) == {MARKETS, POSITIONS}  # not selected: no depth view
+    assert model.apply([traded_pnl()]) == {PNL} and model.pnl_state().history == (float(traded_pnl().net),)
+
+
+def test_the_selected_market_s_book_and_funding_history_follow_the_selection() -> None:
+    model = DashboardModel()
+    model.apply([book_top("BTC-USD"), book_top("ETH-USD"), market_info("ETH-USD")])
+    assert model.book_state() == OrderBookState("BTC-USD", book_top("BTC-USD"), None)  # no parameters yet
+    rates = [D("0.0000031"), D("0.0000031"), D("-0.0000012")]
+    model.apply([structs.replace(market_info("ETH-USD", t=T + 1 + i), next_funding_rate=rate)
+                 for i, rate in enumerate(rates)])
+    model.select("ETH-USD")
+    assert model.book_state().tick == D("0.1")
+    assert model.detail_state().funding == ((T, D("-0.0000031")), (T + 1, D("0.0000031")),
+                                            (T + 3, D("-0.0000012")))  # each change, once
 
 
 def test_a_market_shows_the_worst_health_of_its_streams() -> None:

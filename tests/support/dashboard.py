@@ -24,7 +24,7 @@ from textual.widgets import Input
 
 from app.backend import ReplaySession
 from app.sources import ReplaySource
-from app.tui import DashboardApp
+from app.tui import DashboardApp, Runtime
 from streams.config import Config
 from streams.execution.ledger import Ledger, SessionPnl
 from streams.execution.paper_broker import FundingPayment
@@ -223,10 +223,12 @@ class Dashboard:
     @classmethod
     def on(cls, recording: Path, *, speed: float | None = 1.0, config: Config = Config(), **options: Any
            ) -> Dashboard:
+        """`options`: the app's `start` and `live`, and `graph_factory` for its runtime."""
         source, scheduler, clock = ReplaySource.open(recording, speed), HistoricalScheduler(), FakeClock()
-        settings: dict[str, Any] = dict(start=source, replay_scheduler=scheduler, bridge_timer=scheduler,
-                                        clock=clock, memory=lambda: 182 * 2**20, status_interval=None)
-        return cls(DashboardApp(config, **{**settings, **options}), source, scheduler, clock)
+        runtime = Runtime(graph_factory=options.pop("graph_factory", None), replay_scheduler=scheduler,
+                          bridge_timer=scheduler, clock=clock, memory=lambda: 182 * 2**20, status_interval=None)
+        app = DashboardApp(config, **{"start": source, **options}, runtime=runtime)
+        return cls(app, source, scheduler, clock)
 
     @property
     def start(self) -> float:
