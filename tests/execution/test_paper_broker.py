@@ -10,7 +10,7 @@ from reactivex.testing import ReactiveTest, TestScheduler
 
 from streams.execution.paper_broker import BlockClock, PaperBroker, PaperConfig, PaperExchange
 from streams.kernel.frames import Frame
-from streams.kernel.orders import CancelIntent, Fill, OrderIntent, OrderUpdate, StopIntent
+from streams.kernel.orders import CancelIntent, Fill, OrderIntent, OrderUpdate, Side, StopIntent
 from streams.market import events as ev
 from streams.market.books import OrderBooks
 from streams.market.parse import parse_frame
@@ -39,12 +39,12 @@ BIDS = [("3393.2", "7.795"), ("3393.1", "10.59"), ("3393", "20.189"), ("3392.9",
 ASKS = [("3393.5", "4.946"), ("3393.6", "7.856"), ("3393.7", "30.983"), ("3393.8", "3.006"), ("3393.9", "0.295")]
 
 
-def intent(t: float, side: str, size: str, price: str | None = None, client_id: int = 1, **options) -> OrderIntent:
+def intent(t: float, side: Side, size: str, price: str | None = None, client_id: int = 1, **options) -> OrderIntent:
     return OrderIntent(t=t, market=options.pop("market", ETH), side=side, size=D(size),
                        price=None if price is None else D(price), client_id=client_id, **options)
 
 
-def trade(t: float, side: str, size: str, price: str, kind: str = "LIMIT") -> ev.ChannelData:
+def trade(t: float, side: Side, size: str, price: str, kind: str = "LIMIT") -> ev.ChannelData:
     print_ = ev.Trade(id="014206cf0000000200000002", side=side, size=D(size), price=D(price),
                       createdAt="2024-07-24T19:12:35.705Z", type=kind)
     return ev.ChannelData(connection_id="c", message_id=1, channel="v4_trades", id=ETH,
@@ -71,7 +71,10 @@ def exchange(*events, config: PaperConfig = PaperConfig()) -> PaperExchange:
 def real_book(samples_dir) -> BookTop:
     """The real mainnet ETH-USD snapshot, through the real book operator (top 10 levels)."""
     raw = (samples_dir / "nautilus-2024/ws/v4_orderbook_snapshot.json").read_bytes()
-    (top,) = OrderBooks(depth=10).on_event(parse_frame(Frame(t=0.0, kind="ws", data=raw)))
+    snapshot = parse_frame(Frame(t=0.0, kind="ws", data=raw))
+    assert snapshot is not None
+    (top,) = OrderBooks(depth=10).on_event(snapshot)
+    assert isinstance(top, BookTop)
     return top
 
 
@@ -390,7 +393,7 @@ def test_stateful_orders_keep_to_the_chain_s_block_rate_limits():
 # -- protective stops (conditional orders) -------------------------------------------------------------
 
 
-def stop(t: float, side: str, size: str, trigger: str, client_id: int = 90, market: str = ETH) -> StopIntent:
+def stop(t: float, side: Side, size: str, trigger: str, client_id: int = 90, market: str = ETH) -> StopIntent:
     return StopIntent(t=t, market=market, side=side, size=D(size), trigger_price=D(trigger), client_id=client_id,
                       max_slippage=D("0.01"))
 
