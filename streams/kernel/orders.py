@@ -4,10 +4,9 @@ risk engine and the UI never know which broker they talk to."""
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Literal, Protocol
+from typing import Literal
 
 from msgspec import Struct
-from reactivex import Observable
 
 Side = Literal["BUY", "SELL"]
 
@@ -98,13 +97,3 @@ class Fill(Struct, frozen=True):
     liquidity: Literal["MAKER", "TAKER"]
     client_id: int | None = None
     kind: FillKind = "TRADE"
-
-
-class Broker(Protocol):
-    """Paper and live brokers both: take intents, report order updates and fills on one stream."""
-
-    events: Observable[OrderUpdate | Fill]
-
-    def submit(self, intent: OrderIntent | StopIntent) -> None: ...
-
-    def cancel(self, intent: CancelIntent) -> None: ...
