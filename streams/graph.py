@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import reactivex
@@ -46,7 +47,7 @@ from streams.risk.derisk import IntentBlocked, risk_engine
 from streams.risk.kill_switch import KillSwitch
 from streams.risk.ladder import RiskState
 from streams.risk.manual import ManualDesk
-from streams.risk.margin import AccountState, margin_states
+from streams.risk.margin import AccountState, MarketAtr, margin_states
 from streams.risk.protection import protective_stops
 from streams.signals.indicators.market import IndicatorSnapshot, indicators
 from streams.signals.scoring import SignalScore, scores
@@ -141,7 +142,9 @@ def build_graph(frames: Observable[Frame], config: Config = Config(), broker: Br
         submit = lambda intent: turns.run(lambda: broker.submit(intent))  # noqa: E731
         cancel = lambda intent: turns.run(lambda: broker.cancel(intent))  # noqa: E731
         bind = lambda: broker.bind(markets=market_infos, books=books, account=subaccount)  # noqa: E731
-    account = margin_states(market_infos, account_events).pipe(rx.share())
+    # each market's ATR as its candles close, so that the account's distances to liquidation are in ATRs too
+    account = margin_states(market_infos, account_events, atr=snapshots.pipe(rx.filter_map(closed_atr))).pipe(
+        rx.share())
     pnl = rx.merge(broker_events.pipe(rx.of_type(Fill)), funding, account).pipe(session_ledger(), rx.share())
     kill_switch = KillSwitch()
     desk = ManualDesk()
@@ -183,6 +186,13 @@ def build_graph(frames: Observable[Frame], config: Config = Config(), broker: Br
         resyncs=book_out.pipe(rx.of_type(ResyncRequest)),
         kill_switch=kill_switch, desk=desk, _connect=connect,
     )
+
+
+def closed_atr(snapshot: IndicatorSnapshot) -> MarketAtr | None:
+    """A closed candle's ATR of its market, for the margin engine (the indicator's float back to a Decimal
+    through its shortest repr, so that the same float always gives the same Decimal)."""
+    atr = snapshot.values.get("atr")
+    return MarketAtr(snapshot.t, snapshot.market, Decimal(repr(atr))) if snapshot.closed and atr else None
 
 
 def _is_status(frame: Frame) -> bool:

@@ -31,6 +31,18 @@ class MarginState:
     stops: tuple[StopIntent, ...] = ()
 
 
+def nearest_liquidation(account: AccountState) -> str:
+    """How far the position nearest its liquidation price is from it: `ETH-USD 7.9% 3.2 ATR` (the ATRs once
+    its market has closed candles enough for one); "" when no position can be liquidated."""
+    near = [p for p in account.positions if p.distance_to_liquidation_pct is not None]
+    if not near:
+        return ""
+    position = min(near, key=lambda p: p.distance_to_liquidation_pct or 0)
+    atr = position.distance_to_liquidation_atr
+    return f"{position.market} {position.distance_to_liquidation_pct:.1f}%" + (
+        "" if atr is None else f" {atr:.1f} ATR" if atr < 10 else f" {atr:.0f} ATR")
+
+
 class MarginHealthPanel(Panel):
     DEFAULT_CSS = beside(__file__)
 
@@ -71,6 +83,7 @@ class MarginHealthPanel(Panel):
                  Content.styled(percent(usage).rjust(6), DIM if usage is None else self.usage_style(usage))),
             line("Leverage", MISSING if account.leverage is None else f"{account.leverage:>12.2f}×",
                  Content.styled("  LIQUIDATABLE", "bold $text-error") if account.liquidatable else ""),
+            *([line("Liq. dist", nearest)] if (nearest := nearest_liquidation(account)) else []),
             # a stop closes its whole position: the market and where it fires say it all
             *(line("Stops" if i == 0 else "", f"{stop.market} {'≤' if stop.side == 'SELL' else '≥'} "
                    f"{price(stop.trigger_price, None)}") for i, stop in enumerate(stops)),

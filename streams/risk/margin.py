@@ -244,6 +244,14 @@ def what_if(account: Account, trades: Iterable[tuple[str, Decimal]], prices: Map
 # The stream
 
 
+class MarketAtr(Struct, frozen=True):
+    """A market's average true range (price units) at event time `t`: distances to liquidation in ATRs."""
+
+    t: float
+    market: str
+    atr: Decimal
+
+
 class MarginTracker:
     """The latest markets, prices and account; each `on_*` returns the new state when it changed, or None.
 
@@ -271,10 +279,11 @@ class MarginTracker:
             self._prices[name] = info.oracle_price
         return None if unchanged else self._state_if_held(name, info.t)
 
-    def on_atr(self, market: str, value: Decimal) -> AccountState | None:
-        changed = self._atr.get(market) != value
-        self._atr[market] = value
-        return self._state_if_held(market, self._t) if changed else None
+    def on_atr(self, atr: MarketAtr) -> AccountState | None:
+        changed = self._atr.get(atr.market) != atr.atr
+        self._atr[atr.market] = atr.atr
+        self._t = max(self._t, atr.t)
+        return self._state_if_held(atr.market, self._t) if changed else None
 
     def on_account_event(self, event: Any) -> AccountState | None:
         """Takes a v4_subaccounts or v4_parent_subaccounts snapshot or update event or an `AccountSnapshot`
@@ -341,14 +350,14 @@ class MarginTracker:
 
 def margin_states(markets: Observable[MarketInfo], account_events: Observable[Any], *,
                   leverage: Mapping[str, Decimal] | None = None,
-                  atr: Observable[tuple[str, Decimal]] | None = None) -> Observable[AccountState]:
+                  atr: Observable[MarketAtr] | None = None) -> Observable[AccountState]:
     """The account's margin state after every change of a held market's oracle price or parameters, of
     its positions or balance, or of a held market's ATR.
 
     `account_events` carries one subaccount's v4_subaccounts events (`channel("v4_subaccounts", id)`),
     or one parent's v4_parent_subaccounts events (the parent and its isolated children, see
-    `parent_account_state`), or the paper broker's `AccountSnapshot`s; `atr` carries `(market, atr)`
-    pairs. Each subscription tracks its own state; all inputs arrive on one thread (the graph's).
+    `parent_account_state`), or the paper broker's `AccountSnapshot`s; `atr` carries each market's
+    `MarketAtr` as it changes. Each subscription tracks its own state; all inputs arrive on one thread (the graph's).
     """
 
     sources: list[Observable[Any]] = [markets, account_events] if atr is None else [markets, account_events, atr]
@@ -357,7 +366,7 @@ def margin_states(markets: Observable[MarketInfo], account_events: Observable[An
 
 class MarginStates(Stage[Any, AccountState]):
     """`MarginTracker` as a stage over the merged inputs of `margin_states`, told apart by type: a
-    `MarketInfo`, a `(market, atr)` pair, or else an account event (which it ignores when it is none)."""
+    `MarketInfo`, a `MarketAtr`, or else an account event (which it ignores when it is none)."""
 
     def __init__(self, leverage: Mapping[str, Decimal] | None) -> None:
         self._tracker = MarginTracker(leverage)
@@ -365,8 +374,8 @@ class MarginStates(Stage[Any, AccountState]):
     def on_event(self, event: Any) -> Iterable[AccountState]:
         if isinstance(event, MarketInfo):
             state = self._tracker.on_market(event)
-        elif isinstance(event, tuple):
-            state = self._tracker.on_atr(*event)
+        elif isinstance(event, MarketAtr):
+            state = self._tracker.on_atr(event)
         else:
             state = self._tracker.on_account_event(event)
         return NOTHING if state is None else (state,)

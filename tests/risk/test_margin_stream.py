@@ -9,7 +9,7 @@ from reactivex.testing import ReactiveTest, TestScheduler
 
 from streams.market import events as ev
 from streams.risk.account import Account, AccountSnapshot, Position
-from streams.risk.margin import margin_states
+from streams.risk.margin import MarketAtr, margin_states
 from tests.support.builders import market_info
 
 on_next, on_completed = ReactiveTest.on_next, ReactiveTest.on_completed
@@ -126,14 +126,14 @@ def test_atr_and_leverage():
         markets=[on_next(210, info(1.0, "BTC-USD", "58672.3367")),
                  on_next(220, info(2.0, "ETH-USD", "2626.778033"))],
         account_events=[on_next(205, subscribed(0.5))],
-        atr=[on_next(230, ("BTC-USD", D(500))), on_next(240, ("BTC-USD", D(500))),  # unchanged
-             on_next(250, ("SOL-USD", D(2)))],  # not held
+        atr=[on_next(230, MarketAtr(3.0, "BTC-USD", D(500))), on_next(240, MarketAtr(4.0, "BTC-USD", D(500))),
+             on_next(250, MarketAtr(5.0, "SOL-USD", D(2)))],  # unchanged, then not held
         leverage={"BTC-USD": D(10)})
     assert [time for time, _ in states] == [220, 230]
     before, with_atr = states[0][1], states[1][1]
     assert before.positions[0].distance_to_liquidation_atr is None
     btc = with_atr.positions[0]
-    assert with_atr.t == 2.0  # an ATR pair carries no time: the latest event's
+    assert with_atr.t == 3.0  # the ATR's own time
     assert btc.distance_to_liquidation_atr == (btc.oracle_price - btc.liquidation_price) / D(500)
     assert btc.imf == D("0.1") and with_atr.free_collateral < with_atr.free_collateral_indexer
 
