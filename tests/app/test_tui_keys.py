@@ -262,7 +262,8 @@ async def test_the_footer_shows_every_key(recording: Path, size: tuple[int, int]
     """Every key but the desk's (t, b, c, x, X, p: on `?` and in the README), which 80 columns cannot hold."""
     dash = Dashboard.on(recording)
     async with dash.app.run_test(size=size) as pilot:
-        await pilot.pause()
+        await dash.started()
+        await pilot.pause()  # the footer recomposes its keys after the screen's first refresh
         footer = dash.app.query_one("Footer")
         shown = [key for key in footer.query("FooterKey") if key.region.right <= size[0] and key.region.width]
         assert {key.key_display for key in shown} == {binding.key_display or binding.key
