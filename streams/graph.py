@@ -76,8 +76,6 @@ class Graph:
     account: Observable[AccountState]
     risk: Observable[RiskState]
     orders: Observable[OrderIntent | StopIntent | CancelIntent | IntentBlocked | OrderUpdate | Fill | FundingPayment]
-    funding: Observable[FundingPayment]
-    """The paper account's hourly funding payments (none with the live broker: its account has them)."""
     pnl: Observable[SessionPnl]
     resyncs: Observable[ResyncRequest]
     kill_switch: KillSwitch
@@ -182,7 +180,7 @@ def build_graph(frames: Observable[Frame], config: Config = Config(), broker: Br
         events=events, markets=market_infos, books=books, candles=candle_updates, health=data_health,
         health_changes=health_changes,
         indicators=snapshots, scores=signal_scores, targets=decisions.pipe(rx.of_type(Target)), account=account,
-        risk=risk, orders=orders.pipe(rx.share()), funding=funding, pnl=pnl,
+        risk=risk, orders=orders.pipe(rx.share()), pnl=pnl,
         resyncs=book_out.pipe(rx.of_type(ResyncRequest)),
         kill_switch=kill_switch, desk=desk, _connect=connect,
     )

@@ -31,8 +31,8 @@ def bundled() -> tuple[list[SessionPnl], list[Fill], list[FundingPayment], list]
     funding: list[FundingPayment] = []
     accounts: list = []
     graph.pnl.subscribe(pnl.append)
-    graph.orders.subscribe(lambda o: fills.append(o) if isinstance(o, Fill) else None)
-    graph.funding.subscribe(funding.append)
+    graph.orders.subscribe(lambda o: fills.append(o) if isinstance(o, Fill)
+                           else funding.append(o) if isinstance(o, FundingPayment) else None)
     graph.account.subscribe(accounts.append)
     graph.connect()
     return pnl, fills, funding, accounts
