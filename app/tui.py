@@ -420,7 +420,10 @@ class DashboardApp(DeskActions, App[None]):
             widget, state = PANEL_STATES[name]
             panel: Any  # each panel widget has its own render_state
             for panel in self.query(widget):  # a panel may be both beside and a view (signals)
-                panel.render_state(state(model))
+                if panel.is_mounted:
+                    panel.render_state(state(model))
+                else:  # mounted just now, its children not yet: its own queue renders it after they are
+                    panel.call_later(lambda panel=panel, state=state: panel.render_state(state(model)))
 
     def render_status(self) -> None:
         perf, view = self.performance, self.view
