@@ -79,7 +79,6 @@ if TYPE_CHECKING:  # live trading's modules load only when it is asked for
 SPEED = Binding.Group("speed", compact=True)
 MARKET = Binding.Group("market", compact=True)
 KILL = Binding.Group("kill", compact=True)
-CHART_VIEW = Binding.Group("chart", compact=True)
 """Keys that share one place in the footer, so that all of them fit in 80 columns."""
 
 WIDE = 120
@@ -182,9 +181,10 @@ class DashboardApp(DeskActions, App[None]):
         Binding("right_square_bracket", "select(1)", "next", key_display="]", group=MARKET,
                 tooltip="select the next market"),
         Binding("v", "next_view", "view", tooltip="show the next view in the bottom panel (its title names them)"),
-        Binding("i", "next_overlay", "overlay", group=CHART_VIEW,
+        # on ? only: the footer is full at 80 columns
+        Binding("i", "next_overlay", "chart overlay", show=False,
                 tooltip="the chart's next overlay: none, EMA, Bollinger bands, VWAP, all (its title names it)"),
-        Binding("u", "toggle_volume", "volume", group=CHART_VIEW, tooltip="volume bars under the chart's candles"),
+        Binding("u", "toggle_volume", "chart volume", show=False, tooltip="volume bars under the chart's candles"),
         Binding("k", "kill(False)", "kill", group=KILL, tooltip="cancel every order and halt (asks first)"),
         Binding("K", "kill(True)", "kill+flatten", group=KILL, tooltip="kill, and close every position (asks first)"),
         Binding("r", "reset", "reset", tooltip="lift a halt so trading resumes (asks first)"),

@@ -198,7 +198,7 @@ def nice_ticks(low: float, high: float, count: int) -> list[float]:
         return [low]
     raw = span / count
     power = 10.0 ** math.floor(math.log10(raw))
-    step = next(m * power for m in (1.0, 2.0, 5.0, 10.0) if m * power >= raw)
+    step = min((m * power for m in (1.0, 2.0, 5.0, 10.0)), key=lambda step: abs(span / step - count))
     first = math.ceil(low / step) * step
     return [first + i * step for i in range(int((high - first) / step + 1e-9) + 1)]
 
