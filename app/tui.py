@@ -91,7 +91,7 @@ AFTER_THE_END = "g jumps back in it, o opens another, l goes live"
 
 NOTIFY_SECONDS = {"information": 4.0, "warning": 8.0, "error": 12.0}
 
-STATE_STREAMS = ("markets", "books", "health", "scores", "account", "risk", "pnl")
+STATE_STREAMS = ("markets", "books", "health", "scores", "account", "risk", "pnl", "heights")
 """Graph outputs the panels show (the latest value of each thing)."""
 CHART_HZ = 2.0
 """The candles (the chart's only input) come less often than the rest: a plotext chart costs 10-40 ms to

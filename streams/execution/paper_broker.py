@@ -18,7 +18,8 @@ The account (USDC + positions, the margin engine's `Account`) is published after
 
 Block height: from v4_block_height events; without them it is counted from the first event at one block
 per `block_seconds` (dYdX makes about one a second), and when real heights start arriving the open
-short-term orders are moved onto the real count, keeping the blocks they had left.
+short-term orders are moved onto the real count, keeping the blocks they had left. A resting short-term
+order's updates carry its good-til-block only from then on (a count of its own is no chain's height).
 
 `PaperExchange` is the engine as a stage (events in, events out, no Rx, no clock); `PaperBroker` puts it
 behind the `Broker` protocol the strategy and the risk engine talk to.
@@ -102,6 +103,11 @@ class BlockClock:
         jump = height - self.height(t) if not self._real else 0
         self._anchor, self._real = (height, t), True
         return jump
+
+    @property
+    def real(self) -> bool:
+        """Whether a real height was heard: only then is a good-til-block the chain's own count."""
+        return self._real
 
 
 @dataclass
@@ -399,7 +405,7 @@ class PaperExchange(Stage[PaperInput, PaperOutput]):
         else:
             order.good_til_t = t + intent.good_til_seconds
         self._orders[intent.client_id] = order
-        self._update(intent, t, "OPEN", order.filled)
+        self._update(intent, t, "OPEN", order.filled, order=order)
 
     def _cancel(self, cancel: CancelIntent, t: float) -> None:
         """Cancelling an order that is no longer open does nothing: on chain it is already gone."""
@@ -416,15 +422,18 @@ class PaperExchange(Stage[PaperInput, PaperOutput]):
         elif order.stopped is not None:
             self._close(order, t, "CANCELED", order.stopped)
         elif order.filled != filled_before:
-            self._update(order.intent, t, "PARTIALLY_FILLED", order.filled)
+            self._update(order.intent, t, "PARTIALLY_FILLED", order.filled, order=order)
 
     def _close(self, order: _Order, t: float, status: OrderStatus, reason: str = "") -> None:
         del self._orders[order.intent.client_id]
-        self._update(order.intent, t, status, order.filled, reason)
+        self._update(order.intent, t, status, order.filled, reason, order)
 
-    def _update(self, intent: OrderIntent, t: float, status: OrderStatus, filled: Decimal, reason: str = ""
-                ) -> None:
-        self._out.append(OrderUpdate(t, intent.client_id, intent.market, status, filled, reason))
+    def _update(self, intent: OrderIntent, t: float, status: OrderStatus, filled: Decimal, reason: str = "",
+                order: _Order | None = None) -> None:
+        """A resting short-term order's updates carry its good-til-block while real heights are replayed
+        (a count from the first event would be no chain's height, so none is shown then)."""
+        good_til = order.good_til_block if order is not None and self._clock.real else None
+        self._out.append(OrderUpdate(t, intent.client_id, intent.market, status, filled, reason, good_til))
 
     # -- matching ----------------------------------------------------------------------------------
 
