@@ -39,6 +39,8 @@ VOLUME_ROWS = 4
 """... and at least 4: 2 of bars, the time axis and its labels (at 80x24 the chart has 9 rows)."""
 PRICE_ROWS = 5
 """Rows the candles need at least beside volume: 3 of prices inside their frame."""
+FRAME_ROWS = 2
+"""The price plot's frame above and below its rows."""
 
 LINE_COLOURS = {"ema": "primary", "bb_upper": "foreground-muted", "bb_middle": "foreground-muted",
                 "bb_lower": "foreground-muted", "vwap": "warning"}
@@ -167,7 +169,7 @@ class CandleChart(PlotextPlot):
         low, high = min(lows), max(highs)
         plot.ylim(low, high if high > low else low + 1)
         plot.xlim(-0.5, len(shown) - 0.5)
-        ticks = nice_ticks(low, high, max(2, (rows - 2) // 2))
+        ticks = apart(nice_ticks(low, high, max(2, (rows - 2) // 2)), low, high, rows - FRAME_ROWS)
         return {tick: f"{tick:,.{_places(ticks)}f}" for tick in ticks}
 
     def _volume_plot(self, plot: Any, shown: Sequence[Candle], label: str) -> None:
@@ -201,6 +203,19 @@ def nice_ticks(low: float, high: float, count: int) -> list[float]:
     step = min((m * power for m in (1.0, 2.0, 5.0, 10.0)), key=lambda step: abs(span / step - count))
     first = math.ceil(low / step) * step
     return [first + i * step for i in range(int((high - first) / step + 1e-9) + 1)]
+
+
+def apart(ticks: Sequence[float], low: float, high: float, rows: int) -> list[float]:
+    """The ticks at least a row and a half apart (of `rows` rows), from the lowest: plotext writes two labels that
+    land on one row over each other, and which one ends on top is not fixed from run to run."""
+    kept: list[float] = []
+    last = -math.inf
+    for tick in ticks:
+        row = (tick - low) / (high - low) * (rows - 1) if high > low else 0.0
+        if row - last >= 1.5:
+            kept.append(tick)
+            last = row
+    return kept
 
 
 def _places(ticks: Sequence[float]) -> int:
