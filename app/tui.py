@@ -91,7 +91,7 @@ AFTER_THE_END = "g jumps back in it, o opens another, l goes live"
 
 NOTIFY_SECONDS = {"information": 4.0, "warning": 8.0, "error": 12.0}
 
-STATE_STREAMS = ("markets", "books", "health", "scores", "account", "risk", "pnl")
+STATE_STREAMS = ("markets", "books", "health", "scores", "account", "risk", "pnl", "heights")
 """Graph outputs the panels show (the latest value of each thing)."""
 CHART_HZ = 2.0
 """The candles (the chart's input besides our rare fills) come less often than the rest: a plotext chart costs
@@ -425,7 +425,10 @@ class DashboardApp(DeskActions, App[None]):
             widget, state = PANEL_STATES[name]
             panel: Any  # each panel widget has its own render_state
             for panel in self.query(widget):  # a panel may be both beside and a view (signals)
-                panel.render_state(state(model))
+                if panel.is_mounted:
+                    panel.render_state(state(model))
+                else:  # mounted just now, its children not yet: its own queue renders it after they are
+                    panel.call_later(lambda panel=panel, state=state: panel.render_state(state(model)))
 
     def render_status(self) -> None:
         perf, view = self.performance, self.view

@@ -15,13 +15,13 @@ from decimal import Decimal
 from itertools import count
 from typing import Any
 
-from app.screens.blotter import BlotterState, OpenOrder
+from app.screens.blotter import BlotterState, OpenOrder, countdown
 from streams.execution.ledger import Ledger, LedgerEntry, SessionPnl
 from streams.execution.paper_broker import FundingPayment
 from streams.kernel.orders import CancelIntent, Fill, OrderIntent, OrderStatus, OrderUpdate, StopIntent
 from streams.market.books import ResyncRequest
 from streams.market.events import Candle
-from streams.market.state import BookTop, CandleUpdate, MarketInfo, StreamHealth
+from streams.market.state import BlockHeight, BookTop, CandleUpdate, MarketInfo, StreamHealth
 from streams.risk.derisk import IntentBlocked
 from streams.risk.ladder import RiskState, severity
 from streams.risk.margin import AccountState
@@ -68,7 +68,7 @@ def state_key(value: Any) -> Hashable:
         return StreamHealth, value.stream
     if isinstance(value, CandleUpdate):
         return CandleUpdate, value.market, value.resolution, value.candle.startedAt
-    if isinstance(value, (AccountState, RiskState, SessionPnl)):
+    if isinstance(value, (AccountState, RiskState, SessionPnl, BlockHeight)):
         return type(value)
     return type(value), value.market
 
@@ -165,6 +165,8 @@ class DashboardModel:
         self.risk: RiskState | None = None
         self.pnl: SessionPnl | None = None
         self.open_orders: dict[int, OpenOrder] = {}
+        self.height: BlockHeight | None = None
+        """The chain's latest height: what the open short-term orders count down against."""
         self.ledger = Ledger()
         self.trades: deque[LedgerEntry] = deque(maxlen=TRADES_KEPT)
         self.stops: dict[str, StopIntent] = {}
@@ -223,6 +225,8 @@ class DashboardModel:
             self.pnl = value
             self.pnl_history.append(float(value.net))
             return {PNL}
+        if isinstance(value, BlockHeight):  # the blotter polls it
+            self.height = value
         return set()
 
     def _funding(self, info: MarketInfo) -> None:
@@ -285,7 +289,8 @@ class DashboardModel:
             if value.status in _DONE:
                 del self.open_orders[value.client_id]
             else:
-                self.open_orders[value.client_id] = replace(held, status=value.status, filled=value.filled)
+                self.open_orders[value.client_id] = replace(held, status=value.status, filled=value.filled,
+                                                            good_til_block=value.good_til_block or held.good_til_block)
         elif isinstance(value, IntentBlocked):
             self.open_orders.pop(value.client_id, None)
         elif isinstance(value, Fill):
@@ -375,7 +380,9 @@ class DashboardModel:
         return MarketDetailState(self.selected, self.markets.get(market), tuple(self.funding.get(market, ())))
 
     def blotter_state(self) -> BlotterState:
-        return BlotterState(tuple(self.open_orders.values()), tuple(self.trades), self.ledger.totals)
+        orders = tuple(o if o.good_til_block is None else replace(o, good_til=countdown(o.good_til_block, self.height))
+                       for o in self.open_orders.values())
+        return BlotterState(orders, tuple(self.trades), self.ledger.totals)
 
     def log_state(self) -> EventLogState:
         return EventLogState(tuple(self._log), self._logged, self._log_id)
