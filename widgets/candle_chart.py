@@ -121,8 +121,7 @@ class CandleChart(PlotextPlot):
             plt.subplots(2, 1)
             volume = plt.subplot(2, 1)
             volume.plotsize(self.size.width, volume_rows)
-            price = plt.subplot(1, 1)
-            price.plotsize(self.size.width, self.size.height - volume_rows)
+            price = plt.subplot(1, 1)  # the rest of the rows
             # both axes take labels as wide, so that the candles' columns are the volume bars' columns
             price_labels = self._price_plot(price, state, shown, skip, rows=self.size.height - volume_rows)
             volume_label = compact(max(float(c.usdVolume) for c in shown) or 1.0)
