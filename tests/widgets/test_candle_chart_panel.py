@@ -11,7 +11,7 @@ import pytest
 from streams.kernel.orders import Fill
 from streams.signals.overlays import OVERLAYS, ChartConfig, overlay_lines
 from tests.support.dashboard import PanelApp, candles
-from widgets.candle_chart import CandleChart, CandleChartPanel, ChartState, apart, nice_ticks, trade_markers
+from widgets.candle_chart import CandleChart, CandleChartPanel, ChartState, nice_ticks, trade_markers
 
 SIZES = {"80": (48, 12), "160": (110, 24)}
 STATES = {"normal": ChartState("BTC-USD", "1MIN", candles()), "waiting": ChartState()}
@@ -61,20 +61,11 @@ def test_a_fill_is_marked_at_the_candle_it_was_made_in_and_only_there() -> None:
     assert trade_markers((), fills(), 60) == ()
 
 
-def test_price_ticks_are_round_and_inside_the_range() -> None:
-    assert nice_ticks(69_327.0, 69_562.0, 4) == [69_350.0, 69_400.0, 69_450.0, 69_500.0, 69_550.0]
-    assert nice_ticks(0.98, 1.02, 2) == pytest.approx([0.98, 1.0, 1.02])
-    assert nice_ticks(5.0, 5.0, 3) == [5.0]
-
-
-def test_price_labels_that_would_share_a_row_keep_the_lower() -> None:
-    # 3 rows of prices from 69,327 to 69,562: 69,400 and 69,500 fall on the middle one (the 80x24 chart with volume,
-    # whose label was one or the other from run to run)
-    assert apart([69_400.0, 69_500.0], 69_327.0, 69_562.0, 3) == [69_400.0]
-    ticks = nice_ticks(69_327.0, 69_760.0, 10)  # 9 ticks of 50 on 20 rows: each has its own
-    assert apart(ticks, 69_327.0, 69_760.0, 20) == ticks
-    assert apart(ticks, 69_327.0, 69_760.0, 10) == ticks[::2]
-    assert apart([5.0], 5.0, 5.0, 3) == [5.0]
+def test_price_ticks_are_round_inside_the_range_and_at_least_the_gap_apart() -> None:
+    assert nice_ticks(69_327.0, 69_562.0, 40.0) == [69_350.0, 69_400.0, 69_450.0, 69_500.0, 69_550.0]
+    assert nice_ticks(69_327.0, 69_562.0, 135.0) == [69_400.0]
+    assert nice_ticks(0.98, 1.02, 0.015) == pytest.approx([0.98, 1.0, 1.02])
+    assert nice_ticks(5.0, 5.0, 3.0) == [5.0]
 
 
 async def test_the_same_state_does_not_redraw() -> None:
