@@ -18,10 +18,10 @@ from textual.widgets import DataTable, Input, Select, Static
 
 from app.history import FORMATS, KINDS, SIDES, ExportError, HistoryFilter, HistoryRow, default_export_path, export
 from streams.execution.ledger import SessionPnl
-from widgets.format import number, price, quantity, utc_stamp
+from widgets.format import number, price, quantity
 
 REFRESH_SECONDS = 0.5
-COLUMNS = ("TIME", "KIND", "MARKET", "SIDE", "SIZE", "PRICE", "FEE", "REALISED", "FUNDING", "POSITION", "DETAIL")
+COLUMNS = ("TIME (UTC)", "KIND", "MARKET", "SIDE", "SIZE", "PRICE", "FEE", "REALISED", "FUNDING", "POSITION", "DETAIL")
 
 
 @dataclass(frozen=True)
@@ -43,12 +43,12 @@ def totals_line(pnl: SessionPnl | None) -> str:
 
 
 def cells(row: HistoryRow) -> tuple[str, ...]:
-    def signed(value: Decimal | None) -> str:
-        return "" if value is None else number(value, 2, signed=True)
+    def signed(value: Decimal | None, places: int) -> str:
+        return "" if value is None else number(value, places, signed=True)
 
-    return (utc_stamp(row.t), row.kind, row.market, row.side, "" if row.size is None else quantity(row.size),
-            "" if row.price is None else price(row.price, None), "" if row.fee is None else number(row.fee, 4),
-            signed(row.realized_pnl), "" if row.funding is None else number(row.funding, 4, signed=True),
+    return (datetime.fromtimestamp(row.t, UTC).strftime("%m-%d %H:%M:%S"), row.kind, row.market, row.side,
+            "" if row.size is None else quantity(row.size), "" if row.price is None else price(row.price, None),
+            "" if row.fee is None else number(row.fee, 4), signed(row.realized_pnl, 2), signed(row.funding, 4),
             "" if row.position is None else quantity(row.position, signed=True), row.detail)
 
 
@@ -119,9 +119,9 @@ class HistoryScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with Vertical():
             with Horizontal(id="filters"):
-                yield Select[str]((), prompt="every market", id="market")
-                yield Select[str](((side.lower(), side) for side in SIDES), prompt="both sides", id="side")
-                yield Select[str](((kind, kind) for kind in KINDS), prompt="every kind", id="kind")
+                yield Select[str]((), prompt="market", id="market")
+                yield Select[str](((side.lower(), side) for side in SIDES), prompt="side", id="side")
+                yield Select[str](((kind, kind) for kind in KINDS), prompt="kind", id="kind")
                 yield Input(placeholder="/ text filter", id="text")
             yield DataTable(id="history", cursor_type="row", zebra_stripes=True)
             yield Static(id="shown")
@@ -154,7 +154,7 @@ class HistoryScreen(ModalScreen[None]):
         self.query_one("#totals", Static).update(totals_line(state.pnl))
 
     def on_select_changed(self, event: Select.Changed) -> None:
-        value = None if event.value is Select.BLANK else str(event.value)
+        value = event.value if isinstance(event.value, str) else None  # every option is a string; else none chosen
         if event.select.id == "market":
             self.filter = HistoryFilter(value, self.filter.side, self.filter.kind, self.filter.text)
         elif event.select.id == "side":

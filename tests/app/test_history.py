@@ -98,7 +98,7 @@ def test_an_export_parses_back_to_the_rows_exactly(booked, tmp_path: Path, fmt: 
             assert record[name] == ("" if fmt == "csv" else None) if value is None else Decimal(record[name]) == value
             if value is not None:
                 assert "E" not in record[name] and Decimal(record[name]).as_tuple() == value.as_tuple()  # no float
-        assert datetime.fromisoformat(record["time"]).timestamp() == pytest.approx(row.t, abs=1e-3)  # to the millisecond
+        assert datetime.fromisoformat(record["time"]).timestamp() == pytest.approx(row.t, abs=1e-3)  # to the ms
         assert (record["kind"], record["market"], record["side"], record["detail"]) == (
             row.kind, row.market, row.side, row.detail)
         client = record["client_id"]
