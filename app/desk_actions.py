@@ -28,7 +28,8 @@ DESK_BINDINGS = [
     Binding("t", "ticket", "ticket", show=False,
             tooltip="order ticket for the selected market, with its margin what-if"),
     Binding("b", "blotter", "blotter", show=False,
-            tooltip="open orders (cancel one, asking first) and the session's realised PnL, fees, funding"),
+            tooltip="open orders, short-term ones counting down to their good-til-block (cancel one, asking "
+                    "first), and the session's realised PnL, fees, funding"),
     Binding("h", "history", "history", show=False,
             tooltip="fills, orders and funding with realised PnL and fees: filter, export to CSV or JSON lines"),
     Binding("c", "cancel_all", "cancel all", show=False, tooltip="cancel every open order (asks first)"),

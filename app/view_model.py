@@ -16,19 +16,21 @@ from itertools import count
 from typing import Any
 
 from app.history import History, order_what
-from app.screens.blotter import BlotterState, OpenOrder
+from app.screens.blotter import BlotterState, OpenOrder, countdown
 from app.screens.history import HistoryState
 from streams.execution.ledger import SessionPnl
 from streams.kernel.orders import CancelIntent, Fill, OrderIntent, OrderStatus, OrderUpdate, StopIntent
 from streams.market.books import ResyncRequest
 from streams.market.events import Candle
-from streams.market.state import BookTop, CandleUpdate, MarketInfo, StreamHealth
+from streams.market.state import BlockHeight, BookTop, CandleUpdate, MarketInfo, StreamHealth
 from streams.market.trades import MarketTrade
 from streams.risk.derisk import IntentBlocked
 from streams.risk.ladder import RiskState, severity
 from streams.risk.margin import AccountState
+from streams.signals.config import RESOLUTION_SECONDS
+from streams.signals.overlays import ChartConfig, overlay_lines
 from streams.signals.scoring import SignalScore
-from widgets.candle_chart import ChartState
+from widgets.candle_chart import ChartState, trade_markers
 from widgets.data_health import DataHealthState
 from widgets.event_log import MAX_LINES, EventLogState, Kind, LogEntry
 from widgets.format import price, quantity
@@ -53,6 +55,8 @@ FUNDING_HISTORY = 48
 
 CHART_CANDLES = 240
 """Candles kept per market: more than the widest chart shows."""
+CHART_FILLS = 500
+"""Fills kept per market for the chart's markers (more than its candles' time holds of the bot's)."""
 
 HEALTH_ORDER = ("ok", "stale", "resyncing", "error")
 """Data health states, least to most severe: a market shows its worst stream's."""
@@ -67,7 +71,7 @@ def state_key(value: Any) -> Hashable:
         return StreamHealth, value.stream
     if isinstance(value, CandleUpdate):
         return CandleUpdate, value.market, value.resolution, value.candle.startedAt
-    if isinstance(value, (AccountState, RiskState, SessionPnl)):
+    if isinstance(value, (AccountState, RiskState, SessionPnl, BlockHeight)):
         return type(value)
     return type(value), value.market
 
@@ -130,8 +134,10 @@ def log_entry(value: Any) -> LogEntry | None:
 
 
 class DashboardModel:
-    def __init__(self, resolution: str = "1MIN") -> None:
+    def __init__(self, resolution: str = "1MIN", chart: ChartConfig = ChartConfig()) -> None:
         self.resolution = resolution
+        self.chart = chart
+        """The chart's overlay periods."""
         self.markets: dict[str, MarketInfo] = {}
         self.funding: dict[str, deque[tuple[float, Decimal]]] = {}
         """Per market, (event time, hourly rate) at each change of its next funding rate."""
@@ -148,6 +154,8 @@ class DashboardModel:
         """The followed markets in order."""
         self.scores: dict[str, SignalScore] = {}
         self.candles: dict[str, dict[str, Candle]] = {}
+        self.fills: dict[str, deque[Fill]] = {}
+        """Each market's latest fills, for the chart's markers."""
         self.account: AccountState | None = None
         self.risk: RiskState | None = None
         self.pnl: SessionPnl | None = None
@@ -155,6 +163,8 @@ class DashboardModel:
         self.history = History()
         self.tape: dict[str, deque[MarketTrade]] = {}
         """Each market's latest trades, newest last."""
+        self.height: BlockHeight | None = None
+        """The chain's latest height: what the open short-term orders count down against."""
         self.stops: dict[str, StopIntent] = {}
         """The protective stop of each market, from placement until it is cancelled, refused or done."""
         self.pnl_history: deque[float] = deque(maxlen=PNL_HISTORY)
@@ -211,6 +221,8 @@ class DashboardModel:
             self.pnl = value
             self.pnl_history.append(float(value.net))
             return {PNL}
+        if isinstance(value, BlockHeight):  # the blotter polls it
+            self.height = value
         return set()
 
     def _funding(self, info: MarketInfo) -> None:
@@ -256,8 +268,14 @@ class DashboardModel:
         for value in values:
             if (entry := log_entry(value)) is not None:
                 self.note(entry)
-            changed |= self._stop(value)
+            changed |= self._stop(value) | self._chart_fill(value)
         return changed
+
+    def _chart_fill(self, value: Any) -> set[str]:
+        if not isinstance(value, Fill):
+            return set()
+        self.fills.setdefault(value.market, deque(maxlen=CHART_FILLS)).append(value)
+        return {CHART} if value.market == self.selected else set()
 
     def book(self, values: Iterable[Any]) -> None:
         """Fold orders, fills (the ledger's entries) and funding payments into the open orders and the history
@@ -273,7 +291,8 @@ class DashboardModel:
             if value.status in _DONE:
                 del self.open_orders[value.client_id]
             else:
-                self.open_orders[value.client_id] = replace(held, status=value.status, filled=value.filled)
+                self.open_orders[value.client_id] = replace(held, status=value.status, filled=value.filled,
+                                                            good_til_block=value.good_til_block or held.good_til_block)
         elif isinstance(value, IntentBlocked):
             self.open_orders.pop(value.client_id, None)
 
@@ -346,8 +365,11 @@ class DashboardModel:
         return MarginState(self.account, risk, tuple(self.stops[market] for market in sorted(self.stops)))
 
     def chart_state(self) -> ChartState:
-        series = self.candles.get(self.selected or "", {})
-        return ChartState(self.selected, self.resolution, tuple(series[start] for start in sorted(series)))
+        market = self.selected or ""
+        series = self.candles.get(market, {})
+        candles = tuple(series[start] for start in sorted(series))
+        markers = trade_markers(candles, self.fills.get(market, ()), RESOLUTION_SECONDS.get(self.resolution, 60))
+        return ChartState(self.selected, self.resolution, candles, markers, overlay_lines(candles, self.chart))
 
     def health_state(self) -> DataHealthState:
         return DataHealthState(tuple(self.health[s] for s in sorted(self.health)))
@@ -371,7 +393,9 @@ class DashboardModel:
                                info.tick_size if info else None)
 
     def blotter_state(self) -> BlotterState:
-        return BlotterState(tuple(self.open_orders.values()), self.pnl)
+        orders = tuple(o if o.good_til_block is None else replace(o, good_til=countdown(o.good_til_block, self.height))
+                       for o in self.open_orders.values())
+        return BlotterState(orders, self.pnl)
 
     def history_state(self) -> HistoryState:
         return HistoryState(tuple(self.history.rows), self.history.added, self.pnl)

@@ -27,6 +27,7 @@ from streams.kernel.settings import Section
 from streams.market.trades import TapeConfig
 from streams.risk.config import RiskConfig
 from streams.signals.config import SignalsConfig
+from streams.signals.overlays import ChartConfig
 from streams.sources.endpoints import LiveSection
 from streams.strategy.config import StrategyConfig
 
@@ -44,6 +45,7 @@ class Config(Section, frozen=True):
     paper: PaperConfig = PaperConfig()
     live: LiveSection = LiveSection()
     tape: TapeConfig = TapeConfig()
+    chart: ChartConfig = ChartConfig()
 
 
 def load_config(path: str | Path | None = None) -> Config:

@@ -39,9 +39,10 @@ from streams.market.books import BOOK_READS, CrossCleared, ResyncRequest, Uncros
 from streams.market.candles import CANDLE_READS, candles, candles_from_trades
 from streams.market.events import Event
 from streams.market.health import changes, health
+from streams.market.heights import HEIGHT_READS, block_heights
 from streams.market.markets import MARKET_READS, markets
 from streams.market.parse import parse, route_key
-from streams.market.state import BookTop, CandleUpdate, MarketInfo, StreamHealth
+from streams.market.state import BlockHeight, BookTop, CandleUpdate, MarketInfo, StreamHealth
 from streams.market.trades import TRADE_READS, MarketTrade, tape
 from streams.risk.account import AccountSnapshot
 from streams.risk.derisk import IntentBlocked, risk_engine
@@ -83,6 +84,7 @@ class Graph:
     trades: Observable[MarketTrade]
     """Every market's trades, for the tape: demand-driven (the stage runs only while this is subscribed to)."""
     resyncs: Observable[ResyncRequest]
+    heights: Observable[BlockHeight]
     kill_switch: KillSwitch
     desk: ManualDesk
     _connect: Any
@@ -189,6 +191,7 @@ def build_graph(frames: Observable[Frame], config: Config = Config(), broker: Br
         ledger=booked.pipe(rx.of_type(LedgerEntry), rx.share()),
         trades=events.only(*TRADE_READS).pipe(tape(config.tape), rx.share()),
         resyncs=book_out.pipe(rx.of_type(ResyncRequest)),
+        heights=events.only(*HEIGHT_READS).pipe(block_heights(), rx.share()),
         kill_switch=kill_switch, desk=desk, _connect=connect,
     )
 
