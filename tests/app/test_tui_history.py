@@ -164,3 +164,32 @@ def test_snapshot_of_the_filtered_history_at_80x24(snap_compare) -> None:
         await pilot.pause()
 
     assert snap_compare(dash.app, terminal_size=(80, 24), run_before=run_before)
+
+
+async def test_the_table_holds_the_newest_rows_that_pass_and_an_export_writes_them_all(tmp_path: Path) -> None:
+    from textual.app import App
+
+    from app.history import HistoryRow
+    from app.screens.history import SHOWN_MAX, HistoryState
+
+    rows = tuple(HistoryRow(1_722_013_000.0 + n, "fill" if n % 2 else "order", "ETH-USD", "BUY", Decimal("0.5"),
+                            client_id=n) for n in range(3 * SHOWN_MAX))
+    app: App[None] = App()
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = HistoryScreen(lambda: HistoryState(rows, len(rows), None), cwd=lambda: tmp_path)
+        await app.push_screen(screen)
+        await pilot.pause()
+        table = screen.query_one(DataTable)
+        assert table.row_count == SHOWN_MAX and len(screen.shown) == len(rows)
+        assert str(screen.query_one("#shown", Static).render()).startswith(
+            f"{len(rows)} of {len(rows)} rows (the newest {SHOWN_MAX} shown, all exported)")
+        screen.query_one("#kind", Select).value = "fill"
+        await pilot.pause()
+        assert table.row_count == SHOWN_MAX and len(screen.shown) == len(rows) // 2
+        await pilot.press("e")
+        prompt = app.screen
+        assert isinstance(prompt, ExportScreen) and Path(prompt.query_one("#path", Input).value).parent == tmp_path
+        await pilot.press("enter")  # the default path, in `cwd`
+        (written,) = tmp_path.glob("dydx-bot-history-*.csv")
+        with written.open(newline="", encoding="utf-8") as file:
+            assert [int(record["client_id"]) for record in csv.DictReader(file)] == list(range(1, len(rows), 2))
