@@ -2,7 +2,7 @@
 exports it: one `HistoryRow` per fill (from the session ledger's entries, with the PnL it realised and the
 position it left), per order event (placed, blocked, each change of status) and per funding payment.
 
-Exports are the rows shown (the filter applied), oldest first, as CSV or JSON lines with the columns of
+Exports are the rows that pass the filter, oldest first, as CSV or JSON lines with the columns of
 `EXPORT_COLUMNS`: money and sizes as exact decimal strings, never floats. A file is written whole or not
 at all, and never over an existing one.
 """

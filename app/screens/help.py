@@ -27,7 +27,7 @@ Views          the bottom panel shows one view at a time (v: the next), all name
   Data health    every stream: state, message rate, age, gaps, resyncs, crossed books, errors
 Blotter (b)    open orders (c cancels the highlighted one) and the session's totals
 History (h)    fills, orders and funding with realised PnL, fees and funding per row; filters by
-               market, side, kind and text (/); e exports the rows shown to CSV, j to JSON lines
+               market, side, kind and text (/); e exports the rows that pass to CSV, j to JSON lines
 Status bar     source, recording and position (UTC), speed or the live connection, session PnL and
                fees, message rate, end-to-end latency, memory"""
 

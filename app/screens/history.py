@@ -190,8 +190,8 @@ class HistoryScreen(ModalScreen[None]):
             count = export(rows, path, fmt)
             return f"exported {count} row{'' if count == 1 else 's'} to {path} ({FORMATS[fmt]})"
 
-        self.app.push_screen(ExportScreen(f"Export the {len(rows)} rows shown as {FORMATS[fmt]} to", default, write),
-                             self._exported)
+        title = f"Export the {len(rows)} rows that pass the filter as {FORMATS[fmt]} to"
+        self.app.push_screen(ExportScreen(title, default, write), self._exported)
 
     def _exported(self, said: str | None) -> None:
         if said is not None:

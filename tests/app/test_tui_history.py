@@ -1,6 +1,6 @@
 """The history screen and the trades tape on the dashboard, driven by the Pilot on the bundled recording in
 virtual time with the paper account: `h` (and `h` in the blotter) opens the history of the graph's fills,
-orders and funding; the filters narrow it; `e` and `j` export the rows shown to the path asked for (parsed
+orders and funding; the filters narrow it; `e` and `j` export the rows that pass to the path asked for (parsed
 back: exact Decimals), an unwritable path is one line in the prompt and nothing is written; `v` reaches
 the tape, which follows the selected market. Snapshots of the history screen and its export prompt."""
 
