@@ -1,8 +1,8 @@
 """The dashboard's trading-desk keys: the order ticket, the blotter (open orders, one of which it cancels,
-and the trade history), cancel all, close the selected market's position, flatten all, and pause the
-strategy on the selected market. Each asks first (the ticket is its own
-question); all of them go through the session's `graph.desk`, so paper and live take the same path and
-the risk gate sees the trader's orders as it sees the strategy's."""
+and the session's totals), the history (fills, orders, funding: filtered, exported), cancel all, close the
+selected market's position, flatten all, and pause the strategy on the selected market. Each asks first
+(the ticket is its own question); all of them go through the session's `graph.desk`, so paper and live take
+the same path and the risk gate sees the trader's orders as it sees the strategy's."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from textual.screen import Screen
 from app.backend import Backend, Severity
 from app.screens.blotter import BlotterScreen
 from app.screens.confirm import ConfirmScreen
+from app.screens.history import HistoryScreen
 from app.screens.order_ticket import OrderTicketScreen
 from app.ticket import preview
 from streams.config import Config
@@ -28,7 +29,9 @@ DESK_BINDINGS = [
             tooltip="order ticket for the selected market, with its margin what-if"),
     Binding("b", "blotter", "blotter", show=False,
             tooltip="open orders, short-term ones counting down to their good-til-block (cancel one, asking "
-                    "first), and the trades with realised PnL, fees, funding"),
+                    "first), and the session's realised PnL, fees, funding"),
+    Binding("h", "history", "history", show=False,
+            tooltip="fills, orders and funding with realised PnL and fees: filter, export to CSV or JSON lines"),
     Binding("c", "cancel_all", "cancel all", show=False, tooltip="cancel every open order (asks first)"),
     Binding("x", "close_position", "close", show=False,
             tooltip="close the selected market's position (asks first)"),
@@ -82,6 +85,10 @@ def _cancel_one(app: _Dashboard, market: str, client_id: int) -> None:
         app.report(f"cancelling order {client_id} on {market}", "information")
 
 
+def _history(app: _Dashboard) -> None:
+    app.push_screen(HistoryScreen(app.view.model.history_state), lambda _: None)
+
+
 def _close(app: _Dashboard, rows: list[PositionState]) -> None:
     slippage = app.config.risk.max_slippage
     if _on_desk(app, lambda desk: desk.close(rows, slippage)):
@@ -112,7 +119,14 @@ class DeskActions:
             self.report("no session yet", "warning")
             return
         model = self.view.model
-        self.push_screen(BlotterScreen(model.blotter_state, partial(_cancel_one, self)), lambda _: None)
+        self.push_screen(BlotterScreen(model.blotter_state, partial(_cancel_one, self), partial(_history, self)),
+                         lambda _: None)
+
+    def action_history(self: _Dashboard) -> None:
+        if self.view is None:
+            self.report("no session yet", "warning")
+            return
+        _history(self)
 
     def action_cancel_all(self: _Dashboard) -> None:
         _ask(self, "Cancel every open order?", "Cancel all", lambda: _on_desk(self, lambda desk: desk.cancel()))

@@ -51,6 +51,7 @@ from app.view_model import (
     POSITIONS,
     SELECTION,
     SIGNALS,
+    TAPE,
     DashboardModel,
     state_key,
 )
@@ -71,6 +72,7 @@ from widgets.positions import PositionsPanel
 from widgets.session_pnl import SessionPnlPanel, summary
 from widgets.signals import SignalsPanel
 from widgets.status_bar import StatusBar, StatusState, Trading
+from widgets.trades_tape import TradesTapePanel
 from widgets.views import Views, ViewSpec
 
 if TYPE_CHECKING:  # live trading's modules load only when it is asked for
@@ -99,6 +101,10 @@ CHART_HZ = 2.0
 changes with every trade."""
 LOG_STREAMS = ("orders", "risk", "resyncs")
 """Graph outputs the event log shows (every value)."""
+BOOKED_STREAMS = ("orders", "ledger")
+"""Graph outputs the blotter and the history keep (every value, however many come at once)."""
+TAPE_BATCH = 5000
+"""Trades a batch keeps for the tape (the latest; a market's tape shows far fewer)."""
 
 PANEL_STATES: dict[str, tuple[type[Panel], Callable[[DashboardModel], Any]]] = {
     MARKETS: (MarketsPanel, DashboardModel.markets_state),
@@ -111,6 +117,7 @@ PANEL_STATES: dict[str, tuple[type[Panel], Callable[[DashboardModel], Any]]] = {
     PNL: (SessionPnlPanel, DashboardModel.pnl_state),
     BOOK: (OrderBookPanel, DashboardModel.book_state),
     DETAIL: (MarketDetailPanel, DashboardModel.detail_state),
+    TAPE: (TradesTapePanel, DashboardModel.tape_state),
 }
 """Panel name -> the widget showing it and the model's state for it."""
 
@@ -238,7 +245,8 @@ class DashboardApp(DeskActions, App[None]):
     def views(self) -> list[ViewSpec]:
         """The bottom panel's views, in the order `v` shows them."""
         return [("events", "Orders & events", EventLogPanel()), ("pnl", "PnL", SessionPnlPanel()),
-                ("book", "Book", OrderBookPanel()), ("market", "Market", MarketDetailPanel()),
+                ("book", "Book", OrderBookPanel()), ("trades", "Trades", TradesTapePanel()),
+                ("market", "Market", MarketDetailPanel()),
                 ("signals", "Signals", SignalsPanel()), ("health", "Data health", DataHealthPanel())]
 
     def on_resize(self, event: events.Resize) -> None:
@@ -331,10 +339,13 @@ class DashboardApp(DeskActions, App[None]):
         state = reactivex.merge(*(self._surviving(graph, name) for name in STATE_STREAMS))
         log = reactivex.merge(*(self._surviving(graph, name) for name in LOG_STREAMS))
         candles = self._surviving(graph, "candles")
+        booked = reactivex.merge(*(self._surviving(graph, name) for name in BOOKED_STREAMS))
         session.attach(
             self.bridge.bind(state, partial(self._on_state, view), key=state_key, meter=session.meter),
             self.bridge.bind(candles, partial(self._on_state, view), key=state_key, hz=CHART_HZ),
             self.bridge.bind(log, partial(self._on_log, view), limit=MAX_LINES),
+            self.bridge.bind(booked, view.model.book),
+            self.bridge.bind(self._surviving(graph, "trades"), partial(self._on_trades, view), limit=TAPE_BATCH),
         )
         if isinstance(session, ReplaySession):
             session.attach(self.bridge.bind(session.status, partial(self._on_replay_status, view),
@@ -392,6 +403,11 @@ class DashboardApp(DeskActions, App[None]):
         changed = view.model.record(values)
         if view is self.view:
             self.show_panels({LOG} | changed)
+
+    def _on_trades(self, view: View, values: list[Any]) -> None:
+        changed = view.model.trades(values)
+        if view is self.view:
+            self.show_panels(changed)
 
     def _on_replay_status(self, view: View, statuses: list[ReplayStatus]) -> None:
         ended = statuses[-1].done and not (view.replay_status is not None and view.replay_status.done)

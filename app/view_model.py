@@ -15,13 +15,15 @@ from decimal import Decimal
 from itertools import count
 from typing import Any
 
+from app.history import History, order_what
 from app.screens.blotter import BlotterState, OpenOrder, countdown
-from streams.execution.ledger import Ledger, LedgerEntry, SessionPnl
-from streams.execution.paper_broker import FundingPayment
+from app.screens.history import HistoryState
+from streams.execution.ledger import SessionPnl
 from streams.kernel.orders import CancelIntent, Fill, OrderIntent, OrderStatus, OrderUpdate, StopIntent
 from streams.market.books import ResyncRequest
 from streams.market.events import Candle
 from streams.market.state import BlockHeight, BookTop, CandleUpdate, MarketInfo, StreamHealth
+from streams.market.trades import MarketTrade
 from streams.risk.derisk import IntentBlocked
 from streams.risk.ladder import RiskState, severity
 from streams.risk.margin import AccountState
@@ -39,11 +41,12 @@ from widgets.order_book import OrderBookState
 from widgets.positions import PositionsState
 from widgets.session_pnl import SessionPnlState
 from widgets.signals import SignalsState
+from widgets.trades_tape import TAPE_ROWS, TradesTapeState
 
-MARKETS, SIGNALS, POSITIONS, MARGIN, CHART, HEALTH, LOG, PNL, BOOK, DETAIL = (
-    "markets", "signals", "positions", "margin", "chart", "health", "log", "pnl", "book", "detail")
-PANELS = (MARKETS, SIGNALS, POSITIONS, MARGIN, CHART, HEALTH, LOG, PNL, BOOK, DETAIL)
-SELECTION = frozenset({MARKETS, SIGNALS, CHART, BOOK, DETAIL})
+MARKETS, SIGNALS, POSITIONS, MARGIN, CHART, HEALTH, LOG, PNL, BOOK, DETAIL, TAPE = (
+    "markets", "signals", "positions", "margin", "chart", "health", "log", "pnl", "book", "detail", "tape")
+PANELS = (MARKETS, SIGNALS, POSITIONS, MARGIN, CHART, HEALTH, LOG, PNL, BOOK, DETAIL, TAPE)
+SELECTION = frozenset({MARKETS, SIGNALS, CHART, BOOK, DETAIL, TAPE})
 """The panels that show the selected market."""
 PNL_HISTORY = 2000
 """Net PnL points kept for the chart: the chart shows their shape at any width."""
@@ -79,21 +82,13 @@ def _stream_market(stream: str) -> str | None:
     return ident.split("/", 1)[0] or None
 
 
-TRADES_KEPT = 500
-"""Fills the trade history keeps (the totals count every one)."""
 _DONE: tuple[OrderStatus, ...] = ("REJECTED", "CANCELED", "EXPIRED", "FILLED")
 
 
 def _open_order(value: OrderIntent | StopIntent) -> OpenOrder:
-    if isinstance(value, StopIntent):
-        what = f"STOP {'≤' if value.side == 'SELL' else '≥'} {price(value.trigger_price, None)}"
-        return OpenOrder(value.client_id, value.market, value.side, value.size, what,
-                         f"until {_utc(value.t + value.good_til_seconds)}")
-    limit = "" if value.price is None else f" {price(value.price, None)}"
-    tif = "post-only" if value.post_only else value.time_in_force
-    good_til = (f"{value.good_til_blocks} blocks" if value.short_term
+    good_til = (f"{value.good_til_blocks} blocks" if isinstance(value, OrderIntent) and value.short_term
                 else f"until {_utc(value.t + value.good_til_seconds)}")
-    return OpenOrder(value.client_id, value.market, value.side, value.size, f"{value.kind}{limit} {tif}", good_til)
+    return OpenOrder(value.client_id, value.market, value.side, value.size, order_what(value), good_til)
 
 
 def _utc(t: float) -> str:
@@ -165,10 +160,11 @@ class DashboardModel:
         self.risk: RiskState | None = None
         self.pnl: SessionPnl | None = None
         self.open_orders: dict[int, OpenOrder] = {}
+        self.history = History()
+        self.tape: dict[str, deque[MarketTrade]] = {}
+        """Each market's latest trades, newest last."""
         self.height: BlockHeight | None = None
         """The chain's latest height: what the open short-term orders count down against."""
-        self.ledger = Ledger()
-        self.trades: deque[LedgerEntry] = deque(maxlen=TRADES_KEPT)
         self.stops: dict[str, StopIntent] = {}
         """The protective stop of each market, from placement until it is cancelled, refused or done."""
         self.pnl_history: deque[float] = deque(maxlen=PNL_HISTORY)
@@ -272,7 +268,7 @@ class DashboardModel:
         for value in values:
             if (entry := log_entry(value)) is not None:
                 self.note(entry)
-            changed |= self._stop(value) | self._blotter(value) | self._chart_fill(value)
+            changed |= self._stop(value) | self._chart_fill(value)
         return changed
 
     def _chart_fill(self, value: Any) -> set[str]:
@@ -281,8 +277,14 @@ class DashboardModel:
         self.fills.setdefault(value.market, deque(maxlen=CHART_FILLS)).append(value)
         return {CHART} if value.market == self.selected else set()
 
-    def _blotter(self, value: Any) -> set[str]:
-        """Open orders and the trade history (shown by the blotter screen, which polls them)."""
+    def book(self, values: Iterable[Any]) -> None:
+        """Fold orders, fills (the ledger's entries) and funding payments into the open orders and the history
+        (every one of them: the blotter and history screens poll these)."""
+        for value in values:
+            self.history.add(value)
+            self._blotter(value)
+
+    def _blotter(self, value: Any) -> None:
         if isinstance(value, (OrderIntent, StopIntent)):
             self.open_orders[value.client_id] = _open_order(value)
         elif isinstance(value, OrderUpdate) and (held := self.open_orders.get(value.client_id)) is not None:
@@ -293,11 +295,16 @@ class DashboardModel:
                                                             good_til_block=value.good_til_block or held.good_til_block)
         elif isinstance(value, IntentBlocked):
             self.open_orders.pop(value.client_id, None)
-        elif isinstance(value, Fill):
-            self.trades.append(self.ledger.on_fill(value))
-        elif isinstance(value, FundingPayment):
-            self.ledger.on_funding(value.amount)
-        return set()
+
+    def trades(self, values: Iterable[MarketTrade]) -> set[str]:
+        """Fold trades into each market's tape; the tape changed if the selected market traded."""
+        selected = False
+        for trade in values:
+            if (kept := self.tape.get(trade.market)) is None:
+                kept = self.tape[trade.market] = deque(maxlen=TAPE_ROWS)
+            kept.append(trade)
+            selected |= trade.market == self.selected
+        return {TAPE} if selected else set()
 
     def _stop(self, value: Any) -> set[str]:
         if isinstance(value, StopIntent):
@@ -379,10 +386,19 @@ class DashboardModel:
         market = self.selected or ""
         return MarketDetailState(self.selected, self.markets.get(market), tuple(self.funding.get(market, ())))
 
+    def tape_state(self) -> TradesTapeState:
+        market = self.selected
+        info = self.markets.get(market or "")
+        return TradesTapeState(market, tuple(reversed(self.tape.get(market or "", ()))),
+                               info.tick_size if info else None)
+
     def blotter_state(self) -> BlotterState:
         orders = tuple(o if o.good_til_block is None else replace(o, good_til=countdown(o.good_til_block, self.height))
                        for o in self.open_orders.values())
-        return BlotterState(orders, tuple(self.trades), self.ledger.totals)
+        return BlotterState(orders, self.pnl)
+
+    def history_state(self) -> HistoryState:
+        return HistoryState(tuple(self.history.rows), self.history.added, self.pnl)
 
     def log_state(self) -> EventLogState:
         return EventLogState(tuple(self._log), self._logged, self._log_id)

@@ -24,6 +24,7 @@ from msgspec import Struct
 
 from streams.execution.paper_broker import PaperConfig
 from streams.kernel.settings import Section
+from streams.market.trades import TapeConfig
 from streams.risk.config import RiskConfig
 from streams.signals.config import SignalsConfig
 from streams.signals.overlays import ChartConfig
@@ -43,6 +44,7 @@ class Config(Section, frozen=True):
     risk: RiskConfig = RiskConfig()
     paper: PaperConfig = PaperConfig()
     live: LiveSection = LiveSection()
+    tape: TapeConfig = TapeConfig()
     chart: ChartConfig = ChartConfig()
 
 

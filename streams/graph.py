@@ -30,7 +30,7 @@ from reactivex.subject import Subject
 
 from streams.config import Config
 from streams.execution.broker import Broker
-from streams.execution.ledger import SessionPnl, session_ledger
+from streams.execution.ledger import LedgerEntry, SessionPnl, session_ledger
 from streams.execution.paper_broker import FundingPayment, PaperBroker
 from streams.kernel import rx
 from streams.kernel.frames import Frame
@@ -43,6 +43,7 @@ from streams.market.heights import HEIGHT_READS, block_heights
 from streams.market.markets import MARKET_READS, markets
 from streams.market.parse import parse, route_key
 from streams.market.state import BlockHeight, BookTop, CandleUpdate, MarketInfo, StreamHealth
+from streams.market.trades import TRADE_READS, MarketTrade, tape
 from streams.risk.account import AccountSnapshot
 from streams.risk.derisk import IntentBlocked, risk_engine
 from streams.risk.kill_switch import KillSwitch
@@ -78,6 +79,10 @@ class Graph:
     risk: Observable[RiskState]
     orders: Observable[OrderIntent | StopIntent | CancelIntent | IntentBlocked | OrderUpdate | Fill | FundingPayment]
     pnl: Observable[SessionPnl]
+    ledger: Observable[LedgerEntry]
+    """Each fill as the session ledger books it: the PnL it realised and the position it left."""
+    trades: Observable[MarketTrade]
+    """Every market's trades, for the tape: demand-driven (the stage runs only while this is subscribed to)."""
     resyncs: Observable[ResyncRequest]
     heights: Observable[BlockHeight]
     kill_switch: KillSwitch
@@ -145,7 +150,7 @@ def build_graph(frames: Observable[Frame], config: Config = Config(), broker: Br
     # each market's ATR as its candles close, so that the account's distances to liquidation are in ATRs too
     account = margin_states(market_infos, account_events, atr=snapshots.pipe(rx.filter_map(closed_atr))).pipe(
         rx.share())
-    pnl = rx.merge(broker_events.pipe(rx.of_type(Fill)), funding, account).pipe(session_ledger(), rx.share())
+    booked = rx.merge(broker_events.pipe(rx.of_type(Fill)), funding, account).pipe(session_ledger(), rx.share())
     kill_switch = KillSwitch()
     desk = ManualDesk()
     risk_states: Subject[RiskState] = Subject()
@@ -182,7 +187,9 @@ def build_graph(frames: Observable[Frame], config: Config = Config(), broker: Br
         events=events, markets=market_infos, books=books, candles=candle_updates, health=data_health,
         health_changes=health_changes,
         indicators=snapshots, scores=signal_scores, targets=decisions.pipe(rx.of_type(Target)), account=account,
-        risk=risk, orders=orders.pipe(rx.share()), pnl=pnl,
+        risk=risk, orders=orders.pipe(rx.share()), pnl=booked.pipe(rx.of_type(SessionPnl), rx.share()),
+        ledger=booked.pipe(rx.of_type(LedgerEntry), rx.share()),
+        trades=events.only(*TRADE_READS).pipe(tape(config.tape), rx.share()),
         resyncs=book_out.pipe(rx.of_type(ResyncRequest)),
         heights=events.only(*HEIGHT_READS).pipe(block_heights(), rx.share()),
         kill_switch=kill_switch, desk=desk, _connect=connect,

@@ -1,11 +1,10 @@
-"""The blotter: this session's open orders (cancel the highlighted one, asking first) and the trade
-history, each fill with the PnL it realised, and the totals of realised PnL, fees and funding."""
+"""The blotter: this session's open orders (cancel the highlighted one, asking first) and the session's
+totals of realised PnL, fees and funding; `h` opens the history of fills, orders and funding payments."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from decimal import Decimal
 
 from textual.app import ComposeResult
@@ -15,10 +14,11 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
 from app.screens.confirm import ConfirmScreen
-from streams.execution.ledger import LedgerEntry, LedgerTotals
+from app.screens.history import totals_line
+from streams.execution.ledger import SessionPnl
 from streams.kernel.orders import OrderStatus
 from streams.market.state import BlockHeight
-from widgets.format import number, price, quantity
+from widgets.format import quantity
 
 REFRESH_SECONDS = 0.5
 
@@ -55,13 +55,8 @@ def countdown(good_til_block: int, height: BlockHeight | None) -> str:
 @dataclass(frozen=True)
 class BlotterState:
     orders: tuple[OpenOrder, ...]
-    trades: tuple[LedgerEntry, ...]  # newest last
-    totals: LedgerTotals
-
-
-def totals_line(totals: LedgerTotals) -> str:
-    return (f"realised {number(totals.realized_pnl, 2, signed=True)} · fees {number(totals.fees, 2)} · "
-            f"funding {number(totals.funding, 2, signed=True)} · net {number(totals.net, 2, signed=True)} USDC")
+    pnl: SessionPnl | None
+    """The session ledger's latest (its totals)."""
 
 
 class BlotterScreen(ModalScreen[None]):
@@ -70,28 +65,30 @@ class BlotterScreen(ModalScreen[None]):
     BlotterScreen > Vertical { width: 96%; height: 90%; border: thick $accent; background: $surface; }
     BlotterScreen DataTable { height: 1fr; }
     BlotterScreen .title { text-style: bold; margin-top: 1; }
+    BlotterScreen .hint { color: $text-muted; }
     """
-    BINDINGS = [Binding("escape,b", "dismiss", "close"), Binding("c,delete", "cancel_order", "cancel order")]
+    BINDINGS = [Binding("escape,b", "dismiss", "close"), Binding("c,delete", "cancel_order", "cancel order"),
+                Binding("h", "history", "history")]
 
-    def __init__(self, state: Callable[[], BlotterState], cancel: Callable[[str, int], None]) -> None:
+    def __init__(self, state: Callable[[], BlotterState], cancel: Callable[[str, int], None],
+                 history: Callable[[], None]) -> None:
+        """`history` opens the history screen."""
         super().__init__()
         self._state = state
         self._cancel = cancel
+        self._history = history
         self._shown: BlotterState | None = None
 
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static("Open orders (c: cancel the highlighted one)", classes="title")
             yield DataTable(id="orders", cursor_type="row")
-            yield Static("Trades", classes="title")
-            yield DataTable(id="trades", cursor_type="row")
             yield Static(id="totals")
+            yield Static("h: the history of fills, orders and funding (filter, export)", classes="hint")
 
     def on_mount(self) -> None:
         self.query_one("#orders", DataTable).add_columns("ID", "MARKET", "SIDE", "SIZE", "FILLED", "ORDER",
                                                          "GOOD TIL", "STATUS")
-        self.query_one("#trades", DataTable).add_columns("TIME", "MARKET", "SIDE", "SIZE", "PRICE", "FEE",
-                                                         "REALISED", "POSITION", "KIND")
         self.show()
         self.set_interval(REFRESH_SECONDS, self.show)
 
@@ -105,15 +102,7 @@ class BlotterScreen(ModalScreen[None]):
         for o in state.orders:
             orders.add_row(str(o.client_id), o.market, o.side, quantity(o.size), quantity(o.filled), o.what,
                            o.good_til, o.status, key=str(o.client_id))
-        trades = self.query_one("#trades", DataTable)
-        trades.clear()
-        for entry in reversed(state.trades):
-            f = entry.fill
-            at = datetime.fromtimestamp(f.t, UTC).strftime("%H:%M:%S")
-            trades.add_row(at, f.market, f.side, quantity(f.size), price(f.price, None),
-                           number(f.fee, 4), number(entry.realized_pnl, 2, signed=True),
-                           quantity(entry.position, signed=True), f.kind.lower())
-        self.query_one("#totals", Static).update(totals_line(state.totals))
+        self.query_one("#totals", Static).update(totals_line(state.pnl))
 
     def action_cancel_order(self) -> None:
         table = self.query_one("#orders", DataTable)
@@ -124,3 +113,6 @@ class BlotterScreen(ModalScreen[None]):
         self.app.push_screen(ConfirmScreen(f"Cancel order {order.client_id} ({order.side} {quantity(order.size)} "
                                            f"{order.market} {order.what})?", "Cancel order"),
                              lambda yes: self._cancel(order.market, order.client_id) if yes else None)
+
+    def action_history(self) -> None:
+        self._history()

@@ -21,8 +21,13 @@ Views          the bottom panel shows one view at a time (v: the next), all name
   Orders & events  orders, fills, de-risking, errors and notifications with their event time
   PnL            session net, realised and unrealised PnL, fees, funding, trades, win rate, a chart
   Book           the selected market's order book: best bids and asks with their sizes
+  Trades         the selected market's trades tape, newest on top: buys green, sells red,
+                 large trades (≥ [tape] large_notional USDC) marked ◆
   Market         the selected market's margin fractions, max leverage, 24h volume, funding history
   Data health    every stream: state, message rate, age, gaps, resyncs, crossed books, errors
+Blotter (b)    open orders (c cancels the highlighted one) and the session's totals
+History (h)    fills, orders and funding with realised PnL, fees and funding per row; filters by
+               market, side, kind and text (/); e exports the rows that pass to CSV, j to JSON lines
 Status bar     source, recording and position (UTC), speed or the live connection, session PnL and
                fees, message rate, end-to-end latency, memory"""
 

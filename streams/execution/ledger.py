@@ -10,8 +10,8 @@ as the chain counts it (to the rounding of the average entry's division, ~1e-25 
 when the session begins (live) enter at that state's oracle price: the session counts what they did from
 then on. A fill that closes (part of) a position is a round trip; it is a win when it realised more than
 nothing. A state is emitted with each account state (fills and funding change the account, and the
-account state that follows them carries the prices they are marked at). The same ledger, called directly,
-gives the trade history: each fill with the PnL it realised and the position it left (`on_fill`).
+account state that follows them carries the prices they are marked at). Each fill also goes out at once as
+its `LedgerEntry`: the trade history, with the PnL the fill realised and the position it left.
 """
 
 from __future__ import annotations
@@ -67,16 +67,6 @@ class LedgerEntry(Struct, frozen=True):
     position: Decimal  # signed
 
 
-class LedgerTotals(Struct, frozen=True):
-    realized_pnl: Decimal = ZERO
-    fees: Decimal = ZERO
-    funding: Decimal = ZERO  # received (+) or paid (-)
-
-    @property
-    def net(self) -> Decimal:
-        return self.realized_pnl - self.fees + self.funding
-
-
 class _Holding:
     __slots__ = ("entry", "size")
 
@@ -85,25 +75,24 @@ class _Holding:
         self.entry = ZERO
 
 
-class Ledger(Stage[LedgerInput, SessionPnl]):
+LedgerOutput = SessionPnl | LedgerEntry
+
+
+class Ledger(Stage[LedgerInput, LedgerOutput]):
     def __init__(self) -> None:
         self._held: dict[str, _Holding] = {}
         self._realized = self._fees = self._funding = ZERO
         self._trades = self._round_trips = self._wins = 0
         self._start: Decimal | None = None
 
-    def on_event(self, event: LedgerInput) -> Iterable[SessionPnl]:
+    def on_event(self, event: LedgerInput) -> Iterable[LedgerOutput]:
         if isinstance(event, Fill):
-            self.on_fill(event)
-        elif isinstance(event, FundingPayment):
+            return (self.on_fill(event),)
+        if isinstance(event, FundingPayment):
             self.on_funding(event.amount)
-        elif isinstance(event, AccountState):
+        if isinstance(event, AccountState):
             return (self._state(event),)
         return NOTHING
-
-    @property
-    def totals(self) -> LedgerTotals:
-        return LedgerTotals(self._realized, self._fees, self._funding)
 
     def on_funding(self, amount: Decimal) -> None:
         self._funding += amount
@@ -143,7 +132,7 @@ class Ledger(Stage[LedgerInput, SessionPnl]):
                           self._round_trips, self._wins, account.equity, self._start)
 
 
-def session_ledger() -> Callable[[Observable[LedgerInput]], Observable[SessionPnl]]:
-    """The operator: fills, funding payments and account states in (one account's, on one thread), the
-    session's PnL out after each account state."""
+def session_ledger() -> Callable[[Observable[LedgerInput]], Observable[LedgerOutput]]:
+    """The operator: fills, funding payments and account states in (one account's, on one thread), each
+    fill's entry out as it comes and the session's PnL after each account state."""
     return lift(Ledger)

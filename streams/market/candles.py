@@ -18,7 +18,6 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from functools import lru_cache
-from operator import attrgetter
 from typing import cast
 
 from reactivex import Observable
@@ -27,9 +26,9 @@ from streams.kernel.stage import NOTHING, Stage, lift
 from streams.market import events as ev
 from streams.market.parse import REST, channel_keys
 from streams.market.state import CandleUpdate
+from streams.market.trades import trade_order, trades_in
 
 CANDLES = "v4_candles"
-TRADES = "v4_trades"
 CANDLE_READS = (*channel_keys(CANDLES), REST)
 """The events `VenueCandles` reads (`rx.Routed.only`): the others it ignores."""
 
@@ -227,9 +226,6 @@ class TradeCandleSeries:
         self.trades = 0
 
 
-_trade_order = attrgetter("createdAt", "id")
-
-
 class TradeCandles(Stage[ev.Event, CandleUpdate]):
     """Candles at `resolutions` for every market seen on v4_trades or in REST trades.
 
@@ -244,19 +240,8 @@ class TradeCandles(Stage[ev.Event, CandleUpdate]):
         self._newest: dict[str, tuple[str, str]] = {}  # market -> (createdAt, id) of the newest trade
 
     def on_event(self, event: ev.Event) -> Iterable[CandleUpdate]:
-        # contents are decoded by channel (`streams.market.parse`): v4_trades' are TradesUpdates and a
-        # TradesSnapshot, which the casts say to the type checker
-        if type(event) is ev.ChannelData and event.channel == TRADES:
-            return self._add(event.id, cast(ev.TradesUpdate, event.contents).trades, event.t)
-        if type(event) is ev.ChannelBatchData and event.channel == TRADES:
-            updates = cast("list[ev.TradesUpdate]", event.contents)
-            return self._add(event.id, [trade for update in updates for trade in update.trades], event.t)
-        if type(event) is ev.Subscribed and event.channel == TRADES:
-            return self._add(event.id, cast(ev.TradesSnapshot, event.contents).trades, event.t)
-        if type(event) is ev.RestResponse and type(body := event.body) is ev.TradesResponse:
-            market = event.path.split("?", 1)[0].rsplit("/", 1)[-1]
-            return self._add(market, body.trades, event.t)
-        return NOTHING
+        carried = trades_in(event)
+        return NOTHING if carried is None else self._add(*carried, event.t)
 
     def _add(self, market: str | None, trades: list[ev.Trade], t: float) -> Iterable[CandleUpdate]:
         if not market or not trades:
@@ -267,7 +252,7 @@ class TradeCandles(Stage[ev.Event, CandleUpdate]):
         newest_at, newest_id = self._newest.get(market, ("", ""))
         out: list[CandleUpdate] = []
         added = False
-        for trade in sorted(trades, key=_trade_order):
+        for trade in sorted(trades, key=trade_order):
             at = trade.createdAt
             if at < newest_at or (at == newest_at and trade.id <= newest_id):
                 continue

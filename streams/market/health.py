@@ -46,9 +46,10 @@ from streams.kernel.status import read_status
 from streams.market import events as ev
 from streams.market.books import CHANNEL as BOOKS
 from streams.market.books import CrossCleared, ResyncRequest, Uncrossed
-from streams.market.candles import CANDLES, TRADES
+from streams.market.candles import CANDLES
 from streams.market.markets import CHANNEL as MARKETS
 from streams.market.state import StreamHealth
+from streams.market.trades import TRADES
 from streams.sources.subscriptions import Staleness, StreamKey, Subscription
 
 

@@ -137,22 +137,29 @@ async def test_the_blotter_cancels_the_highlighted_order_asking_first_and_lists_
         assert any(text.startswith(f"order {MANUAL_CLIENT_IDS} BTC-USD CANCELED") for text in log_texts(dash))
 
 
-def test_the_blotter_state_follows_orders_and_fills() -> None:
+def test_the_blotter_and_history_states_follow_orders_the_ledger_and_funding() -> None:
     from app.view_model import DashboardModel
+    from streams.execution.ledger import Ledger
     from streams.execution.paper_broker import FundingPayment
     from streams.kernel.orders import Fill, OrderIntent, OrderUpdate
 
     model = DashboardModel()
     limit = OrderIntent(T0, "ETH-USD", "BUY", Decimal("1"), price=Decimal("3000"), client_id=5)
-    model.record([limit, OrderUpdate(T0, 5, "ETH-USD", "OPEN")])
+    model.book([limit, OrderUpdate(T0, 5, "ETH-USD", "OPEN")])
     (order,) = model.blotter_state().orders
     assert (order.what, order.good_til, order.status) == ("LIMIT 3,000.00 GTT", "20 blocks", "OPEN")
-    model.record([Fill(T0, "ETH-USD", "BUY", Decimal("1"), Decimal("3000"), Decimal("1.5"), "MAKER", 5),
-                  OrderUpdate(T0, 5, "ETH-USD", "FILLED", Decimal("1")),
-                  Fill(T0 + 1, "ETH-USD", "SELL", Decimal("1"), Decimal("3100"), Decimal("1.55"), "TAKER", 6)])
-    model.record([FundingPayment(T0 + 3600, "ETH-USD", Decimal("1"), Decimal("3050"), Decimal("0.00001"),
-                                 Decimal("-0.0305"))])
-    state = model.blotter_state()
-    assert state.orders == () and [t.realized_pnl for t in state.trades] == [0, 100]
-    assert (state.totals.realized_pnl, state.totals.fees, state.totals.funding) == (100, Decimal("3.05"),
-                                                                                   Decimal("-0.0305"))
+    ledger = Ledger()  # the graph's stage, as it books the fills
+    fills = [Fill(T0, "ETH-USD", "BUY", Decimal("1"), Decimal("3000"), Decimal("1.5"), "MAKER", 5),
+             Fill(T0 + 1, "ETH-USD", "SELL", Decimal("1"), Decimal("3100"), Decimal("1.55"), "TAKER", 6)]
+    model.book([*ledger.on_event(fills[0]), OrderUpdate(T0, 5, "ETH-USD", "FILLED", Decimal("1")),
+                *ledger.on_event(fills[1])])
+    model.book([FundingPayment(T0 + 3600, "ETH-USD", Decimal("1"), Decimal("3050"), Decimal("0.00001"),
+                               Decimal("-0.0305"))])
+    assert model.blotter_state().orders == ()
+    history = model.history_state()
+    assert [(row.kind, row.detail) for row in history.rows] == [
+        ("order", "sent LIMIT 3,000.00 GTT"), ("order", "open"), ("fill", "maker"), ("order", "filled 1"),
+        ("fill", "taker"), ("funding", "hourly rate 0.00001")]
+    assert [row.realized_pnl for row in history.rows if row.kind == "fill"] == [0, 100]
+    assert [row.funding for row in history.rows if row.funding is not None] == [Decimal("-0.0305")]
+    assert history.added == 6 and history.pnl is None  # the totals are the ledger's SessionPnl, not re-counted

@@ -243,16 +243,16 @@ async def test_v_shows_the_next_view_and_the_title_names_them_all(recording: Pat
     dash = Dashboard.on(recording)
     async with dash.app.run_test(size=(120, 36)) as pilot:
         views = dash.app.query_one(Views)
-        assert views.names == ["events", "pnl", "book", "market", "health"]  # signals is beside at this width
-        assert Content.from_markup(views.border_title).plain == "Orders & events PnL Book Market Data health"
-        await pilot.press("v", "v", "v", "v")
+        assert views.names == ["events", "pnl", "book", "trades", "market", "health"]  # signals is beside here
+        assert Content.from_markup(views.border_title).plain == "Orders & events PnL Book Trades Market Data health"
+        await pilot.press("v", "v", "v", "v", "v")
         assert views.current == "health" and views.query_one("#health").display
         await pilot.press("v")
         assert views.current == "events"
         await pilot.resize_terminal(80, 24)
         await pilot.pause()
-        assert views.names == ["events", "pnl", "book", "market", "signals", "health"]
-        await pilot.press("v", "v", "v", "v")
+        assert views.names == ["events", "pnl", "book", "trades", "market", "signals", "health"]
+        await pilot.press("v", "v", "v", "v", "v")
         assert views.current == "signals"
         await pilot.resize_terminal(120, 36)
         await pilot.pause()

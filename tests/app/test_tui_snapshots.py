@@ -71,8 +71,8 @@ def test_snapshot(snap_compare, recordings: dict[str, Path], state: str, size: s
     assert snap_compare(dash.app, terminal_size=SIZES[size], run_before=run_before)
 
 
-VIEW_CASES = [(view, "120x36") for view in ("pnl", "book", "market", "health")] + [("signals", "80x24"),
-                                                                                   ("pnl", "80x24")]
+VIEW_CASES = [(view, "120x36") for view in ("pnl", "book", "trades", "market", "health")] + [
+    ("signals", "80x24"), ("pnl", "80x24"), ("trades", "80x24"), ("trades", "200x60")]
 """Each view of the bottom panel (below 120 columns signals is one of them)."""
 
 

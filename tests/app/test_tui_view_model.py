@@ -19,6 +19,7 @@ from app.view_model import (
     PNL,
     POSITIONS,
     SIGNALS,
+    TAPE,
     DashboardModel,
     log_entry,
     state_key,
@@ -52,7 +53,7 @@ def test_a_market_is_listed_once_it_has_a_book_candles_or_a_score() -> None:
     model = DashboardModel()
     assert model.apply([market_info("BTC-USD"), market_info("ETH-USD")]) == set()
     assert model.markets_state().rows == ()
-    assert model.apply([book_top("ETH-USD")]) == {MARKETS, SIGNALS, POSITIONS, CHART, BOOK, DETAIL}
+    assert model.apply([book_top("ETH-USD")]) == {MARKETS, SIGNALS, POSITIONS, CHART, BOOK, DETAIL, TAPE}
     assert model.apply([market_info("ETH-USD")]) == {MARKETS, POSITIONS, DETAIL}  # the selected market's
     assert [row.market for row in model.markets_state().rows] == ["ETH-USD"]
     assert model.selected == "ETH-USD"  # the first market followed is selected
@@ -209,3 +210,22 @@ def test_state_keys_keep_every_candle_and_the_latest_of_everything_else() -> Non
     assert state_key(book_top("BTC-USD")) != state_key(market_info("BTC-USD"))
     assert state_key(normal_account()) == state_key(derisking_account())
     assert state_key(health("a")) != state_key(health("b"))
+
+
+def test_the_tape_keeps_each_markets_latest_trades_and_shows_the_selected_ones_newest_first() -> None:
+    from streams.market.trades import MarketTrade
+    from widgets.trades_tape import TAPE_ROWS
+
+    def trade(market: str, n: int) -> MarketTrade:
+        return MarketTrade(T + n, market, f"{n:06d}", "BUY" if n % 2 else "SELL", Decimal("0.1"), Decimal(3000 + n),
+                           f"2025-01-02T10:20:{n % 60:02d}.000Z", "LIMIT", False)
+
+    model = DashboardModel()
+    model.apply([book_top("ETH-USD"), market_info("ETH-USD")])
+    assert model.trades([trade("BTC-USD", 1)]) == set()  # not the selected market's
+    assert model.trades([trade("ETH-USD", n) for n in range(TAPE_ROWS + 5)]) == {TAPE}
+    state = model.tape_state()
+    assert (state.market, state.tick) == ("ETH-USD", market_info("ETH-USD").tick_size)
+    assert [t.id for t in state.trades] == [f"{n:06d}" for n in reversed(range(5, TAPE_ROWS + 5))]
+    model.apply([book_top("BTC-USD")])
+    assert model.select("BTC-USD") and [t.id for t in model.tape_state().trades] == ["000001"]
