@@ -34,6 +34,7 @@ from v4_proto.dydxprotocol.clob.order_pb2 import Order
 
 from streams.execution.networks import MAINNET_CHAIN_ID
 from streams.execution.order_builder import ChainOrder, ClobParams, InvalidOrderError, OrderPlan, plan_order, plan_stop
+from streams.execution.paper_broker import FundingPayment
 from streams.execution.reconcile import Reconciler, VenuePosition
 from streams.execution.secrets import Secret
 from streams.execution.venue_rules import MAINNET_LIMITS, BlockRateLimiter, BlockRateLimits
@@ -80,9 +81,9 @@ class LiveBroker:
         self._books: dict[str, BookTop] = {}
         self._reconciler = Reconciler(confirm_within_blocks)
         self._tasks: set[asyncio.Task[None]] = set()
-        self._events: Subject[OrderUpdate | Fill] = Subject()
+        self._events: Subject[OrderUpdate | Fill | FundingPayment] = Subject()
         self._positions: Subject[VenuePosition] = Subject()
-        self.events: Observable[OrderUpdate | Fill] = self._events
+        self.events: Observable[OrderUpdate | Fill | FundingPayment] = self._events
         self.positions: Observable[VenuePosition] = self._positions
 
     @classmethod

@@ -5,7 +5,8 @@ The indexer is the truth in live mode. Its orders are matched to what this broke
 not send is reported as such, and a sent order it never shows is reported once the chain can no longer
 hold it (a short-term order past its good-til-block) or after `confirm_within_blocks` blocks (long-term).
 Fills of the liquidation engine and of deleveraging become `Fill(kind="LIQUIDATION"/"DELEVERAGING")`, and
-the position they hit is reported with that reason.
+the position they hit is reported with that reason. Each move of a position's `netFunding` is a
+`FundingPayment`, booked once (`streams.execution.live_funding`).
 
 After a connection is lost, the fresh snapshot gives positions and open orders but not what happened in
 between: an order that filled or was cancelled meanwhile is simply absent, and its fills are never sent.
@@ -26,7 +27,9 @@ from typing import Any
 from dydx_v4_client import OrderFlags
 from msgspec import Struct, structs
 
+from streams.execution.live_funding import LiveFunding
 from streams.execution.order_builder import ChainOrder
+from streams.execution.paper_broker import FundingPayment
 from streams.kernel.orders import Fill, FillKind, OrderStatus, OrderUpdate
 from streams.market import events as ev
 from streams.market.parse import in_channel
@@ -73,7 +76,7 @@ class _Tracked:
     reported: tuple[OrderStatus, Decimal] | None = None
 
 
-Reconciled = OrderUpdate | Fill | VenuePosition
+Reconciled = OrderUpdate | Fill | FundingPayment | VenuePosition
 
 _CATCH_UP = re.compile(r"/v4/(orders|fills)(\?|$)")
 
@@ -99,6 +102,8 @@ class Reconciler:
         self._fills: dict[str, int] = {}  # ids of the fills reported, with their heights
         self._snapshotted = False
         self._missed_after: int | None = None  # since the latest re-snapshot: fills above this were missed
+        self._funding = LiveFunding()
+        self._subaccount = 0  # the number the latest snapshot said
 
     def expect(self, order: ChainOrder) -> None:
         """`order` is being sent: its client id is taken and the indexer may show it any moment."""
@@ -140,13 +145,21 @@ class Reconciler:
         for update in contents if isinstance(contents, list) else [contents]:
             match update:
                 case ev.SubaccountSnapshot():
-                    self._missed_after = self.height if self._snapshotted else None
+                    baseline = not self._snapshotted
+                    self._missed_after = None if baseline else self.height
                     self._snapshotted = True
+                    self._subaccount = update.subaccount.subaccountNumber
                     self._note_height(update.blockHeight)
                     out += self._on_snapshot(update, message.t)
+                    out += self._funding.on_snapshot(update.subaccount.subaccountNumber,
+                                                     update.subaccount.openPerpetualPositions, message.t,
+                                                     baseline=baseline)
                 case ev.SubaccountUpdate():
                     self._note_height(update.blockHeight)
                     out += self._on_update(update, message.t)
+                    number = getattr(message, "subaccountNumber", None)
+                    out += self._funding.on_positions(self._subaccount if number is None else number,
+                                                      update.perpetualPositions, message.t)
                 case ev.BlockHeightSnapshot(height=height) | ev.BlockHeightUpdate(blockHeight=height):
                     self._note_height(height)
                 case _:
