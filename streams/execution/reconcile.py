@@ -78,7 +78,7 @@ class _Tracked:
 
 Reconciled = OrderUpdate | Fill | FundingPayment | VenuePosition
 
-_CATCH_UP = re.compile(r"/v4/(orders|fills)(\?|$)")
+_CATCH_UP = re.compile(r"/v4/(orders|fills)(/parentSubaccountNumber)?(\?|$)")
 
 
 def is_account_message(event: Any) -> bool:
@@ -86,7 +86,7 @@ def is_account_message(event: Any) -> bool:
     answers with the account's latest orders and fills."""
     if isinstance(event, ev.RestResponse):
         return _CATCH_UP.match(event.path) is not None
-    return in_channel(event, "v4_subaccounts")
+    return in_channel(event, "v4_subaccounts") or in_channel(event, "v4_parent_subaccounts")
 
 
 class Reconciler:
@@ -103,7 +103,11 @@ class Reconciler:
         self._snapshotted = False
         self._missed_after: int | None = None  # since the latest re-snapshot: fills above this were missed
         self._funding = LiveFunding()
-        self._subaccount = 0  # the number the latest snapshot said
+        self._subaccount = 0  # the number the latest snapshot said (a parent's, on v4_parent_subaccounts)
+        self.holders: dict[str, int] = {}
+        """The subaccount holding each market's position (a child's, for an isolated one)."""
+        self.usdc: dict[int, Decimal] = {}
+        """Each subaccount's USDC balance, as last reported."""
 
     def expect(self, order: ChainOrder) -> None:
         """`order` is being sent: its client id is taken and the indexer may show it any moment."""
@@ -144,22 +148,25 @@ class Reconciler:
         out: list[Reconciled] = []
         for update in contents if isinstance(contents, list) else [contents]:
             match update:
-                case ev.SubaccountSnapshot():
+                case ev.SubaccountSnapshot() | ev.ParentSubaccountSnapshot():
                     baseline = not self._snapshotted
                     self._missed_after = None if baseline else self.height
                     self._snapshotted = True
-                    self._subaccount = update.subaccount.subaccountNumber
                     self._note_height(update.blockHeight)
-                    out += self._on_snapshot(update, message.t)
-                    out += self._funding.on_snapshot(update.subaccount.subaccountNumber,
-                                                     update.subaccount.openPerpetualPositions, message.t,
-                                                     baseline=baseline)
+                    accounts = _subaccounts_of(update)
+                    self._subaccount = accounts[0].subaccountNumber if isinstance(
+                        update, ev.SubaccountSnapshot) else update.subaccount.parentSubaccountNumber
+                    out += self._on_snapshot(update.orders, accounts, message.t)
+                    for account in accounts:
+                        out += self._funding.on_snapshot(account.subaccountNumber, account.openPerpetualPositions,
+                                                         message.t, baseline=baseline)
                 case ev.SubaccountUpdate():
                     self._note_height(update.blockHeight)
                     out += self._on_update(update, message.t)
                     number = getattr(message, "subaccountNumber", None)
-                    out += self._funding.on_positions(self._subaccount if number is None else number,
-                                                      update.perpetualPositions, message.t)
+                    number = self._subaccount if number is None else number
+                    self._note_subaccounts(update, number)
+                    out += self._funding.on_positions(number, update.perpetualPositions, message.t)
                 case ev.BlockHeightSnapshot(height=height) | ev.BlockHeightUpdate(blockHeight=height):
                     self._note_height(height)
                 case _:
@@ -173,9 +180,12 @@ class Reconciler:
         if height is not None:
             self.height = max(int(height), self.height or 0)
 
-    def _on_snapshot(self, snapshot: ev.SubaccountSnapshot, t: float) -> list[Reconciled]:
-        out: list[Reconciled] = [u for o in snapshot.orders if (u := self._on_order(o, t))]
-        held = snapshot.subaccount.openPerpetualPositions
+    def _on_snapshot(self, orders: list[ev.Order], accounts: list[ev.Subaccount], t: float) -> list[Reconciled]:
+        out: list[Reconciled] = [u for o in orders if (u := self._on_order(o, t))]
+        held = {market: p for account in accounts for market, p in account.openPerpetualPositions.items()}
+        self.holders = {market: account.subaccountNumber for account in accounts
+                        for market in account.openPerpetualPositions}
+        self.usdc = {account.subaccountNumber: _usdc(account.assetPositions.get("USDC")) for account in accounts}
         for market in sorted(self._positions.keys() - held.keys()):  # closed while we were not listening
             out.append(self._set_position(t, market, Decimal(0), "CLOSED"))
         for market, position in sorted(held.items()):
@@ -207,6 +217,22 @@ class Reconciler:
                 status = _CLOSED_BY[kind]
             out.append(self._set_position(t, market, size, status, entry, kind.lower() if kind else ""))
         return out
+
+    def _note_subaccounts(self, update: ev.SubaccountUpdate, number: int) -> None:
+        """Which subaccount holds what: positions and balances name theirs on v4_parent_subaccounts."""
+        for p in update.perpetualPositions:
+            held = p.subaccountNumber if p.subaccountNumber is not None else number
+            if p.status == "OPEN" and p.size:
+                self.holders[p.market] = held
+            elif self.holders.get(p.market) == held:
+                del self.holders[p.market]
+        for asset in update.assetPositions:
+            if asset.symbol == "USDC":
+                self.usdc[asset.subaccountNumber if asset.subaccountNumber is not None else number] = _usdc(asset)
+
+    def busy(self) -> set[int]:
+        """Subaccounts with a position or an open order: a child is unused when it is not one of them."""
+        return set(self.holders.values()) | {o.subaccount for o in self.open_orders() if o.subaccount is not None}
 
     def _on_order(self, order: ev.Order, t: float) -> OrderUpdate | None:
         tracked = self._orders.get(order.id)
@@ -322,6 +348,19 @@ class Reconciler:
         return out
 
 
+def _subaccounts_of(snapshot: ev.SubaccountSnapshot | ev.ParentSubaccountSnapshot) -> list[ev.Subaccount]:
+    if isinstance(snapshot, ev.SubaccountSnapshot):
+        return [snapshot.subaccount]
+    return sorted(snapshot.subaccount.childSubaccounts, key=lambda child: child.subaccountNumber)
+
+
+def _usdc(asset: ev.AssetPosition | None) -> Decimal:
+    """A USDC balance, signed (the Indexer sends the size unsigned, SHORT for a negative balance)."""
+    if asset is None:
+        return Decimal(0)
+    return -abs(asset.size) if asset.side == "SHORT" else abs(asset.size)
+
+
 def _signed(position: ev.PerpetualPosition) -> Decimal:
     """REST sends shorts negative, some WS versions unsigned with side SHORT: accept both."""
     return abs(position.size) * (-1 if position.side == "SHORT" else 1)
@@ -329,7 +368,9 @@ def _signed(position: ev.PerpetualPosition) -> Decimal:
 
 def _same_order(sent: ChainOrder, order: ev.Order) -> bool:
     return ((order.clobPairId is None or int(order.clobPairId) == sent.clob_pair_id)
-            and (order.orderFlags is None or int(order.orderFlags) == sent.order_flags))
+            and (order.orderFlags is None or int(order.orderFlags) == sent.order_flags)
+            and (sent.subaccount is None or order.subaccountNumber is None
+                 or order.subaccountNumber == sent.subaccount))
 
 
 def _chain_order(client_id: int, order: ev.Order) -> ChainOrder:
@@ -338,7 +379,7 @@ def _chain_order(client_id: int, order: ev.Order) -> ChainOrder:
     return ChainOrder(
         client_id, order.ticker or "", int(order.clobPairId or 0),
         int(order.orderFlags) if order.orderFlags is not None else OrderFlags.SHORT_TERM,
-        int(order.goodTilBlock) if order.goodTilBlock else None, expiry or None,
+        int(order.goodTilBlock) if order.goodTilBlock else None, expiry or None, order.subaccountNumber,
     )
 
 
