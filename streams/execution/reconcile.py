@@ -82,11 +82,12 @@ _CATCH_UP = re.compile(r"/v4/(orders|fills)(/parentSubaccountNumber)?(\?|$)")
 
 
 def is_account_message(event: Any) -> bool:
-    """What the reconciler reads of the typed event stream: the v4_subaccounts messages, and the REST
-    answers with the account's latest orders and fills."""
+    """What the reconciler reads of the typed event stream: the v4_subaccounts (or v4_parent_subaccounts)
+    messages, the REST answers with the account's latest orders and fills, and v4_block_height (each block
+    ends the wait for a sent order the indexer never showed, past its good-til-block)."""
     if isinstance(event, ev.RestResponse):
         return _CATCH_UP.match(event.path) is not None
-    return in_channel(event, "v4_subaccounts") or in_channel(event, "v4_parent_subaccounts")
+    return any(in_channel(event, name) for name in ("v4_subaccounts", "v4_parent_subaccounts", "v4_block_height"))
 
 
 class Reconciler:
