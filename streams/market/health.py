@@ -30,8 +30,11 @@ the oracle price updates v4_markets carries for it.
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import re
 from collections.abc import Callable, Iterable
+from operator import attrgetter
 from typing import cast
 
 from msgspec import Struct
@@ -88,10 +91,11 @@ def _error_key(error: ev.ParseError) -> StreamKey:
 class _Stream:
     __slots__ = ("name", "subscription", "stale_after", "messages", "gaps", "resyncs", "crossed", "errors",
                  "first_t", "last_t", "error_t", "resync_pending", "answer_due", "subscribed", "conn",
-                 "connection_id", "message_id", "counts", "slots", "reported")
+                 "connection_id", "message_id", "counts", "slots", "reported", "order", "touched", "watched")
 
     def __init__(self, key: StreamKey, t: float, stale_after: float | None) -> None:
         self.name = _name(key)
+        self.order = 0  # its place among the streams, whose reports go out in it (`Health._stream` sets it)
         self.subscription = False  # a WebSocket feed, which is expected to keep talking
         self.stale_after = stale_after  # seconds of silence that make it stale (None: never)
         self.messages = self.gaps = self.resyncs = self.crossed = self.errors = 0
@@ -107,6 +111,8 @@ class _Stream:
         self.counts = [0] * _RING
         self.slots = [-1] * _RING
         self.reported: tuple | None = None  # the `change_key` of its last report
+        self.touched = True  # since the last scan for changes (`Health._changed`); new is touched
+        self.watched: float | None = None  # when it is on `Health._stale_watch`, the time it goes stale
 
 
 class Health(Stage[HealthInput, StreamHealth]):
@@ -125,6 +131,12 @@ class Health(Stage[HealthInput, StreamHealth]):
         self._oracle_t: dict[str, float] = {}  # last oracle price update of every market, followed or not
         self._now: float | None = None
         self._next_report = 0.0
+        # what may have changed since the last scan: the streams touched (a stream changes only through
+        # `_stream`, which marks it, or in a report that goes out at once, which is its `reported` then),
+        # and the ok subscriptions that time alone may turn stale, by when (time, entry number, stream)
+        self._touched: list[_Stream] = []
+        self._stale_watch: list[tuple[float, int, _Stream]] = []
+        self._entries = itertools.count()
 
     def on_event(self, event: HealthInput) -> Iterable[StreamHealth]:
         t = event.t
@@ -150,9 +162,37 @@ class Health(Stage[HealthInput, StreamHealth]):
         return [self._health(stream) for stream in self._streams.values()]
 
     def _changed(self) -> list[StreamHealth]:
-        """The reports of the streams whose `change_key` moved since their last report."""
-        return [self._health(stream) for stream in self._streams.values()
-                if self._change_key(stream, self._state(stream)) != stream.reported]
+        """The reports of the streams whose `change_key` moved since their last report, in the streams'
+        order. Only the streams that may have changed are looked at: those touched since the last scan,
+        and those whose silence may have grown past their limit (at 250 markets most streams are quiet
+        in any one second)."""
+        now = self._now
+        assert now is not None, "a scan runs only once an input set the clock"
+        candidates = self._touched
+        self._touched = []
+        watch = self._stale_watch
+        # popped a little early (the exact test is `_state`'s), and put back below when still ok
+        while watch and watch[0][0] <= now + _EARLY:
+            due, _, stream = heapq.heappop(watch)
+            if stream.watched == due:  # its current entry (an outdated one is dropped)
+                stream.watched = None
+                if not stream.touched:
+                    candidates.append(stream)
+        if len(candidates) > 1:
+            candidates.sort(key=_order)
+        out: list[StreamHealth] = []
+        for stream in candidates:
+            stream.touched = False
+            state = self._state(stream)
+            if self._change_key(stream, state) != stream.reported:
+                out.append(self._health(stream))
+            if state == "ok" and stream.subscription and stream.stale_after is not None:
+                due = (stream.last_t if stream.last_t is not None else stream.first_t) + stream.stale_after
+                # one entry per stream: a later due time is taken up when the earlier one comes
+                if stream.watched is None or due < stream.watched:
+                    stream.watched = due
+                    heapq.heappush(watch, (due, next(self._entries), stream))
+        return out
 
     def _apply(self, event: HealthInput) -> Iterable[_Stream]:
         """Count one input; returns the streams that must be reported at once. Dispatched on the exact
@@ -232,6 +272,11 @@ class Health(Stage[HealthInput, StreamHealth]):
         stream = self._streams.get(key)
         if stream is None:
             stream = self._streams[key] = self._new_stream(key, t)
+            stream.order = len(self._streams)  # set here: making it may have made its oracle stream first
+            self._touched.append(stream)
+        elif not stream.touched:
+            stream.touched = True
+            self._touched.append(stream)
         return stream
 
     def _new_stream(self, key: StreamKey, t: float) -> _Stream:
@@ -351,6 +396,11 @@ class Health(Stage[HealthInput, StreamHealth]):
         return StreamHealth(t=now, stream=stream.name, rate=recent / self.window, last_age=age,
                             messages=stream.messages, gaps=stream.gaps, resyncs=stream.resyncs,
                             crossed=stream.crossed, errors=stream.errors, state=state)
+
+
+_EARLY = 1e-3
+"""Seconds before its due time a watched stream is looked at, so that rounding never makes it late."""
+_order = attrgetter("order")
 
 
 def health(interval: float = 1.0, window: float = 10.0, staleness: Staleness = Staleness(), rates: bool = True

@@ -14,6 +14,7 @@ from reactivex import Observable
 from streams.kernel import rx
 from streams.kernel.frames import Frame
 from streams.market import events as ev
+from streams.market.hot_decode import decode_hot
 from streams.sources.envelope import Envelope, decode_envelope
 
 # channel -> (snapshot decoder, update decoder, batch decoder)
@@ -79,6 +80,11 @@ def _missing(env: Envelope, *names: str) -> str:
 
 
 def parse_ws(frame: Frame) -> ev.Event:
+    return decode_hot(frame) or parse_ws_general(frame)
+
+
+def parse_ws_general(frame: Frame) -> ev.Event:
+    """Any WebSocket frame, the hot channels' data frames too (`decode_hot` takes those first, faster)."""
     try:
         env = decode_envelope(frame.data)
     except (msgspec.DecodeError, UnicodeDecodeError) as exc:  # bad UTF-8 is not a DecodeError
@@ -140,7 +146,7 @@ def parse_rest(frame: Frame) -> ev.Event | None:
 
 def parse_frame(frame: Frame) -> ev.Event | None:
     if frame.kind == "ws":
-        return parse_ws(frame)
+        return decode_hot(frame) or parse_ws_general(frame)  # parse_ws, a call fewer
     if frame.kind == "rest":
         return parse_rest(frame)
     return None

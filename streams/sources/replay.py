@@ -8,8 +8,10 @@ traffic in a fraction of a second, identical every run), a thread or event-loop 
 from __future__ import annotations
 
 import threading
+from collections import deque
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
+from itertools import islice
 
 import reactivex
 from msgspec import Struct
@@ -23,7 +25,9 @@ MAX = None
 """Speed `None` means as fast as possible."""
 
 CHUNK = 512
-"""Frames emitted per scheduled step at max speed, so pause and the host loop get a turn."""
+"""Frames emitted per scheduled step at max speed, so pause and the host loop get a turn: read from the
+recording together and handed to the subscribers one after the other, without a lock or a scheduled
+item per frame."""
 
 
 SPEED_RANGE = (1e-3, 1e6)
@@ -72,7 +76,8 @@ class Replayer:
         self._scheduler = scheduler
         self._speed = speed
         self._lock = threading.RLock()
-        self._pending: Frame | None = None
+        self._ahead: deque[Frame] = deque()  # read from the source, not yet emitted
+        self._exhausted = False  # the source has no more
         self._last_t: float | None = None
         self._emitted = 0
         self._paused = True
@@ -155,18 +160,24 @@ class Replayer:
     # -- internals ----------------------------------------------------------------------------------
 
     def _peek(self) -> Frame | None:
-        if self._pending is None and not self._done:
-            self._pending = next(self._source, None)
-            if self._pending is None:
-                self._finish()
-        return self._pending
+        ahead = self._ahead
+        if not ahead and not self._exhausted:
+            frame = next(self._source, None)
+            if frame is None:
+                self._exhausted = True
+            else:
+                ahead.append(frame)
+        if not ahead:
+            self._finish()
+            return None
+        return ahead[0]
 
     def _emit_one(self) -> bool:
         with self._lock:
             frame = self._peek()
             if frame is None:
                 return False
-            self._pending = None
+            self._ahead.popleft()
             self._last_t = frame.t
             self._emitted += 1
         self.frames.on_next(frame)
@@ -201,9 +212,28 @@ class Replayer:
                 self._timer.disposable = self._scheduler.schedule_absolute(self._due(frame), self._run_due)
 
     def _run_chunk(self, _scheduler: abc.SchedulerBase, _state: object = None) -> None:
+        """Up to `CHUNK` frames at once: read together, then each handed straight to the subscribers the
+        stream has at the start (all of them: they subscribe before `start`), as `Subject.on_next` would
+        but without its two locks and copy of them per frame. Pause and a speed change still stop it
+        between two frames; what was read and not emitted stays ahead, in order."""
+        ahead = self._ahead
+        with self._lock:
+            if not self._exhausted and len(ahead) < CHUNK:
+                ahead.extend(islice(self._source, CHUNK - len(ahead)))
+                self._exhausted = len(ahead) < CHUNK  # islice stops short only at the end
+        with self.frames.lock:
+            observers = [observer.on_next for observer in self.frames.observers]
         for _ in range(CHUNK):
-            if self._paused or self._speed is not MAX or not self._emit_one():
+            if self._paused or self._speed is not MAX:
                 break
+            try:
+                frame = ahead.popleft()
+            except IndexError:  # all emitted (or stepped from another thread meanwhile)
+                break
+            self._last_t = frame.t
+            self._emitted += 1
+            for on_next in observers:
+                on_next(frame)
         self._publish()
         self._schedule_next()
 

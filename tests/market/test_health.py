@@ -13,7 +13,7 @@ from reactivex.scheduler import HistoricalScheduler
 
 from streams.kernel.frames import Frame
 from streams.kernel.status import SourceStatus, status_frame
-from streams.market.books import order_books
+from streams.market.books import CrossCleared, OrderBooks, ResyncRequest, Uncrossed, order_books
 from streams.market.health import Health, Tick, health
 from streams.market.parse import parse, parse_frame
 from streams.market.state import StreamHealth
@@ -238,3 +238,71 @@ def test_without_rates_the_stage_reports_exactly_the_changes_of_the_full_reports
     assert len(changed) < len(lean) < len(full) / 10  # the lean stage's urgent reports may repeat a key
     assert {report.state for report in changed} >= {"ok", "resyncing", "error"}
     assert {(r.stream, r.t) for r in changed} <= {(r.stream, r.t) for r in lean}
+
+
+class EveryStreamScanned(Health):
+    """The stage as it was before it scanned only the streams that may have changed: every stream, every
+    second (the reference the lean scan must match report for report)."""
+
+    def _changed(self) -> list[StreamHealth]:
+        return [self._health(stream) for stream in self._streams.values()
+                if self._change_key(stream, self._state(stream)) != stream.reported]
+
+
+def health_inputs(frames: list[Frame | Tick]) -> list:
+    """What the graph feeds data health: each frame's event and what the books say of it, the source's
+    status frames and ticks as they are."""
+    books = OrderBooks()
+    inputs: list = []
+    for item in frames:
+        if isinstance(item, Tick) or item.kind == "status":
+            inputs.append(item)
+            continue
+        event = parse_frame(item)
+        if event is None:
+            continue
+        inputs.append(event)
+        inputs += [out for out in books.on_event(event) if isinstance(out, ResyncRequest | Uncrossed | CrossCleared)]
+    return inputs
+
+
+def quiet_spells(frames: list[Frame]) -> list[Frame | Tick]:
+    """The bundled recording with what a calm or troubled session adds: BTC-USD's book silent for five
+    minutes (stale, then back), ten minutes of nothing at all but the source's ticks, a lost connection,
+    a malformed frame, an unsubscribed trades feed."""
+    t0 = frames[0].t
+    out: list[Frame | Tick] = []
+    for frame in frames:
+        at = frame.t - t0
+        if 600 <= at < 900 and b'"v4_orderbook","id":"BTC-USD"' in frame.data:
+            continue
+        if 1500 <= at < 2100:
+            continue
+        out.append(frame)
+    ticks = [Tick(t0 + 1500 + s) for s in range(600)]
+    at_2100 = next(i for i, item in enumerate(out) if item.t >= t0 + 2100)
+    out[at_2100:at_2100] = [*ticks, status_frame(t0 + 2100, SourceStatus("reconnecting", conn=0, reason="gone")),
+                            Frame(t=t0 + 2100, kind="ws", data=b"{not json")]
+    at_2400 = next(i for i, item in enumerate(out) if item.t >= t0 + 2400)
+    out.insert(at_2400, ws_frame({"type": "unsubscribed", "connection_id": "c", "message_id": 1,
+                                  "channel": "v4_trades", "id": "ETH-USD"}, t0 + 2400))
+    return out
+
+
+@pytest.mark.parametrize("interval", [1.0, 0.25])
+@pytest.mark.parametrize("session", ["bundled", "quiet spells", "faulted"])
+def test_the_scan_over_changed_streams_reports_what_a_scan_over_every_stream_does(session, interval,
+                                                                                  faulted_session):
+    from app.sources import DEFAULT_RECORDING
+    from streams.sources.recording import open_recording
+
+    bundled = list(open_recording(DEFAULT_RECORDING).frames())
+    frames = {"bundled": bundled, "quiet spells": quiet_spells(bundled), "faulted": faulted_session}[session]
+    inputs = health_inputs(frames)
+    lean, every = Health(interval=interval, rates=False), EveryStreamScanned(interval=interval, rates=False)
+    got = [report for item in inputs for report in lean.on_event(item)]
+    want = [report for item in inputs for report in every.on_event(item)]
+    assert got == want
+    assert list(lean.on_end()) == list(every.on_end())
+    if session == "quiet spells":  # what the spells are there for
+        assert {report.state for report in want} >= {"ok", "stale", "resyncing", "error"}

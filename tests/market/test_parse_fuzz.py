@@ -15,6 +15,7 @@ from streams.kernel.frames import Frame
 from streams.market import events as ev
 from streams.market.parse import parse_frame
 from streams.sources.recording import open_recording
+from tests.support.builders import mutate, mutation
 
 
 def _bundled_frames() -> list[Frame]:
@@ -30,31 +31,6 @@ def _bundled_frames() -> list[Frame]:
 
 
 FRAMES = _bundled_frames()
-
-mutation = st.one_of(
-    st.tuples(st.just("flip"), st.integers(0, 10**6), st.integers(1, 255)),
-    st.tuples(st.just("delete"), st.integers(0, 10**6), st.integers(1, 64)),
-    st.tuples(st.just("insert"), st.integers(0, 10**6), st.binary(min_size=1, max_size=16)),
-    st.tuples(st.just("truncate"), st.integers(0, 10**6), st.just(0)),
-    st.tuples(st.just("swap"), st.integers(0, 10**6), st.sampled_from([b'"', b"{", b"}", b"[", b"]", b",", b":",
-                                                                       b"-", b"e", b"0", b"null", b"\\"])),
-)
-
-
-def mutate(data: bytes, ops: list[tuple[str, int, object]]) -> bytes:
-    for op, at, arg in ops:
-        at = at % (len(data) + 1)
-        if op == "flip" and data:
-            at = min(at, len(data) - 1)
-            data = data[:at] + bytes([data[at] ^ arg]) + data[at + 1:]
-        elif op == "delete":
-            data = data[:at] + data[at + arg:]
-        elif op in ("insert", "swap"):
-            data = data[:at] + arg + data[at + (1 if op == "swap" else 0):]
-        elif op == "truncate":
-            data = data[:at]
-    return data
-
 
 def test_the_corpus_covers_every_kind_of_frame():
     kinds = {type(parse_frame(frame)) for frame in FRAMES}

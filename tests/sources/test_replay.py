@@ -74,6 +74,35 @@ def test_pause_step_resume_and_speed_change_keep_order_and_reanchor():
     assert [f for _, f in seen] == recorded
 
 
+def test_at_max_speed_a_pause_in_the_middle_of_a_chunk_holds_the_rest_in_order_for_step_seek_and_resume():
+    recorded = frames([0.5] * (2 * CHUNK + 3))
+    scheduler, replayer, seen, done = run(recorded, None)
+    replayer.frames.subscribe(lambda _frame: replayer.pause() if replayer.emitted == CHUNK // 2 else None)
+    replayer.start()
+    scheduler.start()
+    assert [f for _, f in seen] == recorded[:CHUNK // 2] and replayer.paused
+    assert replayer.status.value.emitted == CHUNK // 2 and replayer.position == recorded[CHUNK // 2 - 1].t
+    replayer.step(3)  # the frames read with the chunk come first
+    assert [f for _, f in seen] == recorded[:CHUNK // 2 + 3]
+    replayer.seek(recorded[CHUNK + 100].t)  # past what the chunk read: from it, then from the recording
+    assert [f for _, f in seen] == recorded[:CHUNK + 101] and replayer.paused
+    replayer.resume()
+    scheduler.start()
+    assert [f for _, f in seen] == recorded and done == [True] and replayer.emitted == len(recorded)
+
+
+def test_at_max_speed_a_pause_in_a_chunk_then_resume_loses_and_repeats_nothing():
+    recorded = frames([0.5] * (2 * CHUNK + 3))
+    scheduler, replayer, seen, done = run(recorded, None)
+    replayer.frames.subscribe(lambda _frame: replayer.pause() if replayer.emitted == CHUNK - 7 else None)
+    replayer.start()
+    scheduler.start()
+    assert len(seen) == CHUNK - 7 and not done
+    replayer.resume()
+    scheduler.start()
+    assert [f for _, f in seen] == recorded and done == [True] and replayer.emitted == len(recorded)
+
+
 def test_seek_forward_emits_the_skipped_frames_at_once_then_continues_on_schedule():
     recorded = frames([0, 1, 1, 1, 10, 1])
     scheduler, replayer, seen, _ = run(recorded, 1.0)

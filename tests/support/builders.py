@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import reactivex
+from hypothesis import strategies as st
 from reactivex import Observable
 
 from streams.kernel.frames import Frame
@@ -59,3 +60,29 @@ def market_info(market: str = "ETH-USD", t: float = 0.0, **fields: Any) -> Marke
     given = {name: Decimal(value) if name in _DECIMALS and isinstance(value, str | int) else value
              for name, value in fields.items()}
     return MarketInfo(t=t, market=market, **{**ETH_PARAMETERS, **given})
+
+
+mutation = st.one_of(  # one edit of a frame's bytes, for `mutate`
+    st.tuples(st.just("flip"), st.integers(0, 10**6), st.integers(1, 255)),
+    st.tuples(st.just("delete"), st.integers(0, 10**6), st.integers(1, 64)),
+    st.tuples(st.just("insert"), st.integers(0, 10**6), st.binary(min_size=1, max_size=16)),
+    st.tuples(st.just("truncate"), st.integers(0, 10**6), st.just(0)),
+    st.tuples(st.just("swap"), st.integers(0, 10**6), st.sampled_from([b'"', b"{", b"}", b"[", b"]", b",", b":",
+                                                                       b"-", b"e", b"0", b"null", b"\\"])),
+)
+
+
+def mutate(data: bytes, ops: list[tuple[str, int, object]]) -> bytes:
+    """`data` with the edits `ops` (drawn from `mutation`) made in turn, positions wrapped to its length."""
+    for op, at, arg in ops:
+        at = at % (len(data) + 1)
+        if op == "flip" and data:
+            at = min(at, len(data) - 1)
+            data = data[:at] + bytes([data[at] ^ arg]) + data[at + 1:]
+        elif op == "delete":
+            data = data[:at] + data[at + arg:]
+        elif op in ("insert", "swap"):
+            data = data[:at] + arg + data[at + (1 if op == "swap" else 0):]
+        elif op == "truncate":
+            data = data[:at]
+    return data
