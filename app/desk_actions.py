@@ -27,7 +27,8 @@ DESK_BINDINGS = [
     Binding("t", "ticket", "ticket", show=False,
             tooltip="order ticket for the selected market, with its margin what-if"),
     Binding("b", "blotter", "blotter", show=False,
-            tooltip="open orders (cancel one, asking first) and the trades with realised PnL, fees, funding"),
+            tooltip="open orders, short-term ones counting down to their good-til-block (cancel one, asking "
+                    "first), and the trades with realised PnL, fees, funding"),
     Binding("c", "cancel_all", "cancel all", show=False, tooltip="cancel every open order (asks first)"),
     Binding("x", "close_position", "close", show=False,
             tooltip="close the selected market's position (asks first)"),

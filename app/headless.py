@@ -21,6 +21,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import IO, TYPE_CHECKING, Any
 
 from reactivex import Observable
@@ -134,22 +135,33 @@ def _ending(failure: Failure, reason: str) -> tuple[str, int]:
     return reason, 0
 
 
-def _finish(printer: Printer, failure: Failure, frames: int, reason: str) -> None:
-    """The summary line, unless stdout is what failed."""
+def _finish(printer: Printer, failure: Failure, frames: int, reason: str, progress: Progress) -> int:
+    """The summary line (unless stdout is what failed), then why the run stopped on stderr; the exit code."""
     if not isinstance(failure.exception, OutputError):
         try:
-            printer.summary(frames, reason)
+            printer.summary(frames, _ending(failure, reason)[0])
         except OutputError as exc:  # failed only now: said on stderr, as a failure during the run is
             failure.fail(exc)
+    stopped, code = _ending(failure, reason)  # again: the summary's own write may have failed
+    progress.say(f"stopped: {stopped}")
+    return code
+
+
+USDC = Decimal("0.000001")
+"""USDC's quantum on the chain: realised and unrealised PnL are printed to it."""
 
 
 def pnl_fields(pnl: SessionPnl | None) -> dict[str, Any]:
-    """The session's PnL for the summary line (none before the first account state)."""
+    """The session's PnL for the account and summary lines (none before the first account state); `net_pnl`
+    is the sum of the printed parts, so the line adds up exactly."""
     if pnl is None:
         return {}
-    return {"net_pnl": pnl.net, "realized_pnl": pnl.realized, "unrealized_pnl": pnl.unrealized, "fees": pnl.fees,
-            "funding": pnl.funding, "trades": pnl.trades, "round_trips": pnl.round_trips, "win_rate": pnl.win_rate,
-            "equity": pnl.equity, "start_equity": pnl.start_equity}
+    # fees and funding are exact sums; the PnLs are marked against an average entry, whose division leaves noise
+    realized, unrealized = pnl.realized.quantize(USDC), pnl.unrealized.quantize(USDC)
+    return {"net_pnl": realized + unrealized - pnl.fees + pnl.funding, "realized_pnl": realized,
+            "unrealized_pnl": unrealized, "fees": pnl.fees, "funding": pnl.funding, "trades": pnl.trades,
+            "round_trips": pnl.round_trips,
+            "win_rate": pnl.win_rate, "equity": pnl.equity, "start_equity": pnl.start_equity}
 
 
 @dataclass
@@ -267,9 +279,7 @@ def _run_replay(options: HeadlessOptions) -> int:
         scheduler.dispose()
         restore()
     progress.show(replayer.emitted, replayer.position)
-    _finish(printer, failure, replayer.emitted, _ending(failure, reason[0])[0])
-    stopped, code = _ending(failure, reason[0])  # the summary's own write may have failed
-    progress.say(f"stopped: {stopped}")
+    code = _finish(printer, failure, replayer.emitted, reason[0], progress)
     for warning in source.recording.warnings:  # e.g. what a killed recorder left half-written
         progress.say(f"warning: {warning}")
     return max(code, 1 if damage else 0)
@@ -332,7 +342,4 @@ async def _run_live(options: HeadlessOptions) -> int:
         if broker is not None:
             await broker.close()
         restore()
-    _finish(printer, failure, count[0], _ending(failure, reason[0])[0])
-    stopped, code = _ending(failure, reason[0])
-    progress.say(f"stopped: {stopped}")
-    return code
+    return _finish(printer, failure, count[0], reason[0], progress)

@@ -91,7 +91,7 @@ AFTER_THE_END = "g jumps back in it, o opens another, l goes live"
 
 NOTIFY_SECONDS = {"information": 4.0, "warning": 8.0, "error": 12.0}
 
-STATE_STREAMS = ("markets", "books", "health", "scores", "account", "risk", "pnl")
+STATE_STREAMS = ("markets", "books", "health", "scores", "account", "risk", "pnl", "heights")
 """Graph outputs the panels show (the latest value of each thing)."""
 CHART_HZ = 2.0
 """The candles (the chart's only input) come less often than the rest: a plotext chart costs 10-40 ms to
@@ -181,6 +181,10 @@ class DashboardApp(DeskActions, App[None]):
         Binding("right_square_bracket", "select(1)", "next", key_display="]", group=MARKET,
                 tooltip="select the next market"),
         Binding("v", "next_view", "view", tooltip="show the next view in the bottom panel (its title names them)"),
+        # on ? only: the footer is full at 80 columns
+        Binding("i", "next_overlay", "chart overlay", show=False,
+                tooltip="the chart's next overlay: none, EMA, Bollinger bands, VWAP, all (its title names it)"),
+        Binding("u", "toggle_volume", "chart volume", show=False, tooltip="volume bars under the chart's candles"),
         Binding("k", "kill(False)", "kill", group=KILL, tooltip="cancel every order and halt (asks first)"),
         Binding("K", "kill(True)", "kill+flatten", group=KILL, tooltip="kill, and close every position (asks first)"),
         Binding("r", "reset", "reset", tooltip="lift a halt so trading resumes (asks first)"),
@@ -221,7 +225,7 @@ class DashboardApp(DeskActions, App[None]):
     def compose(self) -> ComposeResult:
         yield MarketsPanel()
         with Horizontal(id="middle"):
-            yield CandleChartPanel()
+            yield CandleChartPanel(self.config.chart)
             yield MarginHealthPanel(self.config.risk)
         yield PositionsPanel(self.config.risk)
         with Horizontal(id="bottom"):
@@ -321,7 +325,7 @@ class DashboardApp(DeskActions, App[None]):
 
     def attach(self, session: Session) -> View:
         """Bind a fresh model to `session`'s streams (before it starts, so it sees everything)."""
-        view = View(session, DashboardModel(self.config.signals.resolution))
+        view = View(session, DashboardModel(self.config.signals.resolution, self.config.chart))
         graph = session.graph
         state = reactivex.merge(*(self._surviving(graph, name) for name in STATE_STREAMS))
         log = reactivex.merge(*(self._surviving(graph, name) for name in LOG_STREAMS))
@@ -420,7 +424,10 @@ class DashboardApp(DeskActions, App[None]):
             widget, state = PANEL_STATES[name]
             panel: Any  # each panel widget has its own render_state
             for panel in self.query(widget):  # a panel may be both beside and a view (signals)
-                panel.render_state(state(model))
+                if panel.is_mounted:
+                    panel.render_state(state(model))
+                else:  # mounted just now, its children not yet: its own queue renders it after they are
+                    panel.call_later(lambda panel=panel, state=state: panel.render_state(state(model)))
 
     def render_status(self) -> None:
         perf, view = self.performance, self.view
@@ -570,6 +577,12 @@ class DashboardApp(DeskActions, App[None]):
 
     def action_next_view(self) -> None:
         self.query_one(Views).show_next()
+
+    def action_next_overlay(self) -> None:
+        self.query_one(CandleChartPanel).next_overlay()
+
+    def action_toggle_volume(self) -> None:
+        self.query_one(CandleChartPanel).toggle_volume()
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())

@@ -15,18 +15,20 @@ from decimal import Decimal
 from itertools import count
 from typing import Any
 
-from app.screens.blotter import BlotterState, OpenOrder
+from app.screens.blotter import BlotterState, OpenOrder, countdown
 from streams.execution.ledger import Ledger, LedgerEntry, SessionPnl
 from streams.execution.paper_broker import FundingPayment
 from streams.kernel.orders import CancelIntent, Fill, OrderIntent, OrderStatus, OrderUpdate, StopIntent
 from streams.market.books import ResyncRequest
 from streams.market.events import Candle
-from streams.market.state import BookTop, CandleUpdate, MarketInfo, StreamHealth
+from streams.market.state import BlockHeight, BookTop, CandleUpdate, MarketInfo, StreamHealth
 from streams.risk.derisk import IntentBlocked
 from streams.risk.ladder import RiskState, severity
 from streams.risk.margin import AccountState
+from streams.signals.config import RESOLUTION_SECONDS
+from streams.signals.overlays import ChartConfig, overlay_lines
 from streams.signals.scoring import SignalScore
-from widgets.candle_chart import ChartState
+from widgets.candle_chart import ChartState, trade_markers
 from widgets.data_health import DataHealthState
 from widgets.event_log import MAX_LINES, EventLogState, Kind, LogEntry
 from widgets.format import price, quantity
@@ -50,6 +52,8 @@ FUNDING_HISTORY = 48
 
 CHART_CANDLES = 240
 """Candles kept per market: more than the widest chart shows."""
+CHART_FILLS = 500
+"""Fills kept per market for the chart's markers (more than its candles' time holds of the bot's)."""
 
 HEALTH_ORDER = ("ok", "stale", "resyncing", "error")
 """Data health states, least to most severe: a market shows its worst stream's."""
@@ -64,7 +68,7 @@ def state_key(value: Any) -> Hashable:
         return StreamHealth, value.stream
     if isinstance(value, CandleUpdate):
         return CandleUpdate, value.market, value.resolution, value.candle.startedAt
-    if isinstance(value, (AccountState, RiskState, SessionPnl)):
+    if isinstance(value, (AccountState, RiskState, SessionPnl, BlockHeight)):
         return type(value)
     return type(value), value.market
 
@@ -135,8 +139,10 @@ def log_entry(value: Any) -> LogEntry | None:
 
 
 class DashboardModel:
-    def __init__(self, resolution: str = "1MIN") -> None:
+    def __init__(self, resolution: str = "1MIN", chart: ChartConfig = ChartConfig()) -> None:
         self.resolution = resolution
+        self.chart = chart
+        """The chart's overlay periods."""
         self.markets: dict[str, MarketInfo] = {}
         self.funding: dict[str, deque[tuple[float, Decimal]]] = {}
         """Per market, (event time, hourly rate) at each change of its next funding rate."""
@@ -153,10 +159,14 @@ class DashboardModel:
         """The followed markets in order."""
         self.scores: dict[str, SignalScore] = {}
         self.candles: dict[str, dict[str, Candle]] = {}
+        self.fills: dict[str, deque[Fill]] = {}
+        """Each market's latest fills, for the chart's markers."""
         self.account: AccountState | None = None
         self.risk: RiskState | None = None
         self.pnl: SessionPnl | None = None
         self.open_orders: dict[int, OpenOrder] = {}
+        self.height: BlockHeight | None = None
+        """The chain's latest height: what the open short-term orders count down against."""
         self.ledger = Ledger()
         self.trades: deque[LedgerEntry] = deque(maxlen=TRADES_KEPT)
         self.stops: dict[str, StopIntent] = {}
@@ -215,6 +225,8 @@ class DashboardModel:
             self.pnl = value
             self.pnl_history.append(float(value.net))
             return {PNL}
+        if isinstance(value, BlockHeight):  # the blotter polls it
+            self.height = value
         return set()
 
     def _funding(self, info: MarketInfo) -> None:
@@ -260,8 +272,14 @@ class DashboardModel:
         for value in values:
             if (entry := log_entry(value)) is not None:
                 self.note(entry)
-            changed |= self._stop(value) | self._blotter(value)
+            changed |= self._stop(value) | self._blotter(value) | self._chart_fill(value)
         return changed
+
+    def _chart_fill(self, value: Any) -> set[str]:
+        if not isinstance(value, Fill):
+            return set()
+        self.fills.setdefault(value.market, deque(maxlen=CHART_FILLS)).append(value)
+        return {CHART} if value.market == self.selected else set()
 
     def _blotter(self, value: Any) -> set[str]:
         """Open orders and the trade history (shown by the blotter screen, which polls them)."""
@@ -271,7 +289,8 @@ class DashboardModel:
             if value.status in _DONE:
                 del self.open_orders[value.client_id]
             else:
-                self.open_orders[value.client_id] = replace(held, status=value.status, filled=value.filled)
+                self.open_orders[value.client_id] = replace(held, status=value.status, filled=value.filled,
+                                                            good_til_block=value.good_til_block or held.good_til_block)
         elif isinstance(value, IntentBlocked):
             self.open_orders.pop(value.client_id, None)
         elif isinstance(value, Fill):
@@ -339,8 +358,11 @@ class DashboardModel:
         return MarginState(self.account, risk, tuple(self.stops[market] for market in sorted(self.stops)))
 
     def chart_state(self) -> ChartState:
-        series = self.candles.get(self.selected or "", {})
-        return ChartState(self.selected, self.resolution, tuple(series[start] for start in sorted(series)))
+        market = self.selected or ""
+        series = self.candles.get(market, {})
+        candles = tuple(series[start] for start in sorted(series))
+        markers = trade_markers(candles, self.fills.get(market, ()), RESOLUTION_SECONDS.get(self.resolution, 60))
+        return ChartState(self.selected, self.resolution, candles, markers, overlay_lines(candles, self.chart))
 
     def health_state(self) -> DataHealthState:
         return DataHealthState(tuple(self.health[s] for s in sorted(self.health)))
@@ -358,7 +380,9 @@ class DashboardModel:
         return MarketDetailState(self.selected, self.markets.get(market), tuple(self.funding.get(market, ())))
 
     def blotter_state(self) -> BlotterState:
-        return BlotterState(tuple(self.open_orders.values()), tuple(self.trades), self.ledger.totals)
+        orders = tuple(o if o.good_til_block is None else replace(o, good_til=countdown(o.good_til_block, self.height))
+                       for o in self.open_orders.values())
+        return BlotterState(orders, tuple(self.trades), self.ledger.totals)
 
     def log_state(self) -> EventLogState:
         return EventLogState(tuple(self._log), self._logged, self._log_id)

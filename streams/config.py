@@ -26,6 +26,7 @@ from streams.execution.paper_broker import PaperConfig
 from streams.kernel.settings import Section
 from streams.risk.config import RiskConfig
 from streams.signals.config import SignalsConfig
+from streams.signals.overlays import ChartConfig
 from streams.sources.endpoints import LiveSection
 from streams.strategy.config import StrategyConfig
 
@@ -42,6 +43,7 @@ class Config(Section, frozen=True):
     risk: RiskConfig = RiskConfig()
     paper: PaperConfig = PaperConfig()
     live: LiveSection = LiveSection()
+    chart: ChartConfig = ChartConfig()
 
 
 def load_config(path: str | Path | None = None) -> Config:

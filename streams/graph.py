@@ -39,9 +39,10 @@ from streams.market.books import BOOK_READS, CrossCleared, ResyncRequest, Uncros
 from streams.market.candles import CANDLE_READS, candles, candles_from_trades
 from streams.market.events import Event
 from streams.market.health import changes, health
+from streams.market.heights import HEIGHT_READS, block_heights
 from streams.market.markets import MARKET_READS, markets
 from streams.market.parse import parse, route_key
-from streams.market.state import BookTop, CandleUpdate, MarketInfo, StreamHealth
+from streams.market.state import BlockHeight, BookTop, CandleUpdate, MarketInfo, StreamHealth
 from streams.risk.account import AccountSnapshot
 from streams.risk.derisk import IntentBlocked, risk_engine
 from streams.risk.kill_switch import KillSwitch
@@ -78,6 +79,7 @@ class Graph:
     orders: Observable[OrderIntent | StopIntent | CancelIntent | IntentBlocked | OrderUpdate | Fill | FundingPayment]
     pnl: Observable[SessionPnl]
     resyncs: Observable[ResyncRequest]
+    heights: Observable[BlockHeight]
     kill_switch: KillSwitch
     desk: ManualDesk
     _connect: Any
@@ -182,6 +184,7 @@ def build_graph(frames: Observable[Frame], config: Config = Config(), broker: Br
         indicators=snapshots, scores=signal_scores, targets=decisions.pipe(rx.of_type(Target)), account=account,
         risk=risk, orders=orders.pipe(rx.share()), pnl=pnl,
         resyncs=book_out.pipe(rx.of_type(ResyncRequest)),
+        heights=events.only(*HEIGHT_READS).pipe(block_heights(), rx.share()),
         kill_switch=kill_switch, desk=desk, _connect=connect,
     )
 

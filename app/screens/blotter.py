@@ -17,6 +17,7 @@ from textual.widgets import DataTable, Static
 from app.screens.confirm import ConfirmScreen
 from streams.execution.ledger import LedgerEntry, LedgerTotals
 from streams.kernel.orders import OrderStatus
+from streams.market.state import BlockHeight
 from widgets.format import number, price, quantity
 
 REFRESH_SECONDS = 0.5
@@ -31,9 +32,24 @@ class OpenOrder:
     side: str
     size: Decimal
     what: str  # "LIMIT 97,010.00 GTT", "MARKET IOC", "STOP ≤ 91,000.00"
-    good_til: str  # "20 blocks" (short-term), "until 2025-01-02 11:00Z" (long-term and stops)
+    good_til: str  # "GTB in 12 blocks (~13 s)" or "20 blocks" (short-term), "until 2025-01-02 11:00Z"
     status: OrderStatus = "PLACED"
     filled: Decimal = Decimal(0)
+    good_til_block: int | None = None  # a short-term order's absolute good-til-block, once its updates say
+
+
+def countdown(good_til_block: int, height: BlockHeight | None) -> str:
+    """How long a short-term order has left: "GTB in 12 blocks (~13 s)" at the chain's block rate as
+    heard, "GTB this block", "expired" past it; "GTB 30000020" while no height is known."""
+    if height is None:
+        return f"GTB {good_til_block}"
+    left = good_til_block - height.height
+    if left < 0:
+        return "expired"
+    if left == 0:
+        return "GTB this block"
+    seconds = f" (~{left * height.block_seconds:.0f} s)" if height.block_seconds else ""
+    return f"GTB in {left} block{'s' if left > 1 else ''}{seconds}"
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,8 @@ from textual.widgets import Static
 PANELS = """\
 Markets        oracle price, 24h change, hourly funding and the time to the next payment, spread,
                open interest, and the health of the market's streams
-Chart          candles of the selected market
+Chart          candles of the selected market, our fills on them (▲ buy, ▼ sell) at their price;
+               i: overlays (EMA blue, Bollinger bands grey, VWAP orange), u: volume bars (USD) under them
 Margin health  equity, free collateral, margin usage against the de-risking ladder, leverage,
                and the ladder's state with its reason
 Positions      size, entry, mark (book mid), oracle, unrealised PnL, liquidation price and distance

@@ -205,7 +205,8 @@ class LiveBroker:
             self._reject(t, client_id, market, sent.error)
         elif self._reconciler.placed(order):
             described = _describe(plan, order, params)
-            self._events.on_next(OrderUpdate(t, client_id, market, "PLACED", reason=described))
+            self._events.on_next(OrderUpdate(t, client_id, market, "PLACED", reason=described,
+                                             good_til_block=order.good_til_block))
 
     async def _cancel(self, t: float, order: ChainOrder) -> None:
         sent = await self._outcome(self._send_cancel, order)

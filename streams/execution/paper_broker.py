@@ -18,7 +18,8 @@ The account (USDC + positions, the margin engine's `Account`) is published after
 
 Block height: from v4_block_height events; without them it is counted from the first event at one block
 per `block_seconds` (dYdX makes about one a second), and when real heights start arriving the open
-short-term orders are moved onto the real count, keeping the blocks they had left.
+short-term orders are moved onto the real count, keeping the blocks they had left. A resting short-term
+order's updates carry its good-til-block only from then on (a count of its own is no chain's height).
 
 `PaperExchange` is the engine as a stage (events in, events out, no Rx, no clock); `PaperBroker` puts it
 behind the `Broker` protocol the strategy and the risk engine talk to.
@@ -46,7 +47,7 @@ from streams.kernel.stage import Stage, lift
 from streams.market import events as ev
 from streams.market.state import BookTop, MarketInfo
 from streams.risk.account import Account, AccountSnapshot, Market, apply_trade, isolation_conflict
-from streams.risk.margin import account_state, funding_payment
+from streams.risk.margin import account_state, funding_payment, liquidatable
 
 ZERO = Decimal(0)
 ONE = Decimal(1)
@@ -102,6 +103,11 @@ class BlockClock:
         jump = height - self.height(t) if not self._real else 0
         self._anchor, self._real = (height, t), True
         return jump
+
+    @property
+    def real(self) -> bool:
+        """Whether a real height was heard: only then is a good-til-block the chain's own count."""
+        return self._real
 
 
 @dataclass
@@ -176,18 +182,19 @@ class PaperExchange(Stage[PaperInput, PaperOutput]):
         first = not self._started
         self._advance(event.t)
         t = self._t
-        if isinstance(event, BookTop):
-            self._on_book(event)
-        elif isinstance(event, MarketInfo):
-            self._on_market(event)
-        elif isinstance(event, OrderIntent):
-            self._submit(event, t)
-        elif isinstance(event, StopIntent):
-            self._place_stop(event, t)
-        elif isinstance(event, CancelIntent):
-            self._cancel(event, t)
-        elif isinstance(event, (ev.ChannelData, ev.ChannelBatchData, ev.Subscribed)):
-            self._on_channel(event)
+        kind = type(event)  # the most frequent first: channel events, most of which only move time
+        if kind is ev.ChannelBatchData or kind is ev.ChannelData or kind is ev.Subscribed:
+            self._on_channel(cast("ev.ChannelData | ev.ChannelBatchData | ev.Subscribed", event))
+        elif kind is BookTop:
+            self._on_book(cast(BookTop, event))
+        elif kind is MarketInfo:
+            self._on_market(cast(MarketInfo, event))
+        elif kind is OrderIntent:
+            self._submit(cast(OrderIntent, event), t)
+        elif kind is StopIntent:
+            self._place_stop(cast(StopIntent, event), t)
+        elif kind is CancelIntent:
+            self._cancel(cast(CancelIntent, event), t)
         if first or self._account is not before:
             out.append(AccountSnapshot(t, self._account))
         return out
@@ -255,8 +262,8 @@ class PaperExchange(Stage[PaperInput, PaperOutput]):
             for message in cast("Iterable[ev.BlockHeightUpdate]", heights):  # batched if subscribed so
                 self._on_height(int(message.blockHeight))
         elif event.channel == "v4_trades" and not isinstance(event, ev.Subscribed):  # a snapshot is history
-            if event.id is None:  # the Indexer names the market on every v4_trades message
-                return
+            if event.id is None or not self._orders:  # the Indexer names the market on every v4_trades
+                return  # message; a print fills only resting orders
             updates = event.contents if isinstance(event, ev.ChannelBatchData) else (event.contents,)
             for update in cast("Iterable[ev.TradesUpdate]", updates):
                 for trade in update.trades:
@@ -276,6 +283,8 @@ class PaperExchange(Stage[PaperInput, PaperOutput]):
             sizes = {"BUY": dict(book.asks), "SELL": dict(book.bids)}  # what a buy / a sell takes from
             self._taken = {key: seen for key, seen in self._taken.items()
                            if key[0] != market or sizes[key[1]].get(key[2]) == seen[0]}
+        if not self._orders:
+            return
         for order in self._resting(market):
             queue = _queue(order, book)
             if queue is not None:
@@ -399,7 +408,7 @@ class PaperExchange(Stage[PaperInput, PaperOutput]):
         else:
             order.good_til_t = t + intent.good_til_seconds
         self._orders[intent.client_id] = order
-        self._update(intent, t, "OPEN", order.filled)
+        self._update(intent, t, "OPEN", order.filled, order=order)
 
     def _cancel(self, cancel: CancelIntent, t: float) -> None:
         """Cancelling an order that is no longer open does nothing: on chain it is already gone."""
@@ -416,15 +425,18 @@ class PaperExchange(Stage[PaperInput, PaperOutput]):
         elif order.stopped is not None:
             self._close(order, t, "CANCELED", order.stopped)
         elif order.filled != filled_before:
-            self._update(order.intent, t, "PARTIALLY_FILLED", order.filled)
+            self._update(order.intent, t, "PARTIALLY_FILLED", order.filled, order=order)
 
     def _close(self, order: _Order, t: float, status: OrderStatus, reason: str = "") -> None:
         del self._orders[order.intent.client_id]
-        self._update(order.intent, t, status, order.filled, reason)
+        self._update(order.intent, t, status, order.filled, reason, order)
 
-    def _update(self, intent: OrderIntent, t: float, status: OrderStatus, filled: Decimal, reason: str = ""
-                ) -> None:
-        self._out.append(OrderUpdate(t, intent.client_id, intent.market, status, filled, reason))
+    def _update(self, intent: OrderIntent, t: float, status: OrderStatus, filled: Decimal, reason: str = "",
+                order: _Order | None = None) -> None:
+        """A resting short-term order's updates carry its good-til-block while real heights are replayed
+        (a count from the first event would be no chain's height, so none is shown then)."""
+        good_til = order.good_til_block if order is not None and self._clock.real else None
+        self._out.append(OrderUpdate(t, intent.client_id, intent.market, status, filled, reason, good_til))
 
     # -- matching ----------------------------------------------------------------------------------
 
@@ -495,10 +507,8 @@ class PaperExchange(Stage[PaperInput, PaperOutput]):
         but never more than the equity the close leaves. A deficit left with no position open is the
         insurance fund's."""
         config = self._config
-        while self._account.positions:
+        while self._account.positions and liquidatable(self._account, self._prices, self._markets):
             state = account_state(self._account, self._prices, self._markets)
-            if not state.liquidatable:
-                return
             worst = max(state.positions, key=lambda p: p.maintenance_margin)
             rating = min(max(config.bankruptcy_adjustment * (ONE - state.equity / state.maintenance_margin), ZERO), ONE)
             spread = rating * config.spread_to_maintenance * worst.mmf

@@ -24,7 +24,7 @@ from decimal import Decimal
 from typing import Any
 
 from dydx_v4_client import OrderFlags
-from msgspec import Struct
+from msgspec import Struct, structs
 
 from streams.execution.order_builder import ChainOrder
 from streams.kernel.orders import Fill, FillKind, OrderStatus, OrderUpdate
@@ -209,6 +209,8 @@ class Reconciler:
             tracked = self._orders[order.id] = _Tracked(expected.order, ours=True)
         elif tracked is None:
             tracked = self._orders[order.id] = _Tracked(_chain_order(client_id, order), ours=False)
+        if order.goodTilBlock and order.goodTilBlock.isdigit() and tracked.order.short_term:  # the chain's word
+            tracked.order = structs.replace(tracked.order, good_til_block=int(order.goodTilBlock))
         tracked.size = order.size if order.size is not None else tracked.size
         tracked.filled = order.totalFilled if order.totalFilled is not None else tracked.filled
         status = _status(order, tracked)
@@ -222,7 +224,8 @@ class Reconciler:
             reason = " ".join(filter(None, ["best effort", reason]))
         if not tracked.ours:
             reason = "; ".join(filter(None, [_NOT_OURS, reason]))
-        return OrderUpdate(t, client_id, tracked.order.market, status, tracked.filled, reason)
+        return OrderUpdate(t, client_id, tracked.order.market, status, tracked.filled, reason,
+                           tracked.order.good_til_block)
 
     def _on_rest(self, answer: ev.RestResponse) -> list[Reconciled]:
         """The account's latest orders or fills, fetched after a re-snapshot (see the module's doc)."""

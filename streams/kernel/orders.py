@@ -74,12 +74,17 @@ OrderStatus = Literal["PLACED", "REJECTED", "OPEN", "PARTIALLY_FILLED", "FILLED"
 
 
 class OrderUpdate(Struct, frozen=True):
+    """What became of an order. `good_til_block` is a short-term order's absolute good-til-block (the
+    Indexer's `goodTilBlock`, the node's height at placement plus its window), when one is known: the
+    paper broker knows it only while it replays real block heights."""
+
     t: float
     client_id: int
     market: str
     status: OrderStatus
     filled: Decimal = Decimal(0)
     reason: str = ""
+    good_til_block: int | None = None
 
 
 FillKind = Literal["TRADE", "LIQUIDATION", "DELEVERAGING"]

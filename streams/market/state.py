@@ -72,3 +72,13 @@ class StreamHealth(Struct, frozen=True):
     crossed: int
     errors: int
     state: str  # "ok" | "stale" | "resyncing" | "error"
+
+
+class BlockHeight(Struct, frozen=True):
+    """The chain's height as the Indexer last said it (v4_block_height, or an account message's
+    `blockHeight`), and `block_seconds`, the mean time between blocks since the first height heard (None
+    until the height has moved): what a short-term order's countdown to its good-til-block reads."""
+
+    t: float
+    height: int
+    block_seconds: float | None = None

@@ -139,6 +139,19 @@ def _market_and_price(name: str, prices: Mapping[str, Decimal], markets: Mapping
     return markets[name], prices[name]
 
 
+def liquidatable(account: Account, prices: Mapping[str, Decimal], markets: Mapping[str, Market]) -> bool:
+    """`account_state(account, prices, markets).liquidatable` without valuing each position: the same two
+    sums (net collateral, ΣMMR) in the same order, so the answer is the same to the last digit. The paper
+    broker tests this on every held market's oracle tick and values the account only when it is true."""
+    equity = account.usdc
+    total_mmr = ZERO
+    for position in account.positions.values():
+        market, price = _market_and_price(position.market, prices, markets)
+        equity += position.size * price + position.funding_accrued
+        total_mmr += mmr(position.size, price, market.mmf)
+    return total_mmr > 0 and equity < total_mmr
+
+
 def account_state(account: Account, prices: Mapping[str, Decimal], markets: Mapping[str, Market], *,
                   atr: Mapping[str, Decimal] | None = None, t: float = 0.0) -> AccountState:
     """Everything about the account at these oracle prices. `atr` (per market, in price units) adds the

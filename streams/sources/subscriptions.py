@@ -59,8 +59,9 @@ class Request(NamedTuple):
 def plan_subscriptions(markets: Iterable[str], *, orderbook: bool = True, trades: bool = True,
                        candles: Iterable[str] = ("1MIN",), address: str | None = None,
                        subaccount_number: int = 0) -> list[Subscription]:
-    """The markets channel; per market its orderbook, trades and candles at each resolution; and the
-    subaccount when an address is given (never batched, like the library)."""
+    """The markets channel; per market its orderbook, trades and candles at each resolution; and, when an
+    address is given, the subaccount (never batched, like the library) and the block height (each block:
+    what its short-term orders count down to their good-til-block with)."""
     resolutions = list(dict.fromkeys(candles))
     if unknown := [r for r in resolutions if r not in RESOLUTIONS]:
         raise ValueError(f"unknown candle resolution {unknown[0]!r} (choose from {' '.join(RESOLUTIONS)})")
@@ -73,6 +74,7 @@ def plan_subscriptions(markets: Iterable[str], *, orderbook: bool = True, trades
         plan += [Subscription("v4_candles", f"{market}/{resolution}") for resolution in resolutions]
     if address:
         plan.append(Subscription("v4_subaccounts", f"{address}/{subaccount_number}", batched=False))
+        plan.append(Subscription("v4_block_height"))
     return plan
 
 

@@ -139,7 +139,8 @@ def test_the_recording_answers_exactly_what_the_live_source_asks(session, wallet
     assert [e.path for e in entries if isinstance(e, RestExchange)] == [call.target for call in plan.rest_calls()]
     asked = [json.loads(e.data) for e in entries if isinstance(e, WsMessage) and e.from_client]
     assert asked == [json.loads(Request("subscribe", sub).payload) for sub in plan.subscriptions()]
-    assert asked[-1] == {"type": "subscribe", "channel": "v4_subaccounts", "id": f"{wallet.address}/0"}
+    assert asked[-2:] == [{"type": "subscribe", "channel": "v4_subaccounts", "id": f"{wallet.address}/0"},
+                          {"type": "subscribe", "channel": "v4_block_height", "batched": True}]
     answers = [json.loads(e.data) for e in entries if isinstance(e, WsMessage) and not e.from_client
                and b'"v4_subaccounts"' in e.data]
     assert [a["type"] for a in answers] == ["subscribed"] + ["channel_data"] * 2 * len(session.placed)

@@ -19,7 +19,9 @@ from app.tui import DashboardApp
 from streams.sources.recording import FLOWS
 from tests.support.dashboard import TICK, Dashboard
 from tests.support.dashboard_recording import T0, build_recording
+from widgets.rows import KeyedRows
 from widgets.session_pnl import summary
+from widgets.signals import SignalsPanel
 from widgets.views import Views
 
 SIZE = (80, 24)
@@ -311,3 +313,16 @@ async def test_q_with_open_positions_asks_first_and_the_session_summary_is_kept_
         await pilot.press("q", "y")
     assert dash.app.exit_summary == f"replay recording: {summary(pnl)}"
     assert summary(pnl).startswith(f"net {pnl.net:+,.2f} USDC (realised ") and f"{pnl.trades} trades" in summary(pnl)
+
+
+
+async def test_a_panel_fed_before_its_children_are_mounted_is_shown_once_they_are(recording: Path) -> None:
+    dash = Dashboard.on(recording)
+    async with dash.app.run_test(size=SIZE) as pilot:
+        await dash.play_to(pilot, T0 + 60)
+        late = SignalsPanel(id="late")
+        dash.app.screen.mount(late)  # not awaited: its compose has not run when it is fed
+        dash.app.show_panels({tui.SIGNALS})  # raised NoMatches (KeyedRows) before
+        await dash.steady(pilot)
+        markets = [score.market for score in dash.app.view.model.signals_state().scores]
+        assert markets and late.query_one("#scores", KeyedRows).keys == markets

@@ -16,6 +16,7 @@ from textual.widgets import Input
 
 from app.sources import DEFAULT_RECORDING
 from streams.config import Config
+from streams.signals.overlays import ChartConfig
 from tests.support.dashboard import Dashboard
 from tests.support.dashboard_recording import T0, build_recording
 from widgets.views import Views
@@ -86,3 +87,17 @@ def test_views(snap_compare, recordings: dict[str, Path], view: str, size: str) 
             await pilot.press("v")
 
     assert snap_compare(dash.app, terminal_size=SIZES[size], run_before=run_before)
+
+
+CHART_CASES = [(overlay, False, "120x36") for overlay in ("ema", "bollinger", "vwap", "all")] + [
+    ("all", True, size) for size in ("80x24", "160x48")] + [("none", True, "200x60")]
+"""The chart with our fills marked (every normal case has them), each overlay, and volume under the candles."""
+
+
+@pytest.mark.parametrize(("overlay", "volume", "size"), CHART_CASES,
+                         ids=[f"{overlay}{'-volume' * volume}-{size}" for overlay, volume, size in CHART_CASES])
+def test_chart(snap_compare, recordings: dict[str, Path], overlay: str, volume: bool, size: str) -> None:
+    chart = ChartConfig(overlay=overlay, volume=volume)  # type: ignore[arg-type]  # an Overlay, from CHART_CASES
+    dash = Dashboard.on(recordings["bundled"], config=Config(chart=chart))
+    assert snap_compare(dash.app, terminal_size=SIZES[size],
+                        run_before=lambda pilot: dash.play_to(pilot, dash.start + 1800))

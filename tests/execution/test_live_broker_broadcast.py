@@ -100,7 +100,8 @@ async def test_short_term_limit_order_is_signed_and_broadcast(broker, node, seen
     await broker.settled()
 
     assert seen == [OrderUpdate(T, 7, "BTC-USD", "PLACED",
-                                reason=f"BUY 0.0003 @ 89919 POST_ONLY, good til block {HEIGHT + 20}")]
+                                reason=f"BUY 0.0003 @ 89919 POST_ONLY, good til block {HEIGHT + 20}",
+                                good_til_block=HEIGHT + 20)]
     [tx] = node.sent
     [message] = tx.messages
     assert isinstance(message, MsgPlaceOrder)
@@ -200,7 +201,7 @@ async def test_a_node_that_does_not_answer_in_time_leaves_the_order_to_the_index
     assert seen[0].reason.startswith("node gRPC DEADLINE_EXCEEDED") and "it may still reach the chain" in seen[0].reason
 
     broker.on_account(indexer_order(7))  # it did reach the chain: attributed to us, not reported as foreign
-    assert seen[1] == OrderUpdate(T + 1, 7, "BTC-USD", "OPEN", reason="best effort")
+    assert seen[1] == OrderUpdate(T + 1, 7, "BTC-USD", "OPEN", reason="best effort", good_til_block=HEIGHT + 20)
     node.release.set()
     await broker.close()
 

@@ -87,10 +87,10 @@ def test_orders_that_ended_and_fills_made_while_away_are_reported_once_after_the
     sent(reconciler, 11)
     sent(reconciler, 12)
     assert on(update(101, orders=[order(11, "OPEN", "0")])) == [
-        OrderUpdate(T + 101, 11, ETH, "OPEN")]
+        OrderUpdate(T + 101, 11, ETH, "OPEN", good_til_block=120)]
     assert on(update(102, orders=[order(11, "OPEN", "0.5")], fills=[fill("f1", 11, 102)],
                      perpetualPositions=[position("0.5")])) == [
-        OrderUpdate(T + 102, 11, ETH, "PARTIALLY_FILLED", D("0.5")), ours(11, T + 102),
+        OrderUpdate(T + 102, 11, ETH, "PARTIALLY_FILLED", D("0.5"), good_til_block=120), ours(11, T + 102),
         VenuePosition(T + 102, ETH, D("0.5"), "OPEN", D(3290))]
 
     # the connection drops; order 11 fills at 105, order 12 (never shown) at 106; the bot comes back at 110
@@ -98,13 +98,14 @@ def test_orders_that_ended_and_fills_made_while_away_are_reported_once_after_the
     assert reconciler.find(11) == (ChainOrder(11, ETH, 1, OrderFlags.SHORT_TERM, 120), "PARTIALLY_FILLED")
     sent(reconciler, 13)  # placed after the reconnect, shown at 111
     assert on(update(111, orders=[order(13, "OPEN", "0", size="0.5", height=111)])) == [
-        OrderUpdate(T + 111, 13, ETH, "OPEN")]
+        OrderUpdate(T + 111, 13, ETH, "OPEN", good_til_block=120)]
 
     latest_orders = [order(13, "OPEN", "0", size="0.5", height=111),
                      order(12, "FILLED", "0.5", size="0.5", height=106), order(11, "FILLED", "1"),
                      order(99, "FILLED", "2", height=40)]  # another session's order: history
     assert on(rest(latest_orders, ORDERS, T + 112)) == [
-        OrderUpdate(T + 112, 12, ETH, "FILLED", D("0.5")), OrderUpdate(T + 112, 11, ETH, "FILLED", D(1))]
+        OrderUpdate(T + 112, 12, ETH, "FILLED", D("0.5"), good_til_block=120),
+        OrderUpdate(T + 112, 11, ETH, "FILLED", D(1), good_til_block=120)]
     assert reconciler.open_orders() == [ChainOrder(13, ETH, 1, OrderFlags.SHORT_TERM, 120)]
 
     # newest first, as the indexer lists them: 13's fill (after the snapshot, its update not here yet),
@@ -117,7 +118,8 @@ def test_orders_that_ended_and_fills_made_while_away_are_reported_once_after_the
     # the socket then brings 13's fill: not reported twice, but it moves the position all the same
     assert on(update(112, orders=[order(13, "FILLED", "0.5", size="0.5", height=112)],
                      fills=[fill("f4", 13, 112)])) == [
-        OrderUpdate(T + 112, 13, ETH, "FILLED", D("0.5")), VenuePosition(T + 112, ETH, D(2), "OPEN", D(3290))]
+        OrderUpdate(T + 112, 13, ETH, "FILLED", D("0.5"), good_til_block=120),
+        VenuePosition(T + 112, ETH, D(2), "OPEN", D(3290))]
     assert on(rest(latest_fills, FILLS, T + 113)) == []  # asked again: nothing new
 
 

@@ -56,7 +56,7 @@ def test_a_sent_order_filled_in_two_fills(samples_dir):
     events = reconciler.on_message(frame(samples_dir, "v4_accounts_fills.json"))
     t = events[0].t
     assert events == [
-        OrderUpdate(t, 1497046405, "ETH-USD", "FILLED", D("0.002")),
+        OrderUpdate(t, 1497046405, "ETH-USD", "FILLED", D("0.002"), good_til_block=18794564),
         Fill(t, "ETH-USD", "BUY", D("0.001"), D("2620.1"), D("0.001311"), "TAKER", 1497046405),
         Fill(t, "ETH-USD", "BUY", D("0.001"), D("2624.7"), D("0.001313"), "TAKER", 1497046405),
         VenuePosition(t, "ETH-USD", D("0.005"), "OPEN", D("2955.62")),

@@ -223,6 +223,18 @@ def test_real_block_heights_drive_expiry_and_carry_over_the_blocks_an_order_had_
     assert of(OrderUpdate, paper.on_event(book(17.0, BIDS, ASKS)))[0].status == "EXPIRED"  # extrapolated
 
 
+def test_a_resting_short_term_order_carries_its_good_til_block_only_once_real_heights_are_replayed():
+    (counted,) = of(OrderUpdate, exchange().on_event(intent(10.0, "BUY", "1", "3393.0", good_til_blocks=20)))
+    assert (counted.status, counted.good_til_block) == ("OPEN", None)  # no height heard: no chain's count
+    paper = exchange(height(5.0, 26_543_049), intent(10.0, "BUY", "1", "3393.0", client_id=3, good_til_blocks=20))
+    (opened,) = of(OrderUpdate, paper.on_event(intent(11.0, "BUY", "1", "3392.0", client_id=4, good_til_blocks=7)))
+    assert (opened.status, opened.good_til_block) == ("OPEN", 26_543_049 + 6 + 7)  # 6 blocks counted since 5.0
+    (cancelled,) = of(OrderUpdate, paper.on_event(CancelIntent(12.0, client_id=4)))
+    assert (cancelled.status, cancelled.good_til_block) == ("CANCELED", 26_543_062)
+    (ioc,) = of(OrderUpdate, paper.on_event(intent(13.0, "BUY", "0.1", "3395.0", client_id=5, time_in_force="IOC")))
+    assert ioc.good_til_block is None  # done at once: nothing to count down
+
+
 def test_a_block_height_snapshot_anchors_the_clock_too():
     clock = BlockClock()
     assert clock.height(5.0) == 0 and clock.height(7.5) == 2

@@ -19,7 +19,16 @@ from streams.risk.account import (
     implied_oracle_prices,
     isolation_conflict,
 )
-from streams.risk.margin import account_state, effective_imf, funding_payment, imr, liquidation_price, mmr, what_if
+from streams.risk.margin import (
+    account_state,
+    effective_imf,
+    funding_payment,
+    imr,
+    liquidatable,
+    liquidation_price,
+    mmr,
+    what_if,
+)
 from tests.support.builders import market_info
 
 CENT = D("0.01")
@@ -81,6 +90,9 @@ def test_liquidation_price_puts_the_account_exactly_at_maintenance():
     assert abs(at_liq.equity - at_liq.maintenance_margin) < D("1e-20")
     below = account_state(REFERENCE_ACCOUNT, {**REFERENCE_PRICES, "BTC-USD": p_liq - CENT}, MARKETS)
     assert below.liquidatable and not state.liquidatable
+    # the paper broker's cheap test says the same on both sides
+    assert liquidatable(REFERENCE_ACCOUNT, {**REFERENCE_PRICES, "BTC-USD": p_liq - CENT}, MARKETS)
+    assert not liquidatable(REFERENCE_ACCOUNT, REFERENCE_PRICES, MARKETS)
 
 
 # -- isolated ------------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """Properties of the margin math over random accounts (1-3 positions, random tiers, open-interest caps,
 chosen leverage, funding accrued): the identities hold, every liquidation price puts the account exactly
-at maintenance, and margin usage never falls as a position grows."""
+at maintenance, the paper broker's cheap liquidation test agrees with the full valuation, and margin usage
+never falls as a position grows."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from streams.risk.account import Account, Market, Position, apply_trade
-from streams.risk.margin import account_state
+from streams.risk.margin import account_state, liquidatable
 
 NAMES = ("AAA-USD", "BBB-USD", "CCC-USD")
 TOLERANCE = D("1e-22")  # relative to the account's gross size; Decimal keeps 28 digits
@@ -73,6 +74,24 @@ def test_liquidation_price_is_exactly_at_maintenance(account, prices, markets):
         at_liq = account_state(account, {**prices, position.market: position.liquidation_price}, markets)
         scale = gross + abs(position.size) * position.liquidation_price
         assert abs(at_liq.equity - at_liq.maintenance_margin) <= TOLERANCE * scale
+
+
+@settings(max_examples=300, deadline=None)
+@given(accounts(), prices, markets())
+def test_the_cheap_liquidation_test_agrees_with_the_valuation(account, prices, markets):
+    """At the drawn prices and at every position's liquidation price and one tick either side of it
+    (where rounding would show), with and without the positions' accrued funding."""
+    state = account_state(account, prices, markets)
+    cases = [prices]
+    for position in state.positions:
+        if position.liquidation_price is not None:
+            for nudge in (D(0), D("1e-4"), D("-1e-4")):
+                cases.append({**prices, position.market: max(D("1e-4"), position.liquidation_price + nudge)})
+    unfunded = Account(usdc=account.usdc, leverage=account.leverage,
+                       positions={name: Position(name, p.size) for name, p in account.positions.items()})
+    for case in cases:
+        for held in (account, unfunded):
+            assert liquidatable(held, case, markets) == account_state(held, case, markets).liquidatable
 
 
 @settings(max_examples=200, deadline=None)

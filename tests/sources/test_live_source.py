@@ -509,6 +509,7 @@ async def test_stopping_while_a_silent_host_holds_the_handshake_leaves_no_thread
 
 ADDRESS = "dydx1catchup0000000000000000000000000000000"
 ACCOUNT = {"type": "subscribe", "channel": "v4_subaccounts", "id": f"{ADDRESS}/0"}  # unbatched, as the library
+BLOCKS = {"type": "subscribe", "channel": "v4_block_height", "batched": True}  # followed with the account
 CATCH_UP = [f"/v4/orders?address={ADDRESS}&subaccountNumber=0&limit=100&returnLatestOrders=true",
             f"/v4/fills?address={ADDRESS}&subaccountNumber=0&limit=100"]
 
@@ -528,14 +529,14 @@ async def test_a_fresh_snapshot_of_the_account_fetches_its_latest_orders_and_fil
     recording.rest(CATCH_UP[0], b"[]")
     recording.rest(CATCH_UP[1], b'{"fills":[]}')
     recording.open(1, CONN_A)
-    recording.expect(1, MARKETS, ACCOUNT)
+    recording.expect(1, MARKETS, ACCOUNT, BLOCKS)
     recording.send(1, {"type": "subscribed", "connection_id": CONN_A, "message_id": 1, "channel": "v4_markets",
                        "contents": {"markets": {}}})
     first = recording.send(1, account_snapshot(CONN_A, 2, 100))
     if trigger == "reconnect":
         recording.close(1, 1012)
         recording.open(2, CONN_B)
-        recording.expect(2, MARKETS, ACCOUNT)
+        recording.expect(2, MARKETS, ACCOUNT, BLOCKS)
         again = recording.send(2, account_snapshot(CONN_B, 2, 130))
     else:
         recording.expect(1, {**ACCOUNT, "type": "unsubscribe"}, ACCOUNT)

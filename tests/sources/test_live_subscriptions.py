@@ -27,16 +27,16 @@ from streams.sources.subscriptions import (
 ADDRESS = "dydx14zzueazeh0hj67cghhf9jypslcf9sh2n5k6art"
 
 
-def test_plan_has_markets_then_each_market_then_the_subaccount():
+def test_plan_has_markets_then_each_market_then_the_subaccount_and_the_block_height():
     plan = plan_subscriptions(["BTC-USD", "ETH-USD", "BTC-USD"], candles=["1MIN", "1HOUR", "1MIN"],
                               address=ADDRESS, subaccount_number=0)
     assert [str(sub) for sub in plan] == [
         "v4_markets",
         "v4_orderbook:BTC-USD", "v4_trades:BTC-USD", "v4_candles:BTC-USD/1MIN", "v4_candles:BTC-USD/1HOUR",
         "v4_orderbook:ETH-USD", "v4_trades:ETH-USD", "v4_candles:ETH-USD/1MIN", "v4_candles:ETH-USD/1HOUR",
-        f"v4_subaccounts:{ADDRESS}/0",
+        f"v4_subaccounts:{ADDRESS}/0", "v4_block_height",
     ]
-    assert [sub.batched for sub in plan] == [True] * 9 + [False]
+    assert [sub.batched for sub in plan] == [True] * 9 + [False, True]
 
 
 def test_plan_leaves_out_what_is_not_asked_for():
@@ -85,7 +85,8 @@ def test_forty_markets_need_a_second_connection():
     plan = plan_subscriptions([f"M{i}-USD" for i in range(40)], address=ADDRESS)
     first, second = shard(plan)
     assert Counter(sub.channel for sub in first) == {
-        "v4_markets": 1, "v4_orderbook": 32, "v4_trades": 32, "v4_candles": 32, "v4_subaccounts": 1}
+        "v4_markets": 1, "v4_orderbook": 32, "v4_trades": 32, "v4_candles": 32, "v4_subaccounts": 1,
+        "v4_block_height": 1}
     assert Counter(sub.channel for sub in second) == {"v4_orderbook": 8, "v4_trades": 8, "v4_candles": 8}
     assert second[0] == Subscription("v4_orderbook", "M32-USD")
 

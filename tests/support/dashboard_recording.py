@@ -7,6 +7,7 @@ returning `DEFAULT_RECORDING` from its fixture instead.
 
 from __future__ import annotations
 
+import heapq
 import json
 import random
 from decimal import Decimal
@@ -15,19 +16,22 @@ from typing import Any
 
 from streams.sources.live import LiveConfig
 from streams.sources.recording_writer import RecordingWriter
-from streams.sources.subscriptions import Request
+from streams.sources.subscriptions import Request, Subscription
 from tools.synthetic import (
     PROVENANCE_RECONSTRUCTED,
     BookShape,
     MarketTape,
     MessageIds,
+    Update,
     batched,
     initial_book,
+    iso,
     merge_markets,
     synthetic_candles,
     text,
 )
 
+BLOCK_SECONDS = 1.1
 T0 = 1_735_812_000.0  # 2025-01-02 10:00:00 UTC: live traffic starts here
 REST_URL = "https://indexer.dydx.trade"
 LIVE = LiveConfig(markets=("BTC-USD", "ETH-USD"), candle_history=100)
@@ -68,10 +72,12 @@ def _tapes(history: int, minutes: int, seed: int) -> list[MarketTape]:
 
 
 def build_recording(out: Path, *, minutes: int = 8, history: int = 60, seed: int = 5,
-                    corrupt_book_at: float | None = None) -> Path:
+                    corrupt_book_at: float | None = None, block_height: int | None = None) -> Path:
     """`history` minutes of candles served as REST history and channel snapshots, then `minutes` of live
     traffic from `T0`. With `corrupt_book_at`, the first ETH-USD book update from then on carries a price
-    that is not a number (as a faulty indexer or proxy might send). Same arguments, same bytes."""
+    that is not a number (as a faulty indexer or proxy might send). With `block_height`, the session also
+    follows v4_block_height from that height, a block every 1.1 s (as a trading session does). Same
+    arguments, same bytes."""
     tapes = _tapes(history, minutes, seed)
     rng = random.Random(seed)
     markets = {tape.ticker: _market(tape.ticker, i, Decimal(tape.candles[history]["open"]))
@@ -91,7 +97,7 @@ def build_recording(out: Path, *, minutes: int = 8, history: int = 60, seed: int
     t = T0 - 3.0
     writer.ws_open(1, t, "/v4/ws")
     writer.ws_message(1, t + 0.05, False, session.connected())
-    subscriptions = LIVE.subscriptions()
+    subscriptions = LIVE.subscriptions() + ([Subscription("v4_block_height")] if block_height is not None else [])
     for sub in subscriptions:  # sent on `connected`, before the first answer: a journal never goes back in time
         writer.ws_message(1, t + 0.05, True, Request("subscribe", sub).payload.encode())
     by_market = {tape.ticker: tape for tape in tapes}
@@ -104,11 +110,18 @@ def build_recording(out: Path, *, minutes: int = 8, history: int = 60, seed: int
             contents = initial_book(tape, Decimal(tape.candles[history]["open"]))
         elif sub.channel == "v4_trades":
             contents = {"trades": []}
+        elif sub.channel == "v4_block_height":
+            contents = {"height": str(block_height), "time": iso(t)}
         else:
             contents = {"candles": past[tape.ticker]}
         writer.ws_message(1, t, False, session.subscribed(sub.channel, sub.id, contents))
     end = T0
-    for t, channel, ident, contents in batched(merge_markets(tapes, history)):
+    blocks = [] if block_height is None else [
+        Update(T0 + BLOCK_SECONDS * n, "v4_block_height", None,
+               {"blockHeight": str(block_height + n), "time": iso(T0 + BLOCK_SECONDS * n)})
+        for n in range(1, int(60 * minutes / BLOCK_SECONDS))]
+    updates = heapq.merge(merge_markets(tapes, history), blocks, key=lambda update: update.t)
+    for t, channel, ident, contents in batched(updates):
         if corrupt_book_at is not None and t >= corrupt_book_at and (channel, ident) == ("v4_orderbook", "ETH-USD"):
             contents = [{**contents[0], "bids": [["not-a-price", "1"]]}, *contents[1:]]
             corrupt_book_at = None

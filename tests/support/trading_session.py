@@ -248,6 +248,8 @@ def write_trading_session(path: Path, address: str, config: Config, minutes: int
             return {"trades": []}
         if sub.channel == "v4_candles":
             return {"candles": history}
+        if sub.channel == "v4_block_height":
+            return {"height": str(HEIGHT), "time": iso(START)}
         return {"subaccount": subaccount, "orders": [], "blockHeight": str(HEIGHT)}
 
     venue = Venue(address)

@@ -1,0 +1,73 @@
+"""The blotter's good-til-block countdown: a replay with real block heights (v4_block_height, a block every
+1.1 s) in, a resting short-term paper order's "GTB in N blocks (~S s)" out, counting down as the heights
+arrive; and the countdown's words on hand-built heights."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from textual.widgets import DataTable, Input, Select
+
+from app.screens.blotter import BlotterScreen, countdown
+from app.view_model import DashboardModel
+from streams.kernel.orders import OrderIntent, OrderUpdate
+from streams.market.state import BlockHeight
+from streams.risk.manual import MANUAL_CLIENT_IDS
+from tests.support.dashboard import Dashboard
+from tests.support.dashboard_recording import T0, build_recording
+
+HEIGHT = 30_000_000
+
+
+@pytest.fixture(scope="module")
+def recording(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_recording(tmp_path_factory.mktemp("blocks") / "recording", minutes=3, block_height=HEIGHT)
+
+
+def test_the_countdown_says_blocks_left_at_the_block_rate_heard_then_expired() -> None:
+    assert countdown(HEIGHT + 20, BlockHeight(T0, HEIGHT + 8, 1.1)) == "GTB in 12 blocks (~13 s)"
+    assert countdown(HEIGHT + 20, BlockHeight(T0, HEIGHT + 19)) == "GTB in 1 block"  # no rate heard yet
+    assert countdown(HEIGHT + 20, BlockHeight(T0, HEIGHT + 20, 1.1)) == "GTB this block"
+    assert countdown(HEIGHT + 20, BlockHeight(T0, HEIGHT + 21, 1.1)) == "expired"
+    assert countdown(HEIGHT + 20, None) == f"GTB {HEIGHT + 20}"
+
+
+def test_the_model_counts_an_open_order_down_from_its_updates_good_til_block() -> None:
+    model = DashboardModel()
+    model.record([OrderIntent(T0, "ETH-USD", "BUY", Decimal(1), price=Decimal(3000), client_id=5)])
+    assert model.blotter_state().orders[0].good_til == "20 blocks"  # no good-til-block said: the window
+    model.record([OrderUpdate(T0, 5, "ETH-USD", "OPEN", good_til_block=HEIGHT + 20)])
+    model.apply([BlockHeight(T0, HEIGHT, None), BlockHeight(T0 + 1.1, HEIGHT + 1, 1.1)])
+    assert model.blotter_state().orders[0].good_til == "GTB in 19 blocks (~21 s)"
+    model.record([OrderUpdate(T0 + 2, 5, "ETH-USD", "PARTIALLY_FILLED", Decimal("0.5"))])  # says no block
+    model.apply([BlockHeight(T0 + 25, HEIGHT + 21, 1.19)])
+    assert model.blotter_state().orders[0].good_til == "expired"
+
+
+async def test_the_blotter_counts_a_resting_paper_order_down_as_the_replayed_heights_arrive(recording: Path) -> None:
+    dash = Dashboard.on(recording)
+    async with dash.app.run_test(size=(160, 40)) as pilot:
+        await dash.play_to(pilot, T0 + 60)
+        await pilot.press("t")
+        ticket = dash.app.screen
+        ticket.query_one("#size", Input).value = "0.01"
+        ticket.query_one("#type", Select).value = "post-only"
+        ticket.query_one("#limit", Input).value = "50000"  # far under the market: it rests
+        await pilot.pause()
+        await pilot.press("enter")
+        await dash.settle(pilot, 5)
+        await pilot.press("b")
+        blotter = dash.app.screen
+        assert isinstance(blotter, BlotterScreen)
+        await pilot.pause()
+        orders = blotter.query_one("#orders", DataTable)
+        row = orders.get_row_at(0)
+        assert row[0] == str(MANUAL_CLIENT_IDS) and row[6].startswith("GTB in ") and row[6].endswith(" s)"), row
+        left = int(row[6].split()[2])
+        assert 0 < left <= 20
+        await dash.play_to(pilot, dash.app.view.model.t + 3 * 1.1)
+        blotter.show()
+        later = orders.get_row_at(0)[6] if orders.row_count else "gone"
+        assert later.startswith("GTB in ") and int(later.split()[2]) < left, later
