@@ -160,11 +160,23 @@ class OrderBook:
         """Apply one update's levels in order; True when the top `depth` levels changed."""
         changed = False
         depth = self.depth
-        key = self.key
-        for side, levels in ((self.bids, update.bids), (self.asks, update.asks)):
-            for price, size in levels:
-                self._seq += 1
-                changed = side.set(key(price), price, size, self._seq, depth) or changed
+        factors = self._factors
+        price = None
+        try:
+            for side, levels in ((self.bids, update.bids), (self.asks, update.asks)):
+                for price, size in levels:
+                    numerator, denominator = price.as_integer_ratio()  # `key`, written out: once per level
+                    factor = factors.get(denominator)
+                    if factor is None:  # a new denominator: `key` widens the unit if it must
+                        self.key(price)
+                        factors = self._factors
+                        factor = factors[denominator]
+                    self._seq += 1
+                    changed = side.set(numerator * factor, price, size, self._seq, depth) or changed
+        except (ValueError, OverflowError):  # a NaN's or an infinity's ratio
+            if price is not None:
+                self.key(price)  # raises the BadLevelError that says why
+            raise
         return changed
 
     def uncross(self) -> tuple[int, int]:
@@ -197,8 +209,8 @@ class OrderBook:
             best_bid, best_ask = bids[0][0], asks[0][0]
             mid = (best_bid + best_ask) / 2
             spread = best_ask - best_bid
-        bid_size = sum(size for _, size in bids)
-        ask_size = sum(size for _, size in asks)
+        bid_size = sum([size for _, size in bids])
+        ask_size = sum([size for _, size in asks])
         if bid_size or ask_size:
             imbalance = float(bid_size - ask_size) / float(bid_size + ask_size)
         return BookTop(t=t, market=market, bids=bids, asks=asks, mid=mid, spread=spread,
