@@ -1,9 +1,10 @@
 """One order book's price levels, best first, kept in exact fixed-point integers: the core of
 `streams.market.books`, which feeds it and checks the feed.
 
-Plain Python with nothing but the standard library and the event types, so that `tools/build_book_core.py`
-can compile this very file with mypyc (opt-in, where a C compiler is); the interpreted module is what
-runs otherwise, and both give the same output (`tools/build_book_core.py` checks it on the recordings).
+Plain Python with nothing but the standard library and the event types, so that mypyc can compile this
+very file: `benchmarks/bench_book_core.py` does (opt-in, in a temporary directory, where a C compiler is)
+and checks that the compiled core gives the interpreted one's output on every update of the recording.
+The interpreted module is what the product runs.
 """
 
 from __future__ import annotations
