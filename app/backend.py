@@ -316,7 +316,8 @@ class Backend:
     def trade_live(self, broker: LiveBroker) -> None:
         """From now on, live sessions trade through `broker`, on its subaccount's account."""
         self.broker = broker
-        self._live = replace(self._live, address=broker.address, subaccount_number=broker.subaccount)
+        self._live = replace(self._live, address=broker.address, subaccount_number=broker.subaccount,
+                             parent_subaccount=broker.parent)
 
     def open_live(self) -> LiveSession:
         return LiveSession(self._live, self._live_name, self._graph_factory, self._notify, clock=self._clock,

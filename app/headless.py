@@ -305,7 +305,8 @@ async def _run_live(options: HeadlessOptions) -> int:
             options.err.write(f"dydx-bot: live trading: {exc}\n")
             return 1
         options.err.write(f"live trading as {broker.address}/{broker.subaccount} on {broker.chain_id}\n")
-        live = dataclasses.replace(live, address=broker.address, subaccount_number=broker.subaccount)
+        live = dataclasses.replace(live, address=broker.address, subaccount_number=broker.subaccount,
+                                   parent_subaccount=broker.parent)
     source = LiveSource(live)
     stop = asyncio.Event()
     reason = ["stopped"]

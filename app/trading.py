@@ -34,6 +34,7 @@ class TradingRequest:
     mainnet: bool
     node_url: str | None
     subaccount: int
+    parent: bool = False
 
     def check(self) -> None:
         """Refuse at once what no confirmation can allow (NetworkRefusedError)."""
@@ -43,7 +44,7 @@ class TradingRequest:
     def choose(self, typed: str = "") -> LiveTrading:
         """The network, with what the user typed as mainnet's confirmation (NetworkRefusedError)."""
         return LiveTrading.choose(mainnet=self.mainnet, node_url=self.node_url, subaccount=self.subaccount,
-                                  ask=lambda _prompt: typed)
+                                  parent=self.parent, ask=lambda _prompt: typed)
 
 
 _LOOPBACK_MAINNET = ("a node on the loopback ({}) is taken for a local dev chain, not mainnet: "
@@ -54,23 +55,24 @@ _LOOPBACK_MAINNET = ("a node on the loopback ({}) is taken for a local dev chain
 class LiveTrading:
     network: Network
     subaccount: int = 0
+    parent: bool = False  # the subaccount's isolated children are followed and traded (`--parent-subaccount`)
 
     @classmethod
-    def choose(cls, *, mainnet: bool, node_url: str | None, subaccount: int,
+    def choose(cls, *, mainnet: bool, node_url: str | None, subaccount: int, parent: bool = False,
                ask: Callable[[str], str] | None = None) -> LiveTrading:
         """The network the user asked for; mainnet asks for the typed confirmation (NetworkRefusedError if it
         does not match or cannot be asked)."""
         if node_url is not None and on_loopback(node_url):
             if mainnet:  # its chain id is the dev chain's: mainnet would refuse every signature
                 raise NetworkRefusedError(_LOOPBACK_MAINNET.format(node_url))
-            return cls(local_network(node_url), subaccount)
+            return cls(local_network(node_url), subaccount, parent)
         confirmation = ""
         if mainnet:
             confirmation = (ask or _ask_terminal)(f"{MAINNET_PROMPT}\n> ")
-        return cls(select_network(mainnet=mainnet, confirmation=confirmation, node_url=node_url), subaccount)
+        return cls(select_network(mainnet=mainnet, confirmation=confirmation, node_url=node_url), subaccount, parent)
 
     async def connect(self) -> LiveBroker:
-        return await LiveBroker.connect(self.network, self._mnemonic, subaccount=self.subaccount)
+        return await LiveBroker.connect(self.network, self._mnemonic, subaccount=self.subaccount, parent=self.parent)
 
     @cached_property
     def _mnemonic(self) -> Secret:

@@ -96,8 +96,9 @@ NOTIFY_SECONDS = {"information": 4.0, "warning": 8.0, "error": 12.0}
 STATE_STREAMS = ("markets", "books", "health", "scores", "account", "risk", "pnl", "heights")
 """Graph outputs the panels show (the latest value of each thing)."""
 CHART_HZ = 2.0
-"""The candles (the chart's only input) come less often than the rest: a plotext chart costs 10-40 ms to
-draw, and the open candle changes with every trade."""
+"""The candles (the chart's input besides our rare fills) come less often than the rest: a plotext chart costs
+10-40 ms to draw (its overlay lines 2 ms more to compute, over the 240 candles kept), and the open candle
+changes with every trade."""
 LOG_STREAMS = ("orders", "risk", "resyncs")
 """Graph outputs the event log shows (every value)."""
 BOOKED_STREAMS = ("orders", "ledger")

@@ -368,7 +368,7 @@ class DashboardModel:
         market = self.selected or ""
         series = self.candles.get(market, {})
         candles = tuple(series[start] for start in sorted(series))
-        markers = trade_markers(candles, self.fills.get(market, ()), RESOLUTION_SECONDS.get(self.resolution, 60))
+        markers = trade_markers(candles, self.fills.get(market, ()), RESOLUTION_SECONDS[self.resolution])
         return ChartState(self.selected, self.resolution, candles, markers, overlay_lines(candles, self.chart))
 
     def health_state(self) -> DataHealthState:

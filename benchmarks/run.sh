@@ -12,6 +12,7 @@ cd "$(dirname "$0")/.."
 PY=.venv/bin/python
 $PY -m benchmarks.bench_graph
 $PY -m benchmarks.bench_rx
+$PY -m benchmarks.bench_book_core
 $PY -m benchmarks.bench_startup
 scale=$(mktemp -d)
 trap 'rm -rf "$scale"' EXIT

@@ -102,12 +102,13 @@ def build(out: Path, *, samples: Path = SAMPLES, minutes: int = 3, history: int 
         subscriptions += [("v4_orderbook", t.ticker, initial_book(t, Decimal(t.candles[history]["open"]))),
                           ("v4_trades", t.ticker, {"trades": []}),
                           ("v4_candles", f"{t.ticker}/1MIN", {"candles": past[t.ticker]})]
-    step = 4.0 / len(subscriptions)
+    # every subscribe first, then the answers: a journal's times never go back (`streams.sources.recording`)
     for i, (channel, ident, _) in enumerate(subscriptions):
         request = {"type": "subscribe", "channel": channel, **({"id": ident} if ident else {}), "batched": True}
-        writer.ws_message(1, T0 - 4.4 + step * i, True, json.dumps(request).encode())
+        writer.ws_message(1, T0 - 4.4 + 0.4 * i / len(subscriptions), True, json.dumps(request).encode())
+    step = 3.9 / len(subscriptions)
     for i, (channel, ident, contents) in enumerate(subscriptions):
-        writer.ws_message(1, T0 - 4.4 + step * (i + 0.5), False, session.subscribed(channel, ident, contents))
+        writer.ws_message(1, T0 - 4.0 + step * (i + 0.5), False, session.subscribed(channel, ident, contents))
     end = T0
     for t, channel, ident, contents in batched(merge_markets(tapes, history)):
         writer.ws_message(1, t, False, session.batch(channel, ident, contents))

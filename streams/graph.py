@@ -131,6 +131,7 @@ def build_graph(frames: Observable[Frame], config: Config = Config(), broker: Br
     # v4_subaccounts messages (and the REST answers that catch up on them)
     account_events: Observable[AccountSnapshot] | Observable[Event]
     bind: Callable[[], DisposableBase]
+    broker_events: Observable[OrderUpdate | Fill | FundingPayment]
     if broker is None:
         paper = PaperBroker(rx.merge(events, books, market_infos), config.paper, defer=turns.run)
         broker_events, account_events, bind = paper.events, paper.accounts, lambda: Disposable()
@@ -146,11 +147,16 @@ def build_graph(frames: Observable[Frame], config: Config = Config(), broker: Br
         # the frame behind it made, which the broker has not been told of while the frame is on its way
         submit = lambda intent: turns.run(lambda: broker.submit(intent))  # noqa: E731
         cancel = lambda intent: turns.run(lambda: broker.cancel(intent))  # noqa: E731
-        bind = lambda: broker.bind(markets=market_infos, books=books, account=subaccount)  # noqa: E731
+        # bound now, before anything reads the account: the broker then hears each account message before
+        # the margin engine does, so a message's fills and funding reach the ledger before its account state
+        bound = broker.bind(markets=market_infos, books=books, account=subaccount)
+        bind = lambda: bound  # noqa: E731
     # each market's ATR as its candles close, so that the account's distances to liquidation are in ATRs too
     account = margin_states(market_infos, account_events, atr=snapshots.pipe(rx.filter_map(closed_atr))).pipe(
         rx.share())
-    booked = rx.merge(broker_events.pipe(rx.of_type(Fill)), funding, account).pipe(session_ledger(), rx.share())
+    # a live broker's funding payments come with its fills (the paper broker's own stream, which `orders` shows too)
+    booked = rx.merge(broker_events.pipe(rx.of_type(Fill, FundingPayment)), funding, account).pipe(
+        session_ledger(), rx.share())
     kill_switch = KillSwitch()
     desk = ManualDesk()
     risk_states: Subject[RiskState] = Subject()

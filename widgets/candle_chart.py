@@ -121,8 +121,7 @@ class CandleChart(PlotextPlot):
             plt.subplots(2, 1)
             volume = plt.subplot(2, 1)
             volume.plotsize(self.size.width, volume_rows)
-            price = plt.subplot(1, 1)
-            price.plotsize(self.size.width, self.size.height - volume_rows)
+            price = plt.subplot(1, 1)  # the rest of the rows
             # both axes take labels as wide, so that the candles' columns are the volume bars' columns
             price_labels = self._price_plot(price, state, shown, skip, rows=self.size.height - volume_rows)
             volume_label = compact(max(float(c.usdVolume) for c in shown) or 1.0)
@@ -167,7 +166,9 @@ class CandleChart(PlotextPlot):
         low, high = min(lows), max(highs)
         plot.ylim(low, high if high > low else low + 1)
         plot.xlim(-0.5, len(shown) - 0.5)
-        ticks = nice_ticks(low, high, max(2, (rows - 2) // 2))
+        # labels 1.5 rows apart at least: plotext moves one of two labels that come to the same row, and which
+        # one depends on the order it places them in, not fixed from run to run
+        ticks = nice_ticks(low, high, 1.5 * (high - low) / max(1, rows - 3))  # rows inside the frame, less one
         return {tick: f"{tick:,.{_places(ticks)}f}" for tick in ticks}
 
     def _volume_plot(self, plot: Any, shown: Sequence[Candle], label: str) -> None:
@@ -191,14 +192,13 @@ class CandleChart(PlotextPlot):
         plot.xticks([float(i) for i in ticks], [shown[i].startedAt[11:16] for i in ticks])  # UTC HH:MM
 
 
-def nice_ticks(low: float, high: float, count: int) -> list[float]:
-    """About `count` round values (steps of 1, 2 or 5 times a power of ten) from `low` to `high`."""
-    span = high - low
-    if span <= 0:
+def nice_ticks(low: float, high: float, gap: float) -> list[float]:
+    """Round values from `low` to `high`, in the smallest step of 1, 2 or 5 times a power of ten that is at
+    least `gap`."""
+    if high <= low or gap <= 0:
         return [low]
-    raw = span / count
-    power = 10.0 ** math.floor(math.log10(raw))
-    step = min((m * power for m in (1.0, 2.0, 5.0, 10.0)), key=lambda step: abs(span / step - count))
+    power = 10.0 ** math.floor(math.log10(gap))
+    step = next(m * power for m in (1.0, 2.0, 5.0, 10.0) if m * power >= gap)
     first = math.ceil(low / step) * step
     return [first + i * step for i in range(int((high - first) / step + 1e-9) + 1)]
 

@@ -41,6 +41,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     trading.add_argument("--node-url", metavar="HOST:PORT", help="dYdX node gRPC endpoint (default: the network's)")
     trading.add_argument("--subaccount", type=subaccount_number, default=0, metavar="N",
                          help="subaccount number, 0 to 127 (default 0)")
+    trading.add_argument("--parent-subaccount", action="store_true",
+                         help="follow the subaccount as a parent (v4_parent_subaccounts): its isolated positions "
+                              "in children 128*k+N are in the account and the margin engine, and orders for "
+                              "ISOLATED markets go to a child")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -95,10 +99,11 @@ def _live_trading(args: argparse.Namespace, live, network: str, *, ask_here: boo
     if not on_loopback(args.node_url) and args.mainnet != (network == "mainnet"):
         raise UsageError("the broker and the data must be on one network: use --mainnet with --network mainnet, "
                          "or --network testnet without --mainnet")
-    request = TradingRequest(args.mainnet, args.node_url, args.subaccount)
+    request = TradingRequest(args.mainnet, args.node_url, args.subaccount, args.parent_subaccount)
     try:
         if ask_here:
-            return LiveTrading.choose(mainnet=args.mainnet, node_url=args.node_url, subaccount=args.subaccount)
+            return LiveTrading.choose(mainnet=args.mainnet, node_url=args.node_url, subaccount=args.subaccount,
+                                      parent=args.parent_subaccount)
         request.check()
         return request
     except NetworkRefusedError as exc:

@@ -8,12 +8,14 @@ from typing import Any, Protocol
 from reactivex import Observable
 from reactivex.abc import DisposableBase
 
+from streams.execution.paper_broker import FundingPayment
 from streams.kernel.orders import CancelIntent, Fill, OrderIntent, OrderUpdate, StopIntent
 from streams.market.state import BookTop, MarketInfo
 
 
 class Broker(Protocol):
-    events: Observable[OrderUpdate | Fill]
+    events: Observable[OrderUpdate | Fill | FundingPayment]
+    """Order updates, fills and the funding payments the venue reports."""
 
     def bind(self, *, markets: Observable[MarketInfo], books: Observable[BookTop],
              account: Observable[Any]) -> DisposableBase:

@@ -24,6 +24,7 @@ from dydx_v4_client.key_pair import KeyPair
 from dydx_v4_client.network import Network
 from dydx_v4_client.node.client import NodeClient
 from dydx_v4_client.wallet import Wallet
+from msgspec import structs
 from reactivex import Observable
 from reactivex.abc import DisposableBase
 from reactivex.disposable import CompositeDisposable
@@ -32,14 +33,18 @@ from v4_proto.dydxprotocol.clob import query_pb2 as clob_query
 from v4_proto.dydxprotocol.clob import query_pb2_grpc as clob_grpc
 from v4_proto.dydxprotocol.clob.order_pb2 import Order
 
+from streams.execution.isolated import ChildRefusedError, child_for
 from streams.execution.networks import MAINNET_CHAIN_ID
 from streams.execution.order_builder import ChainOrder, ClobParams, InvalidOrderError, OrderPlan, plan_order, plan_stop
+from streams.execution.paper_broker import FundingPayment
 from streams.execution.reconcile import Reconciler, VenuePosition
 from streams.execution.secrets import Secret
 from streams.execution.venue_rules import MAINNET_LIMITS, BlockRateLimiter, BlockRateLimits
 from streams.kernel.orders import CancelIntent, Fill, OrderIntent, OrderUpdate, StopIntent
 from streams.market.events import PerpetualMarket
 from streams.market.state import BookTop, MarketInfo
+from streams.risk.account import Market
+from streams.risk.margin import effective_imf, imr
 
 log = logging.getLogger(__name__)
 
@@ -68,9 +73,11 @@ class LiveBroker:
 
     def __init__(self, node: NodeClient, wallet: Wallet, subaccount: int, chain_id: str,
                  node_thread: ThreadPoolExecutor, *, confirm_within_blocks: int = 20,
-                 rate_limits: BlockRateLimits = MAINNET_LIMITS) -> None:
+                 rate_limits: BlockRateLimits = MAINNET_LIMITS, parent: bool = False) -> None:
         self.address = wallet.address
         self.subaccount = subaccount
+        self.parent = parent  # orders for ISOLATED markets go to the subaccount's children (streams.execution.isolated)
+        self._margin: dict[str, tuple[Market, Decimal | None]] = {}  # what an order's initial margin needs
         self.chain_id = chain_id
         self._node, self._wallet, self._node_thread = node, wallet, node_thread
         self._sequence_stale = False
@@ -80,18 +87,19 @@ class LiveBroker:
         self._books: dict[str, BookTop] = {}
         self._reconciler = Reconciler(confirm_within_blocks)
         self._tasks: set[asyncio.Task[None]] = set()
-        self._events: Subject[OrderUpdate | Fill] = Subject()
+        self._events: Subject[OrderUpdate | Fill | FundingPayment] = Subject()
         self._positions: Subject[VenuePosition] = Subject()
-        self.events: Observable[OrderUpdate | Fill] = self._events
+        self.events: Observable[OrderUpdate | Fill | FundingPayment] = self._events
         self.positions: Observable[VenuePosition] = self._positions
 
     @classmethod
-    async def connect(cls, network: Network, mnemonic: Secret, *, subaccount: int = 0,
+    async def connect(cls, network: Network, mnemonic: Secret, *, subaccount: int = 0, parent: bool = False,
                       deadline: float = DEFAULT_DEADLINE, confirm_within_blocks: int = 20) -> LiveBroker:
         """Derive the wallet, read its account number and sequence from the node, and start.
 
         `network` comes from `networks.select_network` (testnet unless mainnet was confirmed) or
-        `networks.local_network`."""
+        `networks.local_network`. With `parent`, the subaccount is a parent whose children `128·k + n`
+        hold its isolated positions (the account comes from v4_parent_subaccounts then)."""
         try:
             key = KeyPair.from_mnemonic(mnemonic.reveal())
         except Exception:  # noqa: BLE001 - whatever bip_utils says may quote the words
@@ -118,7 +126,7 @@ class LiveBroker:
         if network.node.chain_id == MAINNET_CHAIN_ID:
             log.warning("the live broker trades real money on %s", MAINNET_CHAIN_ID)
         return cls(node, wallet, subaccount, network.node.chain_id, node_thread,
-                   confirm_within_blocks=confirm_within_blocks, rate_limits=rate_limits)
+                   confirm_within_blocks=confirm_within_blocks, rate_limits=rate_limits, parent=parent)
 
     # --- inputs ------------------------------------------------------------------------------------
 
@@ -132,6 +140,10 @@ class LiveBroker:
     def on_market(self, market: MarketInfo | PerpetualMarket) -> None:
         params = ClobParams.of(market)
         self._markets[params.market] = params
+        if isinstance(market, MarketInfo):
+            self._margin[params.market] = (Market.from_info(market), market.oracle_price)
+        else:
+            self._margin[params.market] = (Market.from_perpetual_market(market), market.oraclePrice)
 
     def on_book(self, top: BookTop) -> None:
         self._books[top.market] = top
@@ -162,7 +174,9 @@ class LiveBroker:
                 plan = plan_stop(intent, params)
             else:
                 plan = plan_order(intent, params, self._reference_price(intent))
-        except InvalidOrderError as exc:
+            if (child := self._child_for(intent)) is not None:
+                plan = structs.replace(plan, ref=structs.replace(plan.ref, subaccount=child))
+        except (InvalidOrderError, ChildRefusedError) as exc:
             self._reject(intent.t, intent.client_id, intent.market, str(exc))
             return
         self._reconciler.expect(plan.ref)
@@ -229,6 +243,27 @@ class LiveBroker:
         log.warning("order %d on %s rejected: %s", client_id, market, reason)
         self._events.on_next(OrderUpdate(t, client_id, market, "REJECTED", reason=reason))
 
+    def _child_for(self, intent: OrderIntent | StopIntent) -> int | None:
+        """The child subaccount an order for an ISOLATED market goes to, when the subaccount is a parent
+        (None: the subaccount's own). Its initial margin is at the limit price, else the book's, else the
+        oracle's (ChildRefusedError when the child lacks it)."""
+        market, oracle = self._margin.get(intent.market, (None, None))
+        if not self.parent or market is None or not market.isolated:
+            return None
+        reduce_only = isinstance(intent, StopIntent) or intent.reduce_only
+        needed = Decimal(0)  # a reduce-only order needs no margin
+        if isinstance(intent, OrderIntent) and not reduce_only:
+            price = intent.price or self._reference_price(intent) or oracle
+            if price is None:
+                raise ChildRefusedError(f"no price for {intent.market} yet to size its child subaccount's margin")
+            needed = imr(intent.size, price, effective_imf(market, price))
+        r = self._reconciler
+        return child_for(intent.market, self.subaccount, reduce_only=reduce_only, margin_needed=needed,
+                         holders=r.holders, busy=r.busy(), usdc=r.usdc)
+
+    def _subaccount_of(self, order: ChainOrder) -> int:
+        return self.subaccount if order.subaccount is None else order.subaccount
+
     def _reference_price(self, intent: OrderIntent) -> Decimal | None:
         """The price a market order is bounded around: the best ask for a buy, the best bid for a sell."""
         top = self._books.get(intent.market)
@@ -247,7 +282,7 @@ class LiveBroker:
         if refusal := self._rate_limiter.admit(height, stateful=not plan.ref.short_term):
             return _Sent(None, refusal)
         order = plan.placed_at(height)
-        proto = plan.order(self.address, self.subaccount, height)
+        proto = plan.order(self.address, self._subaccount_of(order), height)
         return await self._broadcast(order, lambda: self._node.place_order(self._wallet, proto))
 
     async def _send_cancel(self, order: ChainOrder) -> _Sent:
@@ -257,7 +292,7 @@ class LiveBroker:
         if order.short_term and (refusal := self._rate_limiter.admit(height, stateful=False)):
             return _Sent(None, refusal)
         until = order.cancel_until(height)
-        order_id = order.order_id(self.address, self.subaccount)
+        order_id = order.order_id(self.address, self._subaccount_of(order))
         return await self._broadcast(order, lambda: self._node.cancel_order(self._wallet, order_id, **until))
 
     async def _broadcast(self, order: ChainOrder, send: Callable[[], Awaitable[Any]]) -> _Sent:

@@ -119,6 +119,8 @@ class ChainOrder(Struct, frozen=True):
     order_flags: int
     good_til_block: int | None = None
     good_til_block_time: int | None = None
+    subaccount: int | None = None
+    """The subaccount it rests in, when it is not the broker's own: an isolated market's child."""
 
     @property
     def short_term(self) -> bool:

@@ -69,13 +69,15 @@ class PaperConfig(Section, frozen=True):
 
 
 class FundingPayment(Struct, frozen=True):
-    """One hour's funding of one position: `amount` is what the account received (negative: paid)."""
+    """Funding of one position: `amount` is what the account received (negative: paid). The paper
+    account's are one hour's each, at `oracle_price` and the hourly `rate`; a live account's are what the
+    Indexer reports settled (`streams.execution.live_funding`), which says neither (None)."""
 
     t: float
     market: str
     size: Decimal
-    oracle_price: Decimal
-    rate: Decimal
+    oracle_price: Decimal | None
+    rate: Decimal | None
     amount: Decimal
 
 

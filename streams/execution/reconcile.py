@@ -5,7 +5,8 @@ The indexer is the truth in live mode. Its orders are matched to what this broke
 not send is reported as such, and a sent order it never shows is reported once the chain can no longer
 hold it (a short-term order past its good-til-block) or after `confirm_within_blocks` blocks (long-term).
 Fills of the liquidation engine and of deleveraging become `Fill(kind="LIQUIDATION"/"DELEVERAGING")`, and
-the position they hit is reported with that reason.
+the position they hit is reported with that reason. Each move of a position's `netFunding` is a
+`FundingPayment`, booked once (`streams.execution.live_funding`).
 
 After a connection is lost, the fresh snapshot gives positions and open orders but not what happened in
 between: an order that filled or was cancelled meanwhile is simply absent, and its fills are never sent.
@@ -26,7 +27,9 @@ from typing import Any
 from dydx_v4_client import OrderFlags
 from msgspec import Struct, structs
 
+from streams.execution.live_funding import LiveFunding
 from streams.execution.order_builder import ChainOrder
+from streams.execution.paper_broker import FundingPayment
 from streams.kernel.orders import Fill, FillKind, OrderStatus, OrderUpdate
 from streams.market import events as ev
 from streams.market.parse import in_channel
@@ -73,17 +76,18 @@ class _Tracked:
     reported: tuple[OrderStatus, Decimal] | None = None
 
 
-Reconciled = OrderUpdate | Fill | VenuePosition
+Reconciled = OrderUpdate | Fill | FundingPayment | VenuePosition
 
-_CATCH_UP = re.compile(r"/v4/(orders|fills)(\?|$)")
+_CATCH_UP = re.compile(r"/v4/(orders|fills)(/parentSubaccountNumber)?(\?|$)")
 
 
 def is_account_message(event: Any) -> bool:
-    """What the reconciler reads of the typed event stream: the v4_subaccounts messages, and the REST
-    answers with the account's latest orders and fills."""
+    """What the reconciler reads of the typed event stream: the v4_subaccounts (or v4_parent_subaccounts)
+    messages, the REST answers with the account's latest orders and fills, and v4_block_height (each block
+    ends the wait for a sent order the indexer never showed, past its good-til-block)."""
     if isinstance(event, ev.RestResponse):
         return _CATCH_UP.match(event.path) is not None
-    return in_channel(event, "v4_subaccounts")
+    return any(in_channel(event, name) for name in ("v4_subaccounts", "v4_parent_subaccounts", "v4_block_height"))
 
 
 class Reconciler:
@@ -99,6 +103,12 @@ class Reconciler:
         self._fills: dict[str, int] = {}  # ids of the fills reported, with their heights
         self._snapshotted = False
         self._missed_after: int | None = None  # since the latest re-snapshot: fills above this were missed
+        self._funding = LiveFunding()
+        self._subaccount = 0  # the number the latest snapshot said (a parent's, on v4_parent_subaccounts)
+        self.holders: dict[str, int] = {}
+        """The subaccount holding each market's position (a child's, for an isolated one)."""
+        self.usdc: dict[int, Decimal] = {}
+        """Each subaccount's USDC balance, as last reported."""
 
     def expect(self, order: ChainOrder) -> None:
         """`order` is being sent: its client id is taken and the indexer may show it any moment."""
@@ -139,14 +149,25 @@ class Reconciler:
         out: list[Reconciled] = []
         for update in contents if isinstance(contents, list) else [contents]:
             match update:
-                case ev.SubaccountSnapshot():
-                    self._missed_after = self.height if self._snapshotted else None
+                case ev.SubaccountSnapshot() | ev.ParentSubaccountSnapshot():
+                    baseline = not self._snapshotted
+                    self._missed_after = None if baseline else self.height
                     self._snapshotted = True
                     self._note_height(update.blockHeight)
-                    out += self._on_snapshot(update, message.t)
+                    accounts = _subaccounts_of(update)
+                    self._subaccount = accounts[0].subaccountNumber if isinstance(
+                        update, ev.SubaccountSnapshot) else update.subaccount.parentSubaccountNumber
+                    out += self._on_snapshot(update.orders, accounts, message.t)
+                    for account in accounts:
+                        out += self._funding.on_snapshot(account.subaccountNumber, account.openPerpetualPositions,
+                                                         message.t, baseline=baseline)
                 case ev.SubaccountUpdate():
                     self._note_height(update.blockHeight)
                     out += self._on_update(update, message.t)
+                    number = getattr(message, "subaccountNumber", None)
+                    number = self._subaccount if number is None else number
+                    self._note_subaccounts(update, number)
+                    out += self._funding.on_positions(number, update.perpetualPositions, message.t)
                 case ev.BlockHeightSnapshot(height=height) | ev.BlockHeightUpdate(blockHeight=height):
                     self._note_height(height)
                 case _:
@@ -160,9 +181,12 @@ class Reconciler:
         if height is not None:
             self.height = max(int(height), self.height or 0)
 
-    def _on_snapshot(self, snapshot: ev.SubaccountSnapshot, t: float) -> list[Reconciled]:
-        out: list[Reconciled] = [u for o in snapshot.orders if (u := self._on_order(o, t))]
-        held = snapshot.subaccount.openPerpetualPositions
+    def _on_snapshot(self, orders: list[ev.Order], accounts: list[ev.Subaccount], t: float) -> list[Reconciled]:
+        out: list[Reconciled] = [u for o in orders if (u := self._on_order(o, t))]
+        held = {market: p for account in accounts for market, p in account.openPerpetualPositions.items()}
+        self.holders = {market: account.subaccountNumber for account in accounts
+                        for market in account.openPerpetualPositions}
+        self.usdc = {account.subaccountNumber: _usdc(account.assetPositions.get("USDC")) for account in accounts}
         for market in sorted(self._positions.keys() - held.keys()):  # closed while we were not listening
             out.append(self._set_position(t, market, Decimal(0), "CLOSED"))
         for market, position in sorted(held.items()):
@@ -194,6 +218,22 @@ class Reconciler:
                 status = _CLOSED_BY[kind]
             out.append(self._set_position(t, market, size, status, entry, kind.lower() if kind else ""))
         return out
+
+    def _note_subaccounts(self, update: ev.SubaccountUpdate, number: int) -> None:
+        """Which subaccount holds what: positions and balances name theirs on v4_parent_subaccounts."""
+        for p in update.perpetualPositions:
+            held = p.subaccountNumber if p.subaccountNumber is not None else number
+            if p.status == "OPEN" and p.size:
+                self.holders[p.market] = held
+            elif self.holders.get(p.market) == held:
+                del self.holders[p.market]
+        for asset in update.assetPositions:
+            if asset.symbol == "USDC":
+                self.usdc[asset.subaccountNumber if asset.subaccountNumber is not None else number] = _usdc(asset)
+
+    def busy(self) -> set[int]:
+        """Subaccounts with a position or an open order: a child is unused when it is not one of them."""
+        return set(self.holders.values()) | {o.subaccount for o in self.open_orders() if o.subaccount is not None}
 
     def _on_order(self, order: ev.Order, t: float) -> OrderUpdate | None:
         tracked = self._orders.get(order.id)
@@ -309,6 +349,19 @@ class Reconciler:
         return out
 
 
+def _subaccounts_of(snapshot: ev.SubaccountSnapshot | ev.ParentSubaccountSnapshot) -> list[ev.Subaccount]:
+    if isinstance(snapshot, ev.SubaccountSnapshot):
+        return [snapshot.subaccount]
+    return sorted(snapshot.subaccount.childSubaccounts, key=lambda child: child.subaccountNumber)
+
+
+def _usdc(asset: ev.AssetPosition | None) -> Decimal:
+    """A USDC balance, signed (the Indexer sends the size unsigned, SHORT for a negative balance)."""
+    if asset is None:
+        return Decimal(0)
+    return -abs(asset.size) if asset.side == "SHORT" else abs(asset.size)
+
+
 def _signed(position: ev.PerpetualPosition) -> Decimal:
     """REST sends shorts negative, some WS versions unsigned with side SHORT: accept both."""
     return abs(position.size) * (-1 if position.side == "SHORT" else 1)
@@ -316,7 +369,9 @@ def _signed(position: ev.PerpetualPosition) -> Decimal:
 
 def _same_order(sent: ChainOrder, order: ev.Order) -> bool:
     return ((order.clobPairId is None or int(order.clobPairId) == sent.clob_pair_id)
-            and (order.orderFlags is None or int(order.orderFlags) == sent.order_flags))
+            and (order.orderFlags is None or int(order.orderFlags) == sent.order_flags)
+            and (sent.subaccount is None or order.subaccountNumber is None
+                 or order.subaccountNumber == sent.subaccount))
 
 
 def _chain_order(client_id: int, order: ev.Order) -> ChainOrder:
@@ -325,7 +380,7 @@ def _chain_order(client_id: int, order: ev.Order) -> ChainOrder:
     return ChainOrder(
         client_id, order.ticker or "", int(order.clobPairId or 0),
         int(order.orderFlags) if order.orderFlags is not None else OrderFlags.SHORT_TERM,
-        int(order.goodTilBlock) if order.goodTilBlock else None, expiry or None,
+        int(order.goodTilBlock) if order.goodTilBlock else None, expiry or None, order.subaccountNumber,
     )
 
 

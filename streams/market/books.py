@@ -8,13 +8,13 @@ dropped. When crosses keep coming, or a `message_id` goes backwards, the book as
 snapshot (`ResyncRequest`); a book that missed updates shows nothing until that snapshot arrives. A book
 that asked because it kept crossing, and then takes as many updates in a row without a cross, is sound
 again without the snapshot (`CrossCleared`): a replay, which can never answer the request, recovers so.
+A level whose price is not a finite number (or has more than 30 decimals) cannot be placed: the book
+asks for a snapshot as for a gap. The levels themselves are `streams.market.book_core`'s.
 """
 
 from __future__ import annotations
 
-from bisect import bisect_left
 from collections.abc import Callable, Iterable
-from decimal import Decimal
 from typing import cast
 
 from msgspec import Struct
@@ -22,14 +22,13 @@ from reactivex import Observable
 
 from streams.kernel.stage import NOTHING, Stage, lift
 from streams.market import events as ev
+from streams.market.book_core import BadLevelError, OrderBook
 from streams.market.parse import channel_keys
 from streams.market.state import BookTop
 
 CHANNEL = "v4_orderbook"
 BOOK_READS = channel_keys(CHANNEL)
 """The events `OrderBooks` reads (`rx.Routed.only`): the others it ignores."""
-
-Levels = tuple[tuple[Decimal, Decimal], ...]
 
 
 class ResyncRequest(Struct, frozen=True):
@@ -61,136 +60,6 @@ class CrossCleared(Struct, frozen=True):
 
 
 BookOutput = BookTop | Uncrossed | ResyncRequest | CrossCleared
-
-
-class _Side:
-    """One side of a book: size and setter (`seq`) by price, and the prices sorted ascending."""
-
-    __slots__ = ("sizes", "seqs", "prices")
-
-    def __init__(self) -> None:
-        self.sizes: dict[Decimal, Decimal] = {}
-        self.seqs: dict[Decimal, int] = {}
-        self.prices: list[Decimal] = []
-
-    def set(self, price: Decimal, size: Decimal, seq: int, depth: int) -> bool:
-        """Set one level to an absolute size (0 deletes it); True when that changed the best `depth`."""
-        if not size:
-            if price not in self.sizes:
-                return False
-            in_top = self.in_top(price, depth)
-            self.remove(price)
-            return in_top
-        old = self.sizes.get(price)
-        if old is None:
-            prices = self.prices
-            prices.insert(bisect_left(prices, price), price)
-        self.sizes[price] = size
-        self.seqs[price] = seq  # a level sent again is fresh again, even at the same size
-        return old != size and self.in_top(price, depth)
-
-    def remove(self, price: Decimal) -> None:
-        del self.sizes[price], self.seqs[price]
-        del self.prices[bisect_left(self.prices, price)]
-
-    def clear(self) -> None:
-        self.sizes.clear()
-        self.seqs.clear()
-        self.prices.clear()
-
-    def in_top(self, price: Decimal, depth: int) -> bool:
-        raise NotImplementedError
-
-    def top(self, depth: int) -> Levels:
-        raise NotImplementedError
-
-
-class _Bids(_Side):
-    __slots__ = ()
-
-    def in_top(self, price: Decimal, depth: int) -> bool:
-        prices = self.prices
-        return len(prices) <= depth or price >= prices[-depth]
-
-    def top(self, depth: int) -> Levels:
-        sizes = self.sizes
-        return tuple([(price, sizes[price]) for price in reversed(self.prices[-depth:])])
-
-
-class _Asks(_Side):
-    __slots__ = ()
-
-    def in_top(self, price: Decimal, depth: int) -> bool:
-        prices = self.prices
-        return len(prices) <= depth or price <= prices[depth - 1]
-
-    def top(self, depth: int) -> Levels:
-        sizes = self.sizes
-        return tuple([(price, sizes[price]) for price in self.prices[:depth]])
-
-
-class OrderBook:
-    """One market's price levels. `depth` is the size of the view: `apply` says whether it changed."""
-
-    def __init__(self, depth: int = 10) -> None:
-        self.depth = depth
-        self.bids: _Side = _Bids()
-        self.asks: _Side = _Asks()
-        self._seq = 0  # counts applied levels; snapshot levels are 0, the oldest
-
-    def load(self, bids: Iterable[ev.PriceLevel], asks: Iterable[ev.PriceLevel]) -> None:
-        """Replace everything with a snapshot."""
-        for side, levels in ((self.bids, bids), (self.asks, asks)):
-            side.clear()
-            for level in levels:
-                side.set(level.price, level.size, 0, self.depth)
-
-    def apply(self, update: ev.OrderbookUpdate) -> bool:
-        """Apply one update's levels in order; True when the top `depth` levels changed."""
-        changed = False
-        depth = self.depth
-        for side, levels in ((self.bids, update.bids), (self.asks, update.asks)):
-            for price, size in levels:
-                self._seq += 1
-                changed = side.set(price, size, self._seq, depth) or changed
-        return changed
-
-    def uncross(self) -> tuple[int, int]:
-        """While best bid >= best ask, drop the older of the two (both if equally old, which only
-        snapshot levels can be). Returns the levels dropped from (bids, asks)."""
-        bids, asks = self.bids, self.asks
-        dropped_bids = dropped_asks = 0
-        while bids.prices and asks.prices:
-            bid, ask = bids.prices[-1], asks.prices[0]
-            if bid < ask:
-                break
-            bid_seq, ask_seq = bids.seqs[bid], asks.seqs[ask]
-            if bid_seq <= ask_seq:
-                bids.remove(bid)
-                dropped_bids += 1
-            if ask_seq <= bid_seq:
-                asks.remove(ask)
-                dropped_asks += 1
-        return dropped_bids, dropped_asks
-
-    def top(self, depth: int | None = None) -> tuple[Levels, Levels]:
-        """The best `depth` levels of each side (default: the book's), best first."""
-        depth = depth or self.depth
-        return self.bids.top(depth), self.asks.top(depth)
-
-    def view(self, t: float, market: str, message_id: int) -> BookTop:
-        bids, asks = self.top()
-        mid = spread = imbalance = None
-        if bids and asks:
-            best_bid, best_ask = bids[0][0], asks[0][0]
-            mid = (best_bid + best_ask) / 2
-            spread = best_ask - best_bid
-        bid_size = sum(size for _, size in bids)
-        ask_size = sum(size for _, size in asks)
-        if bid_size or ask_size:
-            imbalance = float(bid_size - ask_size) / float(bid_size + ask_size)
-        return BookTop(t=t, market=market, bids=bids, asks=asks, mid=mid, spread=spread,
-                       imbalance=imbalance, message_id=message_id)
 
 
 class _Feed:
@@ -248,8 +117,11 @@ class OrderBooks(Stage[ev.Event, BookOutput]):
     def _on_snapshot(self, event: ev.Subscribed, market: str, snapshot: ev.OrderbookSnapshot
                      ) -> Iterable[BookOutput]:
         book = OrderBook(self.depth)
-        book.load(snapshot.bids, snapshot.asks)
-        self._feeds[market] = _Feed(book, event)
+        feed = self._feeds[market] = _Feed(book, event)
+        try:
+            book.load(snapshot.bids, snapshot.asks)
+        except BadLevelError as error:
+            return self._invalidate(feed, event, f"snapshot level: {error}")
         return (book.view(event.t, market, event.message_id),)
 
     def _on_updates(self, event: ev.ChannelData | ev.ChannelBatchData, market: str,
@@ -268,7 +140,10 @@ class OrderBooks(Stage[ev.Event, BookOutput]):
         out: list[BookOutput] = []
         changed = False
         for update in updates:
-            changed = book.apply(update) or changed
+            try:
+                changed = book.apply(update) or changed
+            except BadLevelError as error:  # the book missed that level: it cannot be trusted until a snapshot
+                return self._invalidate(feed, event, f"update level: {error}")
             dropped_bids, dropped_asks = book.uncross()
             if not (dropped_bids or dropped_asks):
                 feed.crossed_updates = 0
@@ -297,7 +172,7 @@ class OrderBooks(Stage[ev.Event, BookOutput]):
         return out
 
     @staticmethod
-    def _invalidate(feed: _Feed, event: ev.ChannelData | ev.ChannelBatchData, reason: str
+    def _invalidate(feed: _Feed, event: ev.Subscribed | ev.ChannelData | ev.ChannelBatchData, reason: str
                     ) -> Iterable[BookOutput]:
         feed.valid = False
         return (ResyncRequest(t=event.t, channel=CHANNEL, id=event.id, conn=event.conn, reason=reason),)

@@ -101,6 +101,7 @@ class LiveConfig:
     candles: tuple[str, ...] = ("1MIN",)
     address: str | None = None
     subaccount_number: int = 0
+    parent_subaccount: bool = False  # follow the subaccount as a parent, with its isolated children
     candle_history: int = MAX_CANDLES  # candles fetched over REST per market and resolution (0: none)
     staleness: Staleness = field(default_factory=Staleness)
     reconnect: BackoffPolicy = field(default_factory=BackoffPolicy)
@@ -124,7 +125,7 @@ class LiveConfig:
     def subscriptions(self) -> list[Subscription]:
         return plan_subscriptions(self.markets, orderbook=self.orderbook, trades=self.trades,
                                   candles=self.candles, address=self.address,
-                                  subaccount_number=self.subaccount_number)
+                                  subaccount_number=self.subaccount_number, parent=self.parent_subaccount)
 
     def rest_calls(self) -> list[RestCall]:
         calls = [RestCall("/v4/perpetualMarkets")]
@@ -133,7 +134,8 @@ class LiveConfig:
                                (("resolution", resolution), ("limit", self.candle_history)))
                       for market in dict.fromkeys(self.markets) for resolution in dict.fromkeys(self.candles)]
         if self.address:
-            calls.append(RestCall(f"/v4/addresses/{self.address}/subaccountNumber/{self.subaccount_number}"))
+            kind = "parentSubaccountNumber" if self.parent_subaccount else "subaccountNumber"
+            calls.append(RestCall(f"/v4/addresses/{self.address}/{kind}/{self.subaccount_number}"))
         return calls
 
     def catch_up_calls(self) -> list[RestCall]:
@@ -141,6 +143,11 @@ class LiveConfig:
         the bot was not listening (the reconciler takes only those it missed)."""
         if not self.address:
             return []
+        if self.parent_subaccount:  # the parent's and its children's
+            account = (("address", self.address), ("parentSubaccountNumber", self.subaccount_number),
+                       ("limit", CATCH_UP))
+            return [RestCall("/v4/orders/parentSubaccountNumber", account + (("returnLatestOrders", "true"),)),
+                    RestCall("/v4/fills/parentSubaccountNumber", account)]
         account = (("address", self.address), ("subaccountNumber", self.subaccount_number), ("limit", CATCH_UP))
         return [RestCall("/v4/orders", account + (("returnLatestOrders", "true"),)), RestCall("/v4/fills", account)]
 

@@ -58,10 +58,11 @@ class Request(NamedTuple):
 
 def plan_subscriptions(markets: Iterable[str], *, orderbook: bool = True, trades: bool = True,
                        candles: Iterable[str] = ("1MIN",), address: str | None = None,
-                       subaccount_number: int = 0) -> list[Subscription]:
+                       subaccount_number: int = 0, parent: bool = False) -> list[Subscription]:
     """The markets channel; per market its orderbook, trades and candles at each resolution; and, when an
     address is given, the subaccount (never batched, like the library) and the block height (each block:
-    what its short-term orders count down to their good-til-block with)."""
+    what its short-term orders count down to their good-til-block with). With `parent`, the subaccount is
+    followed as a parent, with its isolated children `128·k + n` (v4_parent_subaccounts)."""
     resolutions = list(dict.fromkeys(candles))
     if unknown := [r for r in resolutions if r not in RESOLUTIONS]:
         raise ValueError(f"unknown candle resolution {unknown[0]!r} (choose from {' '.join(RESOLUTIONS)})")
@@ -73,7 +74,8 @@ def plan_subscriptions(markets: Iterable[str], *, orderbook: bool = True, trades
             plan.append(Subscription("v4_trades", market))
         plan += [Subscription("v4_candles", f"{market}/{resolution}") for resolution in resolutions]
     if address:
-        plan.append(Subscription("v4_subaccounts", f"{address}/{subaccount_number}", batched=False))
+        channel = "v4_parent_subaccounts" if parent else "v4_subaccounts"
+        plan.append(Subscription(channel, f"{address}/{subaccount_number}", batched=False))
         plan.append(Subscription("v4_block_height"))
     return plan
 

@@ -231,6 +231,16 @@ def test_margin_is_valued_on_the_subaccount_not_the_paper_account(live_run, sess
     assert abs(session.placed[-1].after.usdc - USDC) > 10, "the fills moved the balance far from the start"
 
 
+def test_the_funding_each_fill_settled_is_in_the_session_s_pnl_once(live_run, session):
+    settled = sum((placed.funding for placed in session.placed), Decimal(0))
+    assert settled  # with a positive rate, the longs of the rally paid and the shorts of the sell-off received
+    summary = live_run.lines[-1]
+    assert Decimal(summary["funding"]) == settled
+    net = Decimal(summary["realized_pnl"]) + Decimal(summary["unrealized_pnl"]) - Decimal(summary["fees"]) + settled
+    assert Decimal(summary["net_pnl"]) == net
+    assert abs(Decimal(summary["equity"]) - Decimal(summary["start_equity"]) - net) < Decimal("1e-9")
+
+
 def test_the_run_ends_on_sigint_with_a_summary(live_run, session):
     summary = live_run.lines[-1]
     assert summary["kind"] == "summary" and summary["stopped"] == "SIGINT"

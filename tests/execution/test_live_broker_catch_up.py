@@ -158,3 +158,18 @@ def test_the_broker_reads_the_subaccount_channel_and_the_catch_up_answers_only()
                                      "subaccount": {"address": ADDRESS, "subaccountNumber": 0, "equity": "1",
                                                     "freeCollateral": "1"}}}, T)],
                       rx.filter(is_account_message))[0].channel == "v4_subaccounts"
+
+
+def test_the_block_height_reaches_the_reconciler_and_ends_the_wait_for_an_order_never_shown():
+    blocks = [ws_frame({"type": "subscribed", "connection_id": "c", "message_id": 3, "channel": "v4_block_height",
+                        "id": "v4_block_height", "contents": {"height": "119", "time": "2024-08-12T14:06:19.000Z"}}, T),
+              ws_frame({"type": "channel_data", "connection_id": "c", "message_id": 4, "channel": "v4_block_height",
+                        "id": "v4_block_height", "version": "1.0.0",
+                        "contents": {"blockHeight": "121", "time": "2024-08-12T14:06:21.000Z"}}, T + 2)]
+    heard = run_frames(blocks, rx.filter(is_account_message))
+    assert len(heard) == 2
+    reconciler = Reconciler()
+    sent(reconciler, 11)  # good til block 120
+    assert reconciler.on_message(heard[0]) == []
+    assert reconciler.on_message(heard[1]) == [OrderUpdate(
+        T + 2, 11, ETH, "EXPIRED", reason="the indexer never showed it before its good-til-block 120")]

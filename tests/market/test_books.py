@@ -12,7 +12,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from streams.market import events as ev
-from streams.market.books import CrossCleared, OrderBook, ResyncRequest, Uncrossed, order_books
+from streams.market.book_core import OrderBook
+from streams.market.books import CrossCleared, ResyncRequest, Uncrossed, order_books
 from streams.market.parse import parse
 from streams.market.state import BookTop
 from tests.support.builders import load_sample, run_frames, ws_frame

@@ -38,7 +38,8 @@ from streams.kernel.frames import Frame
 from streams.kernel.orders import OrderIntent
 from streams.kernel.status import SourceStatus, read_status
 from streams.market import events as ev
-from streams.market.books import OrderBook, order_books
+from streams.market.book_core import OrderBook
+from streams.market.books import order_books
 from streams.market.state import BookTop
 from streams.risk.config import RiskConfig
 from streams.risk.derisk import IntentBlocked

@@ -8,7 +8,9 @@ indexer would send for the orders the bot places: to know which orders, the bot'
 session while it is written, with a `Venue` in place of the live broker. The venue fills every order at
 once at the best opposite price, and the indexer's answer (the order opened, then filled with its fill,
 the new position and USDC balance) goes out straight after the frame that made the bot send it, which is
-where a live run at full speed sees it too.
+where a live run at full speed sees it too. Each fill settles the position's funding since its last fill
+(at the market's hourly rate and the oracle price then), as the chain settles funding on every update of a
+subaccount, and the position the indexer reports says what it settled so far (`netFunding`).
 
 The graph reads event time in a few places; live, that is the receive time. So the session is meant for a
 config in which time does not decide trades (`TRADING_CONFIG`: a rebalance at every score, book imbalance
@@ -25,6 +27,7 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from pathlib import Path
 from typing import Any
 
+from msgspec import structs
 from reactivex import Observable
 from reactivex.disposable import CompositeDisposable
 from reactivex.subject import Subject
@@ -70,6 +73,7 @@ ETH_USD: dict[str, Any] = {
     "ticker": MARKET, "trades24H": 60867, "volume24H": "155111368.0593",
 }
 TICK, STEP, CLOB_PAIR = Decimal(ETH_USD["tickSize"]), Decimal(ETH_USD["stepSize"]), ETH_USD["clobPairId"]
+FUNDING_RATE = Decimal(ETH_USD["nextFundingRate"])  # hourly
 
 # (distance from the best price in ticks, size) per side: the shape of a liquid ETH-USD book
 BOOK = BookShape(bids=[(d, Decimal(s)) for d, s in enumerate(("4.9", "7.8", "30.9", "3.0", "12.5", "8.1", "20.0",
@@ -125,6 +129,7 @@ class Placed:
     fee: Decimal
     before: Account  # the subaccount before the fill
     after: Account
+    funding: Decimal = Decimal(0)  # settled into the balance with this fill (received +, paid -)
 
 
 @dataclass
@@ -142,6 +147,8 @@ class Venue:
     _books: dict[str, BookTop] = field(default_factory=dict)
     _oracles: dict[str, Decimal] = field(default_factory=dict)
     _intents: list[OrderIntent] = field(default_factory=list)
+    _net_funding: dict[str, Decimal] = field(default_factory=dict)  # settled by each open position so far
+    _accrued_since: dict[str, float] = field(default_factory=dict)
 
     @property
     def channel_id(self) -> str:
@@ -167,19 +174,34 @@ class Venue:
         """The indexer's messages for the orders `frame` made the bot send, once it went through the graph."""
         intents, self._intents = self._intents, []
         return [Update(frame.t, "v4_subaccounts", self.channel_id, contents)
-                for intent in intents for contents in self._indexer_messages(self._fill(intent), frame.t)]
+                for intent in intents for contents in self._indexer_messages(self._fill(intent, frame.t), frame.t)]
 
-    def _fill(self, intent: OrderIntent) -> Placed:
+    def _fill(self, intent: OrderIntent, t: float) -> Placed:
         top = self._books[intent.market]
         buy = intent.side == "BUY"
         best = top.asks[0][0] if buy else top.bids[0][0]
         bound = best * (1 + intent.max_slippage if buy else 1 - intent.max_slippage)
         limit = (bound / TICK).to_integral_value(ROUND_FLOOR if buy else ROUND_CEILING) * TICK
         fee = (intent.size * best * TAKER_FEE).quantize(Decimal("0.000001"))
-        before = self.account
+        before, funding = self._accrue(intent.market, t)
         self.account = apply_trade(before, intent.market, intent.size if buy else -intent.size, best, fee)
-        self.placed.append(Placed(intent, top, limit, best, self._oracles[intent.market], fee, before, self.account))
+        self.placed.append(Placed(intent, top, limit, best, self._oracles[intent.market], fee, before, self.account,
+                                  funding))
         return self.placed[-1]
+
+    def _accrue(self, market: str, t: float) -> tuple[Account, Decimal]:
+        """The subaccount with the position's funding since its last fill accrued (at the market's hourly
+        rate and the oracle price now, in whole USDC quantums), which the fill then settles, as the chain
+        settles funding on every update of a subaccount."""
+        held, since = self.account.positions.get(market), self._accrued_since.get(market, t)
+        self._accrued_since[market] = t
+        if held is None:
+            return self.account, Decimal(0)
+        hours = Decimal(repr(t - since)) / 3600
+        funding = (-held.size * self._oracles[market] * FUNDING_RATE * hours).quantize(Decimal("0.000001"))
+        self._net_funding[market] = self._net_funding.get(market, Decimal(0)) + funding
+        accrued = structs.replace(held, funding_accrued=funding)
+        return structs.replace(self.account, positions={**self.account.positions, market: accrued}), funding
 
     def _indexer_messages(self, placed: Placed, t: float) -> list[dict[str, Any]]:
         """The IOC order opened, then filled (the order, its fill, the position and balance after it), in
@@ -203,18 +225,26 @@ class Venue:
             "fee": text(placed.fee), "createdAt": iso(t), "createdAtHeight": filled_at,
             "orderId": order_id, "clientMetadata": "0",
         }
-        held = account.positions.get(intent.market)
+        held, was = account.positions.get(intent.market), placed.before.positions.get(intent.market)
+        settled = text(self._net_funding.get(intent.market, Decimal(0)))
         position = {
             "address": self.address, "subaccountNumber": self.subaccount, "market": intent.market,
             "status": "OPEN" if held else "CLOSED", "side": "SHORT" if held and held.size < 0 else "LONG",
             "size": text(held.size) if held else "0",
-            "entryPrice": text(held.entry_price if held else placed.price), "netFunding": "0",
+            "entryPrice": text(held.entry_price if held else placed.price), "netFunding": settled,
         }
+        positions = [position]
+        if held is None or (was is not None and (was.size > 0) != (held.size > 0)):  # closed, or flipped
+            self._net_funding.pop(intent.market, None)  # the market's next position settles from nothing
+            if held is not None:  # a flip closes the old position, with what it settled, and opens a new one
+                positions = [{**position, "status": "CLOSED", "side": "LONG" if held.size < 0 else "SHORT",
+                              "size": "0", "entryPrice": text(was.entry_price or placed.price)},
+                             {**position, "netFunding": "0"}]
         usdc = {"address": self.address, "subaccountNumber": self.subaccount, "assetId": "0", "symbol": "USDC",
                 "side": "LONG" if account.usdc >= 0 else "SHORT", "size": text(abs(account.usdc))}
         return [
             {"orders": [opened], "blockHeight": opened_at},
-            {"orders": [filled], "fills": [fill], "perpetualPositions": [position], "assetPositions": [usdc],
+            {"orders": [filled], "fills": [fill], "perpetualPositions": positions, "assetPositions": [usdc],
              "blockHeight": filled_at},
         ]
 

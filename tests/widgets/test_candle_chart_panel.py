@@ -61,10 +61,11 @@ def test_a_fill_is_marked_at_the_candle_it_was_made_in_and_only_there() -> None:
     assert trade_markers((), fills(), 60) == ()
 
 
-def test_price_ticks_are_round_and_inside_the_range() -> None:
-    assert nice_ticks(69_327.0, 69_562.0, 4) == [69_350.0, 69_400.0, 69_450.0, 69_500.0, 69_550.0]
-    assert nice_ticks(0.98, 1.02, 2) == pytest.approx([0.98, 1.0, 1.02])
-    assert nice_ticks(5.0, 5.0, 3) == [5.0]
+def test_price_ticks_are_round_inside_the_range_and_at_least_the_gap_apart() -> None:
+    assert nice_ticks(69_327.0, 69_562.0, 40.0) == [69_350.0, 69_400.0, 69_450.0, 69_500.0, 69_550.0]
+    assert nice_ticks(69_327.0, 69_562.0, 135.0) == [69_400.0]
+    assert nice_ticks(0.98, 1.02, 0.015) == pytest.approx([0.98, 1.0, 1.02])
+    assert nice_ticks(5.0, 5.0, 3.0) == [5.0]
 
 
 async def test_the_same_state_does_not_redraw() -> None:
