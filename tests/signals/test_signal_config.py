@@ -63,7 +63,7 @@ def test_a_good_file_overrides_what_it_names(tmp_path):
     ('[signals]\nresolution = "2MIN"', 'signals.resolution: expected one of "1MIN", "5MINS"'),
     ("[signals]\nresolution = 2024-01-01", "signals.resolution: expected a string, got 2024-01-01"),
     ("[signals.weights]\nrsii = 1", "signals.weights.rsii: unknown key (known keys: rsi, macd, bollinger,"),
-    ("[riskk]\nmax_leverage = 3", "riskk: unknown key (known keys: signals, strategy, risk, paper, live, chart)"),
+    ("[riskk]\nmax_leverage = 3", "riskk: unknown key (known keys: signals, strategy, risk, paper, live, tape, chart)"),
     ("signals = [1]", "signals: expected a table, got an array"),
     ("[signals.indicators]\nmacd_fast = 12\nmacd_slow = 12",
      "signals.indicators.macd_slow: must be greater than macd_fast (12), got 12"),
