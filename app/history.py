@@ -71,8 +71,8 @@ def order_what(intent: OrderIntent | StopIntent) -> str:
     return f"{intent.kind}{limit} {tif}"
 
 
-HistoryInput = LedgerEntry | FundingPayment | OrderIntent | StopIntent | OrderUpdate | IntentBlocked
-
+ENDED = frozenset({"REJECTED", "CANCELED", "EXPIRED", "FILLED"})
+"""The statuses after which an order says no more."""
 
 class History:
     """The rows so far, newest last, folded from the ledger's entries and the graph's orders stream."""
@@ -108,7 +108,8 @@ class History:
             return HistoryRow(value.t, "order", value.market, value.side, value.size, limit,
                               client_id=value.client_id, detail=f"sent {order_what(value)}{why}")
         if isinstance(value, OrderUpdate):
-            order = self._orders.get(value.client_id)
+            # an order's last word: it is forgotten, so that a long session keeps only the orders still open
+            order = (self._orders.pop if value.status in ENDED else self._orders.get)(value.client_id, None)
             status = value.status.lower().replace("_", " ")
             if value.filled:  # "filled 1", "partially filled 0.5", "canceled, 0.5 filled"
                 status += f" {value.filled}" if status.endswith("filled") else f", {value.filled} filled"
@@ -116,7 +117,7 @@ class History:
             return HistoryRow(value.t, "order", value.market, order.side if order else "",
                               order.size if order else None, client_id=value.client_id, detail=f"{status}{why}")
         if isinstance(value, IntentBlocked):
-            order = self._orders.get(value.client_id)
+            order = self._orders.pop(value.client_id, None)
             return HistoryRow(value.t, "order", value.market, order.side if order else "",
                               order.size if order else None, client_id=value.client_id,
                               detail=f"blocked: {value.reason}")

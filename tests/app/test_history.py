@@ -61,6 +61,9 @@ def test_orders_and_funding_payments_are_rows_too(booked) -> None:
     updates = [value for value in values if isinstance(value, OrderUpdate)]
     assert len(orders) >= len(sent) + len(updates) > 0
     assert [row.client_id for row in orders if row.detail.startswith("sent ")] == [o.client_id for o in sent]
+    assert all(row.side in ("BUY", "SELL") for row in orders)  # an update's row has its order's side
+    ended = {u.client_id for u in updates if u.status in ("FILLED", "CANCELED", "EXPIRED", "REJECTED")}
+    assert not ended & set(history._orders)  # ended orders are forgotten: a long session keeps the open ones
     funding = [value for value in values if isinstance(value, FundingPayment)]
     assert [row.funding for row in history.rows if row.kind == "funding"] == [p.amount for p in funding]
     assert history.added == len(history.rows)

@@ -36,12 +36,12 @@ def test_the_countdown_says_blocks_left_at_the_block_rate_heard_then_expired() -
 
 def test_the_model_counts_an_open_order_down_from_its_updates_good_til_block() -> None:
     model = DashboardModel()
-    model.record([OrderIntent(T0, "ETH-USD", "BUY", Decimal(1), price=Decimal(3000), client_id=5)])
+    model.book([OrderIntent(T0, "ETH-USD", "BUY", Decimal(1), price=Decimal(3000), client_id=5)])
     assert model.blotter_state().orders[0].good_til == "20 blocks"  # no good-til-block said: the window
-    model.record([OrderUpdate(T0, 5, "ETH-USD", "OPEN", good_til_block=HEIGHT + 20)])
+    model.book([OrderUpdate(T0, 5, "ETH-USD", "OPEN", good_til_block=HEIGHT + 20)])
     model.apply([BlockHeight(T0, HEIGHT, None), BlockHeight(T0 + 1.1, HEIGHT + 1, 1.1)])
     assert model.blotter_state().orders[0].good_til == "GTB in 19 blocks (~21 s)"
-    model.record([OrderUpdate(T0 + 2, 5, "ETH-USD", "PARTIALLY_FILLED", Decimal("0.5"))])  # says no block
+    model.book([OrderUpdate(T0 + 2, 5, "ETH-USD", "PARTIALLY_FILLED", Decimal("0.5"))])  # says no block
     model.apply([BlockHeight(T0 + 25, HEIGHT + 21, 1.19)])
     assert model.blotter_state().orders[0].good_til == "expired"
 

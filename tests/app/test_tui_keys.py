@@ -265,8 +265,11 @@ async def test_the_footer_shows_every_key(recording: Path, size: tuple[int, int]
     dash = Dashboard.on(recording)
     async with dash.app.run_test(size=size) as pilot:
         await dash.started()
-        await pilot.pause()  # the footer recomposes its keys after the screen's first refresh
         footer = dash.app.query_one("Footer")
+        for _ in range(100):  # the footer recomposes its keys after the screen's first refresh: later under load
+            await pilot.pause()
+            if footer.query("FooterKey"):
+                break
         shown = [key for key in footer.query("FooterKey") if key.region.right <= size[0] and key.region.width]
         assert {key.key_display for key in shown} == {binding.key_display or binding.key
                                                       for binding in DashboardApp.BINDINGS if binding.show}
