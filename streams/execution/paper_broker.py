@@ -184,19 +184,19 @@ class PaperExchange(Stage[PaperInput, PaperOutput]):
         first = not self._started
         self._advance(event.t)
         t = self._t
-        kind = type(event)  # the most frequent first: channel events, most of which only move time
-        if kind is ev.ChannelBatchData or kind is ev.ChannelData or kind is ev.Subscribed:
-            self._on_channel(cast("ev.ChannelData | ev.ChannelBatchData | ev.Subscribed", event))
-        elif kind is BookTop:
-            self._on_book(cast(BookTop, event))
-        elif kind is MarketInfo:
-            self._on_market(cast(MarketInfo, event))
-        elif kind is OrderIntent:
-            self._submit(cast(OrderIntent, event), t)
-        elif kind is StopIntent:
-            self._place_stop(cast(StopIntent, event), t)
-        elif kind is CancelIntent:
-            self._cancel(cast(CancelIntent, event), t)
+        # by exact type, the most frequent first: channel events, most of which only move time
+        if type(event) is ev.ChannelBatchData or type(event) is ev.ChannelData or type(event) is ev.Subscribed:
+            self._on_channel(event)
+        elif type(event) is BookTop:
+            self._on_book(event)
+        elif type(event) is MarketInfo:
+            self._on_market(event)
+        elif type(event) is OrderIntent:
+            self._submit(event, t)
+        elif type(event) is StopIntent:
+            self._place_stop(event, t)
+        elif type(event) is CancelIntent:
+            self._cancel(event, t)
         if first or self._account is not before:
             out.append(AccountSnapshot(t, self._account))
         return out
