@@ -32,17 +32,12 @@ from streams.market.parse import parse_frame
 from streams.sources.live import LiveConfig
 from tests.support.builders import rest_frame, ws_frame
 from tests.support.dydx_node import Account, NodeStandIn, throwaway_mnemonic
+from tests.support.parent_session import PLN_USD, TRY_USD
 
 D = Decimal
 HEIGHT = 26_543_048
 T = 1_733_165_131.0
 ADDRESS = "dydx14zzueazeh0hj67cghhf9jypslcf9sh2n5k6art"
-TRY_USD = {"ticker": "TRY-USD", "clobPairId": "143", "status": "ACTIVE", "quantumConversionExponent": -9,
-           "atomicResolution": -4, "subticksPerTick": 1000000, "stepBaseQuantums": 1000000, "marketType": "ISOLATED",
-           "initialMarginFraction": "0.01", "maintenanceMarginFraction": "0.005", "openInterestLowerCap": "500000",
-           "openInterestUpperCap": "1000000", "tickSize": "0.00001", "stepSize": "100", "nextFundingRate": "0",
-           "openInterest": "1257800", "oraclePrice": "0.02930"}
-PLN_USD = {**TRY_USD, "ticker": "PLN-USD", "clobPairId": "144", "oraclePrice": "0.25000"}  # another isolated one
 BTC_USD = {"ticker": "BTC-USD", "clobPairId": "0", "status": "ACTIVE", "atomicResolution": -10,
            "quantumConversionExponent": -9, "stepBaseQuantums": 1000000, "subticksPerTick": 100000, "tickSize": "1",
            "stepSize": "0.0001", "initialMarginFraction": "0.05", "maintenanceMarginFraction": "0.03",
