@@ -3,7 +3,9 @@ through the live source, against the loopback indexer playing tests/support/pare
 isolated TRY-USD short in child 128, a dropped connection, the catch-up over `/v4/orders|fills/
 parentSubaccountNumber`) and the loopback node stand-in. The child's position is in the account view on
 its own collateral; an order for it goes to child 128 on the node; one for PLN-USD, which would take the
-empty child 256, is refused with the reason. Nothing waits on a clock: the test awaits the graph's orders."""
+empty child 256, is refused with the reason (and, as every refused order does, turns the ladder to
+NO_NEW_RISK: the TRY-USD order, which reduces the short, still goes). Nothing waits on a clock: the
+test awaits the graph's orders."""
 
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ from app.trading import TradingRequest
 from app.tui import DashboardApp, Runtime
 from streams.config import Config
 from streams.kernel.orders import Fill, OrderUpdate
+from streams.risk.derisk import IntentBlocked
 from streams.risk.manual import MANUAL_CLIENT_IDS
 from streams.sources.endpoints import Endpoints
 from tests.support.dashboard import FakeClock
@@ -43,6 +46,7 @@ def recording(tmp_path_factory: pytest.TempPathFactory, wallet) -> Path:
 
 
 async def ticket_order(pilot, app: DashboardApp, market: str, size: str, limit: str) -> None:
+    """A post-only BUY from the order ticket, on the market the dashboard has selected."""
     await pilot.press("t")
     ticket = app.screen
     assert isinstance(ticket, OrderTicketScreen) and ticket.market == market, ticket
@@ -66,7 +70,9 @@ async def reconnected_positions(pilot, app: DashboardApp) -> list:
 
 
 def answered(client_id: int):
-    return lambda seen: any(isinstance(e, OrderUpdate) and e.client_id == client_id for e in seen)
+    """The node's answer to an order (placed or refused), or the risk gate's refusal of its intent."""
+    return lambda seen: any(isinstance(e, OrderUpdate | IntentBlocked) and getattr(e, "client_id", None) == client_id
+                            for e in seen)
 
 
 async def test_a_parent_s_isolated_child_is_shown_and_traded_live(recording, wallet, words, monkeypatch) -> None:
@@ -102,7 +108,7 @@ async def test_a_parent_s_isolated_child_is_shown_and_traded_live(recording, wal
                 screen = app.export_screenshot()
     finally:
         node.stop()
-    updates = {e.client_id: e for e in graphs.seen if isinstance(e, OrderUpdate)}
+    updates = {getattr(e, "client_id", None): e for e in graphs.seen if isinstance(e, OrderUpdate | IntentBlocked)}
     assert updates[MANUAL_CLIENT_IDS + 1].status == "PLACED", updates
     refused = updates[MANUAL_CLIENT_IDS]
     assert refused.status == "REJECTED" and refused.market == "PLN-USD", refused
@@ -112,4 +118,6 @@ async def test_a_parent_s_isolated_child_is_shown_and_traded_live(recording, wal
     assert [(o.client_id, o.clob_pair_id, o.subaccount_id.number, o.subaccount_id.owner) for o in placed] == [
         (MANUAL_CLIENT_IDS + 1, int(TRY_USD["clobPairId"]), CHILD, wallet.address)]
     assert all(tx.signature_valid(CHAIN_ID, ACCOUNT_NUMBER, wallet.key.public_key_bytes) for tx in node.sent)
+    assert [e for e in graphs.seen if isinstance(e, Fill)] == [missed]  # the catch-up's fill, reported once
     assert "TRY-USD" in screen and "PLN-USD" in screen
+    assert "0.05204" in screen  # the positions panel's liquidation price, 47.067534 / 904.5 on the tick

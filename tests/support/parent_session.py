@@ -19,7 +19,7 @@ from typing import Any
 
 from streams.sources.live import LiveConfig
 from streams.sources.recording_writer import RecordingWriter
-from streams.sources.subscriptions import Request
+from streams.sources.subscriptions import Request, Staleness
 from tools.synthetic import MessageIds, iso
 
 UPSTREAM = "https://indexer.v4testnet.dydx.exchange"
@@ -34,7 +34,11 @@ TRY_USD: dict[str, Any] = {
     "volume24H": "0", "trades24H": 0}
 PLN_USD: dict[str, Any] = {**TRY_USD, "ticker": "PLN-USD", "clobPairId": "144", "oraclePrice": "0.25000"}
 MARKETS = (TRY_USD["ticker"], PLN_USD["ticker"])
-LIVE = LiveConfig(markets=MARKETS, trades=False, candles=(), candle_history=0)
+LIVE = LiveConfig(markets=MARKETS, trades=False, candles=(), candle_history=0,
+                  staleness=Staleness(markets=None, orderbook=None))
+"""What the app is started with. The session has no updates after its snapshots: nothing is renewed for
+silence, which would send a subscribe the recording does not hold (on a loaded machine, half a minute
+can pass before the test is done)."""
 CHILD, UNUSED = 128, 256
 CHILD_USDC = Decimal(50)
 SHORT, SHORT_ENTRY = Decimal(-1000), Decimal("0.02950")
