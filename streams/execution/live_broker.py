@@ -33,7 +33,7 @@ from v4_proto.dydxprotocol.clob import query_pb2 as clob_query
 from v4_proto.dydxprotocol.clob import query_pb2_grpc as clob_grpc
 from v4_proto.dydxprotocol.clob.order_pb2 import Order
 
-from streams.execution.isolated import ChildRefusedError, child_for
+from streams.execution.isolated import ChildRefusedError, check_holder_margin, child_for
 from streams.execution.networks import MAINNET_CHAIN_ID
 from streams.execution.order_builder import ChainOrder, ClobParams, InvalidOrderError, OrderPlan, plan_order, plan_stop
 from streams.execution.paper_broker import FundingPayment
@@ -251,15 +251,21 @@ class LiveBroker:
         if not self.parent or market is None or not market.isolated:
             return None
         reduce_only = isinstance(intent, StopIntent) or intent.reduce_only
-        needed = Decimal(0)  # a reduce-only order needs no margin
-        if isinstance(intent, OrderIntent) and not reduce_only:
-            price = intent.price or self._reference_price(intent) or oracle
-            if price is None:
-                raise ChildRefusedError(f"no price for {intent.market} yet to size its child subaccount's margin")
-            needed = imr(intent.size, price, effective_imf(market, price))
         r = self._reconciler
-        return child_for(intent.market, self.subaccount, reduce_only=reduce_only, margin_needed=needed,
-                         holders=r.holders, busy=r.busy(), usdc=r.usdc)
+        if not isinstance(intent, OrderIntent) or reduce_only:  # a reduce-only order needs no margin
+            return child_for(intent.market, self.subaccount, reduce_only=True, margin_needed=Decimal(0),
+                             holders=r.holders, busy=r.busy(), usdc=r.usdc)
+        price = intent.price or self._reference_price(intent) or oracle
+        if price is None:
+            raise ChildRefusedError(f"no price for {intent.market} yet to size its child subaccount's margin")
+        imf = effective_imf(market, price)
+        child = child_for(intent.market, self.subaccount, reduce_only=False, margin_needed=imr(intent.size, price, imf),
+                          holders=r.holders, busy=r.busy(), usdc=r.usdc)
+        if r.holders.get(intent.market) == child:
+            check_holder_margin(intent.market, child, self.subaccount, usdc=r.usdc.get(child, Decimal(0)),
+                                size=r.position_size(intent.market),
+                                delta=intent.size if intent.side == "BUY" else -intent.size, price=price, imf=imf)
+        return child
 
     def _subaccount_of(self, order: ChainOrder) -> int:
         return self.subaccount if order.subaccount is None else order.subaccount

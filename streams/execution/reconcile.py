@@ -231,6 +231,11 @@ class Reconciler:
             if asset.symbol == "USDC":
                 self.usdc[asset.subaccountNumber if asset.subaccountNumber is not None else number] = _usdc(asset)
 
+    def position_size(self, market: str) -> Decimal:
+        """The position held in `market` (signed, 0 when none), as last reported."""
+        held = self._positions.get(market)
+        return held.size if held is not None else Decimal(0)
+
     def busy(self) -> set[int]:
         """Subaccounts with a position or an open order: a child is unused when it is not one of them."""
         return set(self.holders.values()) | {o.subaccount for o in self.open_orders() if o.subaccount is not None}

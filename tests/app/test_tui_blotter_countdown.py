@@ -71,3 +71,30 @@ async def test_the_blotter_counts_a_resting_paper_order_down_as_the_replayed_hei
         blotter.show()
         later = orders.get_row_at(0)[6] if orders.row_count else "gone"
         assert later.startswith("GTB in ") and int(later.split()[2]) < left, later
+
+
+async def rest_two_orders_and_open_the_blotter(dash: Dashboard, pilot) -> None:
+    """Two post-only paper orders far under the market, placed 6 s apart, then the replay paused at a fixed
+    event time: each counts down from the height it was placed at, so their countdowns differ. At 80x24 the
+    table is wider than the screen and the GOOD TIL column starts at its right edge (it scrolls)."""
+    for t, limit in ((T0 + 60, "50000"), (T0 + 66, "49000")):
+        await dash.play_to(pilot, t)
+        await pilot.press("t")
+        ticket = dash.app.screen
+        ticket.query_one("#size", Input).value = "0.01"
+        ticket.query_one("#type", Select).value = "post-only"
+        ticket.query_one("#limit", Input).value = limit
+        await pilot.pause()
+        await pilot.press("enter")
+        await pilot.pause()
+    await dash.play_to(pilot, T0 + 70)
+    dash.app.clear_notifications()  # their toasts expire on the wall clock: not what the snapshot is of
+    await pilot.press("b")
+    await pilot.pause()
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 36)], ids=["80x24", "120x36"])
+def test_snapshot_of_the_blotter_counting_down(snap_compare, recording: Path, size: tuple[int, int]) -> None:
+    dash = Dashboard.on(recording)
+    assert snap_compare(dash.app, terminal_size=size,
+                        run_before=lambda pilot: rest_two_orders_and_open_the_blotter(dash, pilot))

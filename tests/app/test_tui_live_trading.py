@@ -15,7 +15,6 @@ from typing import Any
 import keyring
 import pytest
 from keyring.backends import null
-from reactivex import Observable
 from textual.pilot import Pilot
 from textual.widgets import Input
 from v4_proto.dydxprotocol.clob.tx_pb2 import MsgPlaceOrder
@@ -25,51 +24,17 @@ from app.screens.mainnet import MainnetScreen
 from app.screens.order_ticket import OrderTicketScreen
 from app.trading import TradingRequest
 from app.tui import DashboardApp, Runtime
-from streams.config import Config
-from streams.execution.broker import Broker
 from streams.execution.networks import MAINNET_CONFIRMATION
-from streams.graph import Graph, build_graph
-from streams.kernel.frames import Frame
 from streams.kernel.orders import Fill, OrderUpdate
 from streams.risk.derisk import IntentBlocked
 from streams.risk.manual import MANUAL_CLIENT_IDS
 from streams.sources.endpoints import Endpoints
 from streams.sources.live import LiveConfig
-from streams.sources.subscriptions import Staleness
 from tests.support.dashboard import FakeClock
-from tests.support.live_scenario import ACCOUNT_NUMBER, CHAIN_ID, LiveScenario, indexer_and_node
+from tests.support.live_scenario import ACCOUNT_NUMBER, CHAIN_ID, GUARD, LiveScenario, Tapped, indexer_and_node
 from tests.support.trading_session import MARKET
 
-GUARD = 120.0  # seconds: a hang guard, never a measurement
 SIZE = (120, 36)
-
-
-class Tapped:
-    """The app's graph factory, which also follows each graph's order stream: a test awaits what the live
-    graph did (on the app's loop, where the live source emits) instead of a clock."""
-
-    def __init__(self, config: Config) -> None:
-        self.config = config
-        self.seen: list[Any] = []
-        self._waiting: list[tuple[Callable[[list[Any]], bool], asyncio.Future[None]]] = []
-
-    def __call__(self, frames: Observable[Frame], *, staleness: Staleness, broker: Broker | None = None) -> Graph:
-        graph = build_graph(frames, self.config, broker, staleness=staleness)
-        graph.orders.subscribe(self._on_order)
-        return graph
-
-    def _on_order(self, event: Any) -> None:
-        self.seen.append(event)
-        for done, future in self._waiting:
-            if not future.done() and done(self.seen):
-                future.set_result(None)
-
-    async def until(self, done: Callable[[list[Any]], bool]) -> None:
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        if done(self.seen):
-            return
-        self._waiting.append((done, future))
-        await asyncio.wait_for(future, GUARD)
 
 
 def live_app(session: LiveScenario, endpoints: Endpoints, request: TradingRequest,

@@ -19,7 +19,7 @@ from reactivex.disposable import Disposable
 from reactivex.subject import Subject
 from v4_proto.dydxprotocol.clob.tx_pb2 import MsgPlaceOrder
 
-from streams.execution.isolated import ChildRefusedError, child_for
+from streams.execution.isolated import ChildRefusedError, check_holder_margin, child_for
 from streams.execution.live_broker import LiveBroker
 from streams.execution.networks import local_network
 from streams.execution.reconcile import Reconciler, VenuePosition, is_account_message
@@ -32,17 +32,12 @@ from streams.market.parse import parse_frame
 from streams.sources.live import LiveConfig
 from tests.support.builders import rest_frame, ws_frame
 from tests.support.dydx_node import Account, NodeStandIn, throwaway_mnemonic
+from tests.support.parent_session import PLN_USD, TRY_USD
 
 D = Decimal
 HEIGHT = 26_543_048
 T = 1_733_165_131.0
 ADDRESS = "dydx14zzueazeh0hj67cghhf9jypslcf9sh2n5k6art"
-TRY_USD = {"ticker": "TRY-USD", "clobPairId": "143", "status": "ACTIVE", "quantumConversionExponent": -9,
-           "atomicResolution": -4, "subticksPerTick": 1000000, "stepBaseQuantums": 1000000, "marketType": "ISOLATED",
-           "initialMarginFraction": "0.01", "maintenanceMarginFraction": "0.005", "openInterestLowerCap": "500000",
-           "openInterestUpperCap": "1000000", "tickSize": "0.00001", "stepSize": "100", "nextFundingRate": "0",
-           "openInterest": "1257800", "oraclePrice": "0.02930"}
-PLN_USD = {**TRY_USD, "ticker": "PLN-USD", "clobPairId": "144", "oraclePrice": "0.25000"}  # another isolated one
 BTC_USD = {"ticker": "BTC-USD", "clobPairId": "0", "status": "ACTIVE", "atomicResolution": -10,
            "quantumConversionExponent": -9, "stepBaseQuantums": 1000000, "subticksPerTick": 100000, "tickSize": "1",
            "stepSize": "0.0001", "initialMarginFraction": "0.05", "maintenanceMarginFraction": "0.03",
@@ -121,6 +116,24 @@ def test_an_isolated_order_goes_to_its_holder_else_to_the_first_unused_child_wit
                      usdc={}) == 259  # 128·k + 3
 
 
+def test_an_order_growing_a_child_s_position_needs_the_margin_of_the_position_after_it():
+    # child 128: 50 USDC, short 1000 TRY-USD: at 0.03 its equity is 20, which margins |size| ≤ 66 666 (IMF 0.01)
+    def check(delta: str) -> None:
+        check_holder_margin("TRY-USD", 128, 0, usdc=D(50), size=D(-1000), delta=D(delta), price=D("0.03"),
+                            imf=D("0.01"))
+
+    check("-65000")  # a short of 66 000 needs 19.8
+    check("1500")  # a flip to a long of 500 needs 0.15
+    check("1000")  # closes
+    check("999")  # reduces
+    with pytest.raises(ChildRefusedError, match=r"held in child subaccount 128, whose 20 USDC of equity is short "
+                                                r"of the 20\.13 USDC initial margin its position needs after this "
+                                                r"order; .* transfer it to subaccount 128 first"):
+        check("-66100")
+    with pytest.raises(ChildRefusedError, match=r"short of the 20\.13 USDC"):
+        check("68100")  # a flip to a long of 67 100
+
+
 def test_a_parent_is_followed_on_its_channel_with_its_catch_up_over_rest():
     config = LiveConfig(markets=("TRY-USD",), address=ADDRESS, subaccount_number=3, parent_subaccount=True)
     assert [str(s) for s in config.subscriptions()][-2:] == [f"v4_parent_subaccounts:{ADDRESS}/3", "v4_block_height"]
@@ -163,10 +176,14 @@ async def test_the_live_broker_sends_each_order_from_the_subaccount_its_market_b
         broker.submit(order("TRY-USD", "1000", "0.02931", 1))  # the child holding TRY-USD
         broker.submit(order("BTC-USD", "0.0003", "58672", 2))  # cross: the parent
         broker.submit(order("PLN-USD", "1000", "0.25", 3))  # new: child 256 has 0 of its 2.5 USDC margin
+        # child 128's equity, 50 − 1000·0.02931 = 20.69, margins no short of 101 000 (29.6031 USDC)
+        broker.submit(OrderIntent(T + 1, "TRY-USD", "SELL", D(100_000), price=D("0.02931"), client_id=5))
         await broker.settled()
         refused = [u for u in seen if isinstance(u, OrderUpdate) and u.status == "REJECTED"]
-        assert [(u.client_id, u.market) for u in refused] == [(3, "PLN-USD")]
+        assert [(u.client_id, u.market) for u in refused] == [(3, "PLN-USD"), (5, "TRY-USD")]
         assert "child subaccount 256 (unused), which holds 0 USDC of the 2.5 USDC initial margin" in refused[0].reason
+        assert ("held in child subaccount 128, whose 20.69 USDC of equity is short of the 29.6031 USDC initial "
+                "margin its position needs after this order") in refused[1].reason
 
         # a transfer into child 256 (as the front end would make): the order now goes there
         broker.on_account(child_update(256, T + 2, assetPositions=[usdc(256, "5")]))

@@ -4,21 +4,29 @@ throwaway wallet, and a fresh indexer and node stand-in per run (fixtures: tests
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from dydx_v4_client.wallet import Wallet
+from reactivex import Observable
 
 from streams.config import Config
+from streams.execution.broker import Broker
+from streams.graph import Graph, build_graph
+from streams.kernel.frames import Frame
 from streams.sources.endpoints import Endpoints
+from streams.sources.subscriptions import Staleness
 from tests.support.dydx_node import Account, NodeStandIn
 from tests.support.servers import replay_server
 from tests.support.trading_session import HEIGHT, Placed, Venue
 
 CHAIN_ID = "localdydxprotocol"
 ACCOUNT_NUMBER, SEQUENCE = 31, 4
+GUARD = 120.0  # seconds: a hang guard, never a measurement
 
 
 @dataclass(frozen=True)
@@ -44,3 +52,31 @@ def indexer_and_node(session: LiveScenario, wallet: Wallet, *, idle_at_end: bool
             yield Endpoints(rest_url, ws_url), node
     finally:
         node.stop()
+
+
+class Tapped:
+    """The app's graph factory, which also follows each graph's order stream: a test awaits what the live
+    graph did (on the app's loop, where the live source emits) instead of a clock."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.seen: list[Any] = []
+        self._waiting: list[tuple[Callable[[list[Any]], bool], asyncio.Future[None]]] = []
+
+    def __call__(self, frames: Observable[Frame], *, staleness: Staleness, broker: Broker | None = None) -> Graph:
+        graph = build_graph(frames, self.config, broker, staleness=staleness)
+        graph.orders.subscribe(self._on_order)
+        return graph
+
+    def _on_order(self, event: Any) -> None:
+        self.seen.append(event)
+        for done, future in self._waiting:
+            if not future.done() and done(self.seen):
+                future.set_result(None)
+
+    async def until(self, done: Callable[[list[Any]], bool]) -> None:
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if done(self.seen):
+            return
+        self._waiting.append((done, future))
+        await asyncio.wait_for(future, GUARD)
