@@ -103,6 +103,15 @@ class CandleChart(PlotextPlot):
             self.overlay, self.volume = overlay, volume
             self.refresh()
 
+    @property
+    def _volume_rows(self) -> int:
+        return max(VOLUME_ROWS, self.size.height // VOLUME_SHARE)
+
+    @property
+    def volume_fits(self) -> bool:
+        """Volume is on and the chart is tall enough for it beside the candles."""
+        return self.volume and self.size.height - self._volume_rows >= PRICE_ROWS
+
     def _colour(self, name: str) -> tuple[int, int, int]:
         return Color.parse(self.app.theme_variables[name]).rgb
 
@@ -116,8 +125,8 @@ class CandleChart(PlotextPlot):
             plt.title("waiting for candles")
             return super().render()
         skip = len(state.candles) - len(shown)
-        volume_rows = max(VOLUME_ROWS, self.size.height // VOLUME_SHARE)
-        if self.volume and self.size.height - volume_rows >= PRICE_ROWS:
+        volume_rows = self._volume_rows
+        if self.volume_fits:
             plt.subplots(2, 1)
             volume = plt.subplot(2, 1)
             volume.plotsize(self.size.width, volume_rows)
@@ -248,4 +257,8 @@ class CandleChartPanel(Panel):
                  "bollinger": f"BB {config.bollinger_period} {config.bollinger_width:g}",
                  "vwap": f"VWAP {config.vwap_period}"}
         shown = [named[indicator] for indicator in OVERLAY_INDICATORS[chart.overlay]]
-        self.border_title = " · ".join([state.market, state.resolution, *shown, *(["vol"] if chart.volume else [])])
+        volume = ["vol" if chart.volume_fits else "vol: too short"] if chart.volume else []
+        self.border_title = " · ".join([state.market, state.resolution, *shown, *volume])
+
+    def on_resize(self) -> None:
+        self._title()  # whether volume fits

@@ -58,6 +58,20 @@ async def test_u_toggles_the_volume_bars_under_the_candles(recording: Path) -> N
         assert not chart.volume and chart.render().plain.count("└") == frames
 
 
+async def test_the_title_says_when_the_chart_is_too_short_for_volume(recording: Path) -> None:
+    dash = Dashboard.on(recording, config=Config(chart=ChartConfig(volume=True)))
+    async with dash.app.run_test(size=(120, 36)) as pilot:  # the chart has 8 rows there: 5 of candles, not 4 more
+        await dash.play_to(pilot, T0 + 600)
+        panel, chart = dash.app.query_one(CandleChartPanel), dash.app.query_one(CandleChart)
+        assert chart.volume and not chart.volume_fits
+        assert panel.border_title == "BTC-USD · 1MIN · vol: too short"
+        frames = chart.render().plain.count("└")
+        await pilot.resize_terminal(*TALL)
+        await dash.steady(pilot)
+        assert chart.volume_fits and panel.border_title == "BTC-USD · 1MIN · vol"
+        assert chart.render().plain.count("└") == frames + 1
+
+
 async def test_the_chart_starts_as_the_config_says(recording: Path) -> None:
     config = Config(chart=ChartConfig(overlay="vwap", volume=True, vwap_period=30))
     dash = Dashboard.on(recording, config=config)
