@@ -32,24 +32,24 @@ class OpenOrder:
     side: str
     size: Decimal
     what: str  # "LIMIT 97,010.00 GTT", "MARKET IOC", "STOP ≤ 91,000.00"
-    good_til: str  # "GTB in 12 blocks (~13 s)" or "20 blocks" (short-term), "until 2025-01-02 11:00Z"
+    good_til: str  # "in 12 blocks (~13 s)" or "20 blocks" (short-term), "until 2025-01-02 11:00Z"
     status: OrderStatus = "PLACED"
     filled: Decimal = Decimal(0)
     good_til_block: int | None = None  # a short-term order's absolute good-til-block, once its updates say
 
 
 def countdown(good_til_block: int, height: BlockHeight | None) -> str:
-    """How long a short-term order has left: "GTB in 12 blocks (~13 s)" at the chain's block rate as
-    heard, "GTB this block", "expired" past it; "GTB 30000020" while no height is known."""
+    """How long a short-term order has left, under GOOD TIL: "in 12 blocks (~13 s)" at the chain's block rate
+    as heard, "this block", "expired" past it; "block 30000020" while no height is known."""
     if height is None:
-        return f"GTB {good_til_block}"
+        return f"block {good_til_block}"
     left = good_til_block - height.height
     if left < 0:
         return "expired"
     if left == 0:
-        return "GTB this block"
+        return "this block"
     seconds = f" (~{left * height.block_seconds:.0f} s)" if height.block_seconds else ""
-    return f"GTB in {left} block{'s' if left > 1 else ''}{seconds}"
+    return f"in {left} block{'s' if left > 1 else ''}{seconds}"
 
 
 @dataclass(frozen=True)
@@ -87,8 +87,8 @@ class BlotterScreen(ModalScreen[None]):
             yield Static("h: the history of fills, orders and funding (filter, export)", classes="hint")
 
     def on_mount(self) -> None:
-        self.query_one("#orders", DataTable).add_columns("ID", "MARKET", "SIDE", "SIZE", "FILLED", "ORDER",
-                                                         "GOOD TIL", "STATUS")
+        self.query_one("#orders", DataTable).add_columns(  # what a trader reads first: the ID last, so
+            "MARKET", "SIDE", "SIZE", "ORDER", "GOOD TIL", "FILLED", "STATUS", "ID")  # 80 columns show GOOD TIL
         self.show()
         self.set_interval(REFRESH_SECONDS, self.show)
 
@@ -100,8 +100,8 @@ class BlotterScreen(ModalScreen[None]):
         orders = self.query_one("#orders", DataTable)
         orders.clear()
         for o in state.orders:
-            orders.add_row(str(o.client_id), o.market, o.side, quantity(o.size), quantity(o.filled), o.what,
-                           o.good_til, o.status, key=str(o.client_id))
+            orders.add_row(o.market, o.side, quantity(o.size), o.what, o.good_til, quantity(o.filled), o.status,
+                           str(o.client_id), key=str(o.client_id))
         self.query_one("#totals", Static).update(totals_line(state.pnl))
 
     def action_cancel_order(self) -> None:

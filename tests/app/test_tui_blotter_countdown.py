@@ -1,5 +1,5 @@
 """The blotter's good-til-block countdown: a replay with real block heights (v4_block_height, a block every
-1.1 s) in, a resting short-term paper order's "GTB in N blocks (~S s)" out, counting down as the heights
+1.1 s) in, a resting short-term paper order's "in N blocks (~S s)" out, counting down as the heights
 arrive; and the countdown's words on hand-built heights."""
 
 from __future__ import annotations
@@ -27,11 +27,11 @@ def recording(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_the_countdown_says_blocks_left_at_the_block_rate_heard_then_expired() -> None:
-    assert countdown(HEIGHT + 20, BlockHeight(T0, HEIGHT + 8, 1.1)) == "GTB in 12 blocks (~13 s)"
-    assert countdown(HEIGHT + 20, BlockHeight(T0, HEIGHT + 19)) == "GTB in 1 block"  # no rate heard yet
-    assert countdown(HEIGHT + 20, BlockHeight(T0, HEIGHT + 20, 1.1)) == "GTB this block"
+    assert countdown(HEIGHT + 20, BlockHeight(T0, HEIGHT + 8, 1.1)) == "in 12 blocks (~13 s)"
+    assert countdown(HEIGHT + 20, BlockHeight(T0, HEIGHT + 19)) == "in 1 block"  # no rate heard yet
+    assert countdown(HEIGHT + 20, BlockHeight(T0, HEIGHT + 20, 1.1)) == "this block"
     assert countdown(HEIGHT + 20, BlockHeight(T0, HEIGHT + 21, 1.1)) == "expired"
-    assert countdown(HEIGHT + 20, None) == f"GTB {HEIGHT + 20}"
+    assert countdown(HEIGHT + 20, None) == f"block {HEIGHT + 20}"
 
 
 def test_the_model_counts_an_open_order_down_from_its_updates_good_til_block() -> None:
@@ -40,7 +40,7 @@ def test_the_model_counts_an_open_order_down_from_its_updates_good_til_block() -
     assert model.blotter_state().orders[0].good_til == "20 blocks"  # no good-til-block said: the window
     model.book([OrderUpdate(T0, 5, "ETH-USD", "OPEN", good_til_block=HEIGHT + 20)])
     model.apply([BlockHeight(T0, HEIGHT, None), BlockHeight(T0 + 1.1, HEIGHT + 1, 1.1)])
-    assert model.blotter_state().orders[0].good_til == "GTB in 19 blocks (~21 s)"
+    assert model.blotter_state().orders[0].good_til == "in 19 blocks (~21 s)"
     model.book([OrderUpdate(T0 + 2, 5, "ETH-USD", "PARTIALLY_FILLED", Decimal("0.5"))])  # says no block
     model.apply([BlockHeight(T0 + 25, HEIGHT + 21, 1.19)])
     assert model.blotter_state().orders[0].good_til == "expired"
@@ -64,13 +64,13 @@ async def test_the_blotter_counts_a_resting_paper_order_down_as_the_replayed_hei
         await pilot.pause()
         orders = blotter.query_one("#orders", DataTable)
         row = orders.get_row_at(0)
-        assert row[0] == str(MANUAL_CLIENT_IDS) and row[6].startswith("GTB in ") and row[6].endswith(" s)"), row
-        left = int(row[6].split()[2])
+        assert row[7] == str(MANUAL_CLIENT_IDS) and row[4].startswith("in ") and row[4].endswith(" s)"), row
+        left = int(row[4].split()[1])
         assert 0 < left <= 20
         await dash.play_to(pilot, dash.app.view.model.t + 3 * 1.1)
         blotter.show()
-        later = orders.get_row_at(0)[6] if orders.row_count else "gone"
-        assert later.startswith("GTB in ") and int(later.split()[2]) < left, later
+        later = orders.get_row_at(0)[4] if orders.row_count else "gone"
+        assert later.startswith("in ") and int(later.split()[1]) < left, later
 
 
 async def rest_two_orders_and_open_the_blotter(dash: Dashboard, pilot) -> None:
