@@ -8,9 +8,9 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from textual.widgets import DataTable, Input, Select
+from textual.widgets import DataTable
 
-from app.screens.blotter import BlotterScreen, countdown
+from app.screens.blotter import countdown
 from app.view_model import DashboardModel
 from streams.kernel.orders import OrderIntent, OrderUpdate
 from streams.market.state import BlockHeight
@@ -50,18 +50,9 @@ async def test_the_blotter_counts_a_resting_paper_order_down_as_the_replayed_hei
     dash = Dashboard.on(recording)
     async with dash.app.run_test(size=(160, 40)) as pilot:
         await dash.play_to(pilot, T0 + 60)
-        await pilot.press("t")
-        ticket = dash.app.screen
-        ticket.query_one("#size", Input).value = "0.01"
-        ticket.query_one("#type", Select).value = "post-only"
-        ticket.query_one("#limit", Input).value = "50000"  # far under the market: it rests
-        await pilot.pause()
-        await pilot.press("enter")
+        await dash.rest_an_order(pilot, "50000")
         await dash.settle(pilot, 5)
-        await pilot.press("b")
-        blotter = dash.app.screen
-        assert isinstance(blotter, BlotterScreen)
-        await pilot.pause()
+        blotter = await dash.open_blotter(pilot)
         orders = blotter.query_one("#orders", DataTable)
         row = orders.get_row_at(0)
         assert row[7] == str(MANUAL_CLIENT_IDS) and row[4].startswith("in ") and row[4].endswith(" s)"), row
@@ -75,18 +66,10 @@ async def test_the_blotter_counts_a_resting_paper_order_down_as_the_replayed_hei
 
 async def rest_two_orders_and_open_the_blotter(dash: Dashboard, pilot) -> None:
     """Two post-only paper orders far under the market, placed 6 s apart, then the replay paused at a fixed
-    event time: each counts down from the height it was placed at, so their countdowns differ. At 80x24 the
-    table is wider than the screen and the GOOD TIL column starts at its right edge (it scrolls)."""
+    event time: each counts down from the height it was placed at, so their countdowns differ."""
     for t, limit in ((T0 + 60, "50000"), (T0 + 66, "49000")):
         await dash.play_to(pilot, t)
-        await pilot.press("t")
-        ticket = dash.app.screen
-        ticket.query_one("#size", Input).value = "0.01"
-        ticket.query_one("#type", Select).value = "post-only"
-        ticket.query_one("#limit", Input).value = limit
-        await pilot.pause()
-        await pilot.press("enter")
-        await pilot.pause()
+        await dash.rest_an_order(pilot, limit)
     await dash.play_to(pilot, T0 + 70)
     dash.app.clear_notifications()  # their toasts expire on the wall clock: not what the snapshot is of
     await pilot.press("b")

@@ -12,7 +12,6 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Button, DataTable, Input, Select, Static
 
-from app.screens.blotter import BlotterScreen
 from app.screens.confirm import ConfirmScreen
 from app.screens.order_ticket import OrderTicketScreen
 from app.ticket import preview, ticket_intent
@@ -114,16 +113,10 @@ def test_snapshot_of_the_ticket(snap_compare, recording: Path) -> None:
 async def test_the_blotter_cancels_the_highlighted_order_asking_first_and_lists_the_trades(recording: Path) -> None:
     dash = Dashboard.on(recording)
     async with dash.app.run_test(size=(120, 40)) as pilot:
-        screen = await open_ticket(dash, pilot, "0.01")
-        screen.query_one("#type", Select).value = "post-only"
-        screen.query_one("#limit", Input).value = "50000"  # far under the market: it rests
-        await pilot.pause()
-        await pilot.press("enter")
+        await dash.play_to(pilot, T0 + 60)
+        await dash.rest_an_order(pilot, "50000")
         await dash.settle(pilot, 5)
-        await pilot.press("b")
-        blotter = dash.app.screen
-        assert isinstance(blotter, BlotterScreen)
-        await pilot.pause()
+        blotter = await dash.open_blotter(pilot)
         orders = blotter.query_one("#orders", DataTable)
         assert orders.row_count == 1 and orders.get_row_at(0)[:2] == ["BTC-USD", "BUY"]
         assert orders.get_row_at(0)[7] == str(MANUAL_CLIENT_IDS)

@@ -20,9 +20,10 @@ from reactivex.scheduler import HistoricalScheduler
 from textual.app import App, ComposeResult
 from textual.pilot import Pilot
 from textual.widget import Widget
-from textual.widgets import Input
+from textual.widgets import Input, Select
 
 from app.backend import ReplaySession
+from app.screens.blotter import BlotterScreen
 from app.sources import ReplaySource
 from app.tui import DashboardApp, Runtime
 from streams.config import Config
@@ -274,3 +275,21 @@ class Dashboard:
         self.clock.now += 1.0  # and a second later the rate is sampled
         self.app.sample_performance()
         await pilot.pause()
+
+    async def rest_an_order(self, pilot: Pilot, limit: str, size: str = "0.01") -> None:
+        """A post-only paper order at `limit` from the order ticket: far under the market, it rests."""
+        await pilot.press("t")
+        ticket = self.app.screen
+        ticket.query_one("#size", Input).value = size
+        ticket.query_one("#type", Select).value = "post-only"
+        ticket.query_one("#limit", Input).value = limit
+        await pilot.pause()
+        await pilot.press("enter")
+        await pilot.pause()
+
+    async def open_blotter(self, pilot: Pilot) -> BlotterScreen:
+        await pilot.press("b")
+        blotter = self.app.screen
+        assert isinstance(blotter, BlotterScreen)
+        await pilot.pause()
+        return blotter
