@@ -76,7 +76,7 @@ class Printer:
             return lambda event: self.write(kind, event)
 
         printed: list[tuple[str, Observable[Any]]] = [
-            ("candle", graph.candles.pipe(rx.filter(_closed))),
+            ("candle", graph.candles.pipe(rx.filter(_live_closed))),
             ("score", graph.scores.pipe(rx.filter(_closed))),
             ("risk", graph.risk),
             ("intent", graph.orders.pipe(rx.of_type(OrderIntent))),
@@ -109,8 +109,13 @@ class Printer:
             raise OutputError(exc) from exc
 
 
-def _closed(event: CandleUpdate | SignalScore) -> bool:
+def _closed(event: SignalScore) -> bool:
     return event.closed
+
+
+def _live_closed(event: CandleUpdate) -> bool:
+    """A closed candle, not REST history's (the chart keeps those; the output begins with the live ones)."""
+    return event.closed and not event.history
 
 
 def _discard(out: IO[bytes]) -> None:

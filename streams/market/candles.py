@@ -20,6 +20,7 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import cast
 
+from msgspec.structs import replace
 from reactivex import Observable
 
 from streams.kernel.stage import NOTHING, Stage, lift
@@ -35,6 +36,8 @@ CANDLE_READS = (*channel_keys(CANDLES), REST)
 RESOLUTIONS = {"1MIN": 60, "5MINS": 300, "15MINS": 900, "30MINS": 1800, "1HOUR": 3600, "4HOURS": 14400,
                "1DAY": 86400}
 """Seconds per Indexer resolution; candles start on whole multiples of it (UTC)."""
+_SEEN_OF_HISTORY = 2
+"""A REST answer's newest candles that make snapshots (see `CandleSeries.history`)."""
 
 
 @lru_cache(maxsize=4096)
@@ -81,14 +84,19 @@ class CandleSeries:
         self.open_start = -1
         self.closed_start = -1  # start of the newest candle that went out closed
 
-    def history(self, candles: Sequence[ev.Candle], t: float) -> list[CandleUpdate]:
-        """Candles oldest first: all but the newest are closed, the newest is the open one."""
+    def history(self, candles: Sequence[ev.Candle], t: float, rest: bool = False) -> list[CandleUpdate]:
+        """Candles oldest first: all but the newest are closed, the newest is the open one. `rest`: a REST
+        answer's, marked `history` (they warm the indicators silently) but for its last two, which make
+        snapshots as before: the last closed one's gives the strategy its volatility and the next one's
+        score is its first look at the market, at the answer's time, as when every candle made one."""
         out: list[CandleUpdate] = []
         for candle in candles[:-1]:
             self._close(candle, t, out)
         for newest in candles[-1:]:
             self._revise(newest, t, out)
-        return out
+        if not rest:
+            return out
+        return [replace(update, history=True) for update in out[:-_SEEN_OF_HISTORY]] + out[-_SEEN_OF_HISTORY:]
 
     def update(self, candle: ev.Candle, t: float) -> list[CandleUpdate]:
         """One candle from the channel: the open one revised, or a new one that closes it."""
@@ -146,14 +154,14 @@ class VenueCandles(Stage[ev.Event, CandleUpdate]):
         if type(event) is ev.Subscribed and event.channel == CANDLES:
             return self._history(cast(ev.CandlesSnapshot, event.contents).candles, event.t)
         if type(event) is ev.RestResponse and type(body := event.body) is ev.CandlesResponse:
-            return self._history(body.candles, event.t)
+            return self._history(body.candles, event.t, rest=True)
         return NOTHING
 
-    def _history(self, candles: list[ev.Candle], t: float) -> Iterable[CandleUpdate]:
+    def _history(self, candles: list[ev.Candle], t: float, rest: bool = False) -> Iterable[CandleUpdate]:
         """Indexer history comes newest first."""
         if not candles:
             return NOTHING
-        return self._series_of(candles[0]).history(candles[::-1], t)
+        return self._series_of(candles[0]).history(candles[::-1], t, rest)
 
     def _series_of(self, candle: ev.Candle) -> CandleSeries:
         key = (candle.ticker, candle.resolution)

@@ -10,14 +10,18 @@ from msgspec import Struct
 from streams.market.events import Candle
 
 
-class CandleUpdate(Struct, frozen=True):
-    """A candle of `market` at `resolution`: `closed` False while it is still open (intra-candle)."""
+class CandleUpdate(Struct, frozen=True, omit_defaults=True):
+    """A candle of `market` at `resolution`: `closed` False while it is still open (intra-candle).
+    `history`: from a REST history answer, which warms the indicators silently (no snapshot, score or
+    strategy turn of its own) and which the chart keeps; encoded only when True (omit_defaults), so a
+    live candle's line is what it always was."""
 
     t: float
     market: str
     resolution: str
     candle: Candle
     closed: bool
+    history: bool = False
 
 
 class BookTop(Struct, frozen=True):

@@ -158,6 +158,8 @@ class MarketIndicators:
         else:
             self._open = update.candle  # the closed series is untouched until the next close
         self._followed = True
+        if update.history:  # REST history warms the series silently: the first live update makes a snapshot
+            return False
         return self._made(update.t, update.closed)
 
     def _book(self, top: BookTop) -> bool:
